@@ -1,0 +1,39 @@
+/**
+ * @lunipay/sdk — typed client for the LuniPay Customers API.
+ *
+ * @example
+ * import { LuniPay } from '@lunipay/sdk';
+ *
+ * const lunipay = new LuniPay('sk_test_…', { baseUrl: 'http://127.0.0.1:4242' });
+ * for await (const customer of lunipay.customers.list({ limit: 100 })) console.log(customer.email);
+ */
+export { DEFAULT_BASE_URL, LuniPay, type LuniPayOptions } from './client.js';
+export { Customers } from './customers.js';
+export {
+  APIError,
+  AuthenticationError,
+  ConnectionError,
+  type ErrorCode,
+  IdempotencyError,
+  InvalidRequestError,
+  LuniPayError,
+  type LuniPayErrorInit,
+  RateLimitError,
+  TimeoutError,
+} from './errors.js';
+export type { FetchLike, RequestOptions, ResponseLike } from './http.js';
+export { type CursorParams, ListPromise } from './pagination.js';
+export type {
+  Customer,
+  CustomerCreateParams,
+  CustomerList,
+  CustomerListParams,
+  CustomerUpdateParams,
+  DeletedCustomer,
+  ErrorResponse,
+  ErrorType,
+  ListPage,
+} from './types.js';
+
+import { LuniPay } from './client.js';
+export default LuniPay;

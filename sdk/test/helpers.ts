@@ -1,0 +1,17 @@
+import { LuniPay, type LuniPayOptions } from '../src/index.js';
+import type { FaultyServer } from './fault-server.js';
+
+/** A client for the stub with short backoff delays, so retry tests run in milliseconds. */
+export function clientFor(server: FaultyServer, key: string, options: LuniPayOptions = {}): LuniPay {
+  return new LuniPay(key, { baseUrl: server.url, retryDelayMs: 5, maxRetryDelayMs: 20, ...options });
+}
+
+/** Resolves to the error a promise rejects with; fails if it resolves. */
+export async function rejection(promise: PromiseLike<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the promise to reject, but it resolved');
+}

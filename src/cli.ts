@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import * as accounts from './accounts/accounts.service.js';
+import { ConfigError, loadConfig } from './config.js';
+import { type Db, openMigrated } from './db/index.js';
+import { AppError } from './errors.js';
+
+/** A problem with what was typed: exit status 2 and one line on stderr. */
+class UsageError extends Error {}
+
+const USAGE = `usage: lunipay <command> [options]
+
+  accounts create --name NAME [--stripe-account acct_…] [--json]
+  accounts list [--json]
+  accounts update ACCOUNT_ID (--stripe-account acct_… | --no-stripe-account) [--json]
+  keys create --account ACCOUNT_ID --mode test|live [--json]
+  keys revoke KEY_ID [--json]
+  migrate [--json]`;
+
+type Out = (json: unknown, human: string) => void;
+
+const options = {
+  json: { type: 'boolean' },
+  name: { type: 'string' },
+  'stripe-account': { type: 'string' },
+  'no-stripe-account': { type: 'boolean' },
+  account: { type: 'string' },
+  mode: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
+
+function required(values: Values, name: 'name' | 'account' | 'mode'): string {
+  const value = values[name];
+  if (value === undefined || value === '') throw new UsageError(`--${name} is required.`);
+  return value;
+}
+
+function single(positionals: string[], what: string): string {
+  if (positionals.length !== 1) throw new UsageError(`expected exactly one ${what}.`);
+  return positionals[0] as string;
+}
+
+async function run(db: Db, words: string[], values: Values, out: Out): Promise<void> {
+  const [group, action, ...rest] = words;
+  const command = `${group ?? ''} ${action ?? ''}`.trim();
+  switch (command) {
+    case 'accounts create': {
+      if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'.`);
+      const { account, keys } = await accounts.createAccount(db, {
+        name: required(values, 'name'),
+        stripeAccountId: values['stripe-account'] ?? null,
+      });
+      out(
+        { ...account, created: undefined, keys: { test: keys.test.secret, live: keys.live.secret } },
+        `Created account ${account.id} (${account.name}).\n` +
+          `  test key: ${keys.test.secret}\n  live key: ${keys.live.secret}\n` +
+          'These keys are shown only this once: keep them somewhere safe.',
+      );
+      return;
+    }
+    case 'accounts list': {
+      const data = await accounts.listAccounts(db);
+      const lines = data.map((a) => `${a.id}  ${a.name}  ${a.stripe_account_id ?? '(no Stripe account)'}`);
+      out({ data }, lines.length > 0 ? lines.join('\n') : 'No accounts.');
+      return;
+    }
+    case 'accounts update': {
+      const id = single(rest, 'account id');
+      const stripe = values['no-stripe-account'] ? null : values['stripe-account'];
+      if (stripe === undefined) throw new UsageError('give --stripe-account acct_… or --no-stripe-account.');
+      const account = await accounts.setStripeAccount(db, id, stripe);
+      out(
+        account,
+        `Account ${account.id} now provisions into ${account.stripe_account_id ?? 'no Stripe account'}.`,
+      );
+      return;
+    }
+    case 'keys create': {
+      const accountId = required(values, 'account');
+      const mode = required(values, 'mode');
+      if (mode !== 'test' && mode !== 'live')
+        throw new UsageError(`--mode must be test or live, not '${mode}'.`);
+      const key = await accounts.createKey(db, accountId, mode);
+      out(
+        { id: key.id, account: accountId, mode, secret: key.secret },
+        `Created ${mode} key ${key.id}: ${key.secret}\nIt is shown only this once.`,
+      );
+      return;
+    }
+    case 'keys revoke': {
+      const id = single(rest, 'key id');
+      await accounts.revokeKey(db, id);
+      out({ id, revoked: true }, `Revoked ${id}.`);
+      return;
+    }
+    default:
+      throw new UsageError(command === '' ? 'no command given.' : `unknown command '${command}'.`);
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const out: Out = (json, human) =>
+    process.stdout.write(
+      `${values.json ? JSON.stringify(json, (_k, v) => (v === undefined ? undefined : v)) : human}\n`,
+    );
+  const config = loadConfig(process.env);
+  const db = await openMigrated(config.database);
+  try {
+    if (positionals[0] === 'migrate' && positionals.length === 1) {
+      out({ migrated: true }, 'The database schema is up to date.');
+    } else {
+      await run(db, positionals, values, out);
+    }
+  } finally {
+    await db.close();
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const usage = error instanceof UsageError || error instanceof AppError || error instanceof ConfigError;
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(
+      `lunipay: ${message}${error instanceof UsageError ? ` (see lunipay --help)` : ''}\n`,
+    );
+    process.exit(usage ? 2 : 1);
+  },
+);

@@ -1,0 +1,103 @@
+/**
+ * Configuration is data: read from the environment once at start, validated, frozen and passed
+ * into whatever needs it. No module reads `process.env` on its own.
+ */
+
+export type DatabaseConfig = { dialect: 'sqlite'; path: string } | { dialect: 'postgres'; url: string };
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly database: DatabaseConfig;
+  readonly stripe: {
+    readonly liveKey: string | undefined;
+    readonly testKey: string | undefined;
+    readonly apiBase: string | undefined;
+  };
+  readonly rateLimit: number;
+  readonly logLevel: LogLevel;
+  /** Whether this process runs the Stripe provisioning worker next to the API. */
+  readonly worker: boolean;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function nonEmpty(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got '${raw}'.`);
+  }
+  return Number(raw);
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got '${raw}'.`);
+}
+
+export function parseDatabaseUrl(raw: string, name = 'LUNIPAY_DATABASE_URL'): DatabaseConfig {
+  if (/^postgres(ql)?:\/\//.test(raw)) {
+    try {
+      new URL(raw);
+    } catch {
+      throw new ConfigError(`${name} is not a valid PostgreSQL URL.`);
+    }
+    return { dialect: 'postgres', url: raw };
+  }
+  const path = raw.startsWith('sqlite:') ? raw.slice('sqlite:'.length) : raw;
+  if (path === '' || /^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
+    throw new ConfigError(`${name} must be postgres://…, sqlite:PATH or a file path.`);
+  }
+  return { dialect: 'sqlite', path };
+}
+
+function stripeKey(env: Env, name: string, prefix: string): string | undefined {
+  const key = nonEmpty(env, name);
+  if (key !== undefined && !key.startsWith(prefix) && !key.startsWith(prefix.replace('sk_', 'rk_'))) {
+    throw new ConfigError(`${name} must be a Stripe secret key starting with ${prefix}.`);
+  }
+  return key;
+}
+
+export function loadConfig(env: Env): Config {
+  const logLevel = nonEmpty(env, 'LUNIPAY_LOG_LEVEL') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(`LUNIPAY_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'.`);
+  }
+  const apiBase = nonEmpty(env, 'STRIPE_API_BASE');
+  if (apiBase !== undefined && !/^https?:\/\/[^/]+\/?$/.test(apiBase)) {
+    throw new ConfigError(
+      `STRIPE_API_BASE must be an http(s) origin such as http://127.0.0.1:12111, got '${apiBase}'.`,
+    );
+  }
+  const config: Config = {
+    host: nonEmpty(env, 'HOST') ?? '127.0.0.1',
+    port: integer(env, 'PORT', 4242, 0, 65535),
+    database: parseDatabaseUrl(nonEmpty(env, 'LUNIPAY_DATABASE_URL') ?? 'sqlite:./data/lunipay.sqlite'),
+    stripe: {
+      liveKey: stripeKey(env, 'STRIPE_SECRET_KEY', 'sk_live_'),
+      testKey: stripeKey(env, 'STRIPE_TEST_SECRET_KEY', 'sk_test_'),
+      apiBase,
+    },
+    rateLimit: integer(env, 'LUNIPAY_RATE_LIMIT', 1000, 0, 1_000_000),
+    logLevel: logLevel as LogLevel,
+    worker: boolean(env, 'LUNIPAY_WORKER', true),
+  };
+  return Object.freeze(config);
+}

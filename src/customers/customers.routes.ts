@@ -1,0 +1,128 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { callerOf } from '../http/auth.js';
+import { errorResponses } from '../http/schemas.js';
+import {
+  CreateCustomerBody,
+  Customer,
+  CustomerIdParams,
+  CustomerList,
+  DeletedCustomer,
+  ListCustomersQuery,
+  UpdateCustomerBody,
+} from './customers.schema.js';
+import type { CustomerDeps } from './customers.service.js';
+import * as service from './customers.service.js';
+
+const tags = ['Customers'];
+const WRITE_ERRORS = ['invalid_json', 'body_too_large', 'unsupported_media_type'] as const;
+
+/** Thin: parse (Fastify does, from the schemas), call the service, reply. */
+export const customerRoutes: FastifyPluginAsyncTypebox<{ deps: CustomerDeps }> = async (app, { deps }) => {
+  // A write sent with no body at all (`curl -X POST`) has no parameters, like an empty form.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined || request.body === null) request.body = {};
+  });
+  app.post(
+    '/v1/customers',
+    {
+      schema: {
+        operationId: 'createCustomer',
+        summary: 'Create a customer',
+        description:
+          'Creates a new customer record. Provisioning into Stripe happens afterwards, never blocking this call.',
+        tags,
+        body: CreateCustomerBody,
+        response: {
+          200: Type.Ref(Customer),
+          ...errorResponses([...WRITE_ERRORS, 'parameter_missing', 'parameter_unknown', 'parameter_invalid']),
+        },
+      },
+    },
+    async (request) => service.createCustomer(deps, callerOf(request), request.body),
+  );
+
+  app.get(
+    '/v1/customers/:id',
+    {
+      schema: {
+        operationId: 'retrieveCustomer',
+        summary: 'Retrieve a customer',
+        description: 'Fetches a customer by id.',
+        tags,
+        params: CustomerIdParams,
+        response: { 200: Type.Ref(Customer), ...errorResponses(['resource_missing']) },
+      },
+    },
+    async (request) => service.retrieveCustomer(deps, callerOf(request), request.params.id),
+  );
+
+  const update = {
+    schema: {
+      summary: 'Update a customer',
+      description:
+        'Updates any subset of the customer fields; fields not sent are unchanged, and metadata is merged key by key. ' +
+        'An empty body changes nothing.',
+      tags,
+      params: CustomerIdParams,
+      body: UpdateCustomerBody,
+      response: {
+        200: Type.Ref(Customer),
+        ...errorResponses([...WRITE_ERRORS, 'parameter_unknown', 'parameter_invalid', 'resource_missing']),
+      },
+    },
+  };
+  app.patch(
+    '/v1/customers/:id',
+    { ...update, schema: { ...update.schema, operationId: 'updateCustomer' } },
+    async (request) => service.updateCustomer(deps, callerOf(request), request.params.id, request.body),
+  );
+  // The same update for Stripe-style clients, which send every write as a POST.
+  app.post(
+    '/v1/customers/:id',
+    {
+      ...update,
+      schema: {
+        ...update.schema,
+        operationId: 'updateCustomerPost',
+        summary: 'Update a customer (POST alias)',
+      },
+    },
+    async (request) => service.updateCustomer(deps, callerOf(request), request.params.id, request.body),
+  );
+
+  app.delete(
+    '/v1/customers/:id',
+    {
+      schema: {
+        operationId: 'deleteCustomer',
+        summary: 'Delete a customer',
+        description:
+          'Permanently deletes a customer and every copy of its personal data, and deletes its Stripe customer on the connected account.',
+        tags,
+        params: CustomerIdParams,
+        response: { 200: Type.Ref(DeletedCustomer), ...errorResponses(['resource_missing']) },
+      },
+    },
+    async (request) => service.deleteCustomer(deps, callerOf(request), request.params.id),
+  );
+
+  app.get(
+    '/v1/customers',
+    {
+      schema: {
+        operationId: 'listCustomers',
+        summary: 'List customers',
+        description:
+          'Returns a cursor-paginated list of customers, newest first. Filters combine with each other and with the cursors.',
+        tags,
+        querystring: ListCustomersQuery,
+        response: {
+          200: Type.Ref(CustomerList),
+          ...errorResponses(['parameter_unknown', 'parameter_invalid', 'parameters_exclusive']),
+        },
+      },
+    },
+    async (request) => service.listCustomers(deps, callerOf(request), request.query),
+  );
+};

@@ -1,0 +1,235 @@
+import type { Transaction } from 'kysely';
+import type { AuthContext } from '../accounts/accounts.service.js';
+import type { Db } from '../db/connect.js';
+import type { Database } from '../db/schema.js';
+import { AppError } from '../errors.js';
+import { isId, newId } from '../ids.js';
+import type {
+  CreateCustomerBody,
+  Customer,
+  CustomerList,
+  DeletedCustomer,
+  ListCustomersQuery,
+  UpdateCustomerBody,
+} from './customers.schema.js';
+import { METADATA_MAX_KEYS } from './customers.schema.js';
+import type { CustomerRow, Owner } from './customers.store.js';
+import * as store from './customers.store.js';
+
+export interface CustomerDeps {
+  db: Db;
+}
+
+/**
+ * Work another subsystem adds to a write, run inside the write's own transaction so both commit
+ * or neither does (an idempotency record, say). It sees the response the write will return.
+ */
+export type BeforeCommit = (
+  trx: Transaction<Database>,
+  response: { status: number; body: unknown },
+) => Promise<void>;
+
+type Metadata = Record<string, string>;
+type MetadataParam = Record<string, string | null> | null | '' | undefined;
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+const owner = (auth: AuthContext): Owner => ({ accountId: auth.accountId, mode: auth.mode });
+
+/** The one place a stored row becomes the API's customer object. */
+export function toCustomer(row: CustomerRow): Customer {
+  return {
+    id: row.id,
+    object: 'customer',
+    livemode: row.mode === 'live',
+    email: row.email,
+    first_name: row.first_name,
+    last_name: row.last_name,
+    phone: row.phone,
+    company_name: row.company_name,
+    notes: row.notes,
+    metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Metadata),
+    stripe_customer_id: row.stripe_customer_id,
+    created: row.created,
+    updated: row.updated,
+  };
+}
+
+/** An empty string means "nothing": null for the nullable fields. */
+const orNull = (value: string | null | undefined): string | null =>
+  value === undefined || value === '' ? null : value;
+
+/** Applies a metadata parameter to what is stored: set, remove with ""/null, clear all with null/"". */
+function mergeMetadata(current: Metadata | null, param: MetadataParam): string | null {
+  if (param === undefined) return current === null ? null : JSON.stringify(current);
+  const merged: Metadata = param === null || param === '' ? {} : { ...(current ?? {}) };
+  if (param !== null && param !== '') {
+    for (const [key, value] of Object.entries(param)) {
+      if (value === null || value === '') delete merged[key];
+      else merged[key] = value;
+    }
+  }
+  const keys = Object.keys(merged);
+  if (keys.length > METADATA_MAX_KEYS) {
+    throw new AppError(
+      'parameter_invalid',
+      `Metadata can have at most ${METADATA_MAX_KEYS} keys; this request would leave ${keys.length}.`,
+      'metadata',
+    );
+  }
+  return keys.length === 0 ? null : JSON.stringify(merged);
+}
+
+function notFound(id: string, otherMode?: string): AppError {
+  const suffix = otherMode
+    ? `; a similar object exists in ${otherMode} mode, but a ${otherMode === 'live' ? 'test' : 'live'} mode key was used to make this request`
+    : '';
+  return new AppError('resource_missing', `No such customer: '${id}'${suffix}.`, 'id');
+}
+
+/** A 404 that says so when the id belongs to the same account's other mode. */
+async function missing(deps: CustomerDeps, auth: AuthContext, id: string): Promise<AppError> {
+  const mode = isId('cus', id) ? await store.findCustomerMode(deps.db.kysely, auth.accountId, id) : undefined;
+  return notFound(id, mode !== undefined && mode !== auth.mode ? mode : undefined);
+}
+
+export async function createCustomer(
+  deps: CustomerDeps,
+  auth: AuthContext,
+  body: CreateCustomerBody,
+  beforeCommit?: BeforeCommit,
+): Promise<Customer> {
+  const now = nowSeconds();
+  const row: CustomerRow = {
+    id: newId('cus'),
+    account_id: auth.accountId,
+    mode: auth.mode,
+    email: body.email,
+    email_lower: body.email.toLowerCase(),
+    first_name: body.first_name ?? '',
+    last_name: body.last_name ?? '',
+    phone: orNull(body.phone),
+    company_name: orNull(body.company_name),
+    notes: orNull(body.notes),
+    metadata: mergeMetadata(null, body.metadata),
+    stripe_customer_id: null,
+    created: now,
+    updated: now,
+    version: 1,
+  };
+  const customer = toCustomer(row);
+  await deps.db.kysely.transaction().execute(async (trx) => {
+    const { version: _, ...values } = row;
+    await store.insertCustomer(trx, values);
+    await beforeCommit?.(trx, { status: 200, body: customer });
+  });
+  return customer;
+}
+
+export async function retrieveCustomer(deps: CustomerDeps, auth: AuthContext, id: string): Promise<Customer> {
+  const row = isId('cus', id) ? await store.findCustomer(deps.db.kysely, owner(auth), id) : undefined;
+  if (!row) throw await missing(deps, auth, id);
+  return toCustomer(row);
+}
+
+/** The stored columns a body changes; only fields whose value really differs are included. */
+function changesFor(row: CustomerRow, body: UpdateCustomerBody): store.CustomerChanges {
+  const next: store.CustomerChanges = {};
+  if (body.email !== undefined && body.email !== row.email) {
+    next.email = body.email;
+    next.email_lower = body.email.toLowerCase();
+  }
+  if (body.first_name !== undefined && body.first_name !== row.first_name) next.first_name = body.first_name;
+  if (body.last_name !== undefined && body.last_name !== row.last_name) next.last_name = body.last_name;
+  for (const field of ['phone', 'company_name', 'notes'] as const) {
+    if (body[field] !== undefined && orNull(body[field]) !== row[field]) next[field] = orNull(body[field]);
+  }
+  const metadata = mergeMetadata(row.metadata === null ? null : JSON.parse(row.metadata), body.metadata);
+  if (metadata !== row.metadata) next.metadata = metadata;
+  return next;
+}
+
+/**
+ * Applies any subset of the writable fields. A request that changes nothing (an empty body, or
+ * values equal to those stored) leaves the row, `updated` included, as it was.
+ */
+export async function updateCustomer(
+  deps: CustomerDeps,
+  auth: AuthContext,
+  id: string,
+  body: UpdateCustomerBody,
+  beforeCommit?: BeforeCommit,
+): Promise<Customer> {
+  if (!isId('cus', id)) throw await missing(deps, auth, id);
+  const result = await deps.db.kysely.transaction().execute(async (trx) => {
+    const row = await store.findCustomer(trx, owner(auth), id, deps.db.dialect === 'postgres');
+    if (!row) return undefined;
+    const changes = changesFor(row, body);
+    let updated = row;
+    if (Object.keys(changes).length > 0) {
+      changes.updated = nowSeconds();
+      await store.updateCustomer(trx, owner(auth), id, changes);
+      updated = { ...row, ...changes, version: row.version + 1 };
+    }
+    const customer = toCustomer(updated);
+    await beforeCommit?.(trx, { status: 200, body: customer });
+    return customer;
+  });
+  if (!result) throw await missing(deps, auth, id);
+  return result;
+}
+
+/** Permanent: the row, and with it every copy of the customer's personal data, is gone. */
+export async function deleteCustomer(
+  deps: CustomerDeps,
+  auth: AuthContext,
+  id: string,
+  beforeCommit?: BeforeCommit,
+): Promise<DeletedCustomer> {
+  if (!isId('cus', id)) throw await missing(deps, auth, id);
+  const deleted: DeletedCustomer = { id, object: 'customer', deleted: true };
+  const found = await deps.db.kysely.transaction().execute(async (trx) => {
+    if (!(await store.deleteCustomer(trx, owner(auth), id))) return false;
+    await beforeCommit?.(trx, { status: 200, body: deleted });
+    return true;
+  });
+  if (!found) throw await missing(deps, auth, id);
+  return deleted;
+}
+
+function cursor(value: string | undefined, param: string): string | undefined {
+  if (value !== undefined && !isId('cus', value)) {
+    throw new AppError('parameter_invalid', `Invalid ${param}: '${value}' is not a customer id.`, param);
+  }
+  return value;
+}
+
+export async function listCustomers(
+  deps: CustomerDeps,
+  auth: AuthContext,
+  query: ListCustomersQuery,
+): Promise<CustomerList> {
+  if (query.starting_after !== undefined && query.ending_before !== undefined) {
+    throw new AppError('parameters_exclusive', 'Only one of starting_after and ending_before may be given.');
+  }
+  const limit = query.limit ?? 10;
+  const newer = query.ending_before !== undefined;
+  const rows = await store.listCustomers(
+    deps.db.kysely,
+    owner(auth),
+    {
+      limit,
+      cursor: newer
+        ? cursor(query.ending_before, 'ending_before')
+        : cursor(query.starting_after, 'starting_after'),
+      direction: newer ? 'newer' : 'older',
+    },
+    {
+      emailLower: query.email?.toLowerCase(),
+      created: typeof query.created === 'number' ? { eq: query.created } : query.created,
+    },
+  );
+  const page = rows.slice(0, limit);
+  // Walking newer, rows come oldest first; every page is shown newest first.
+  if (newer) page.reverse();
+  return { object: 'list', url: '/v1/customers', has_more: rows.length > limit, data: page.map(toCustomer) };
+}

@@ -1,0 +1,92 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { DatabaseConfig } from '../config.js';
+import type { Database } from './schema.js';
+
+export interface Db {
+  readonly kysely: Kysely<Database>;
+  readonly dialect: DatabaseConfig['dialect'];
+  /** Resolves when the database answers a trivial query; rejects otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** PostgreSQL only: put every table in this schema (created if missing). Tests use one each. */
+  pgSchema?: string;
+  /** PostgreSQL only: connections in the pool. */
+  poolSize?: number;
+}
+
+// pg returns bigint (int8) columns as strings to avoid precision loss; ours are unix seconds and
+// counts, far below 2^53, so numbers are right.
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20 && format !== 'binary') return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+function openSqlite(path: string): Db {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const database = new SQLite(path);
+  // WAL lets readers run beside the writer; synchronous=FULL makes an acknowledged commit
+  // survive a crash of the machine, not only of the process.
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = FULL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return {
+    kysely,
+    dialect: 'sqlite',
+    async ping() {
+      await sql`select 1`.execute(kysely);
+    },
+    close: () => kysely.destroy(),
+  };
+}
+
+function openPostgres(url: string, options: OpenOptions): Db {
+  const schema = options.pgSchema;
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
+    throw new Error(`bad schema name ${schema}`);
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    // A database that does not answer should become a quick 503, not a hung request.
+    connectionTimeoutMillis: 5000,
+    types: pgTypes,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  // An idle client losing its connection (server restart) must not crash the process; the
+  // next query gets a fresh connection or a clear error.
+  pool.on('error', () => {});
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    kysely,
+    dialect: 'postgres',
+    async ping() {
+      await sql`select 1`.execute(kysely);
+    },
+    close: () => kysely.destroy(),
+  };
+}
+
+export async function openDatabase(config: DatabaseConfig, options: OpenOptions = {}): Promise<Db> {
+  if (config.dialect === 'sqlite') return openSqlite(config.path);
+  if (options.pgSchema) {
+    // Made through a short-lived client: the pool's connections already point search_path at it.
+    const client = new pg.Client({ connectionString: config.url });
+    await client.connect();
+    try {
+      await client.query(`create schema if not exists ${options.pgSchema}`);
+    } finally {
+      await client.end();
+    }
+  }
+  return openPostgres(config.url, options);
+}

@@ -1,0 +1,50 @@
+import type { Generated } from 'kysely';
+
+/** The tables as Kysely sees them: snake_case, exactly as in SQL. */
+export interface Database {
+  accounts: AccountsTable;
+  api_keys: ApiKeysTable;
+  customers: CustomersTable;
+}
+
+export type Mode = 'test' | 'live';
+
+export interface AccountsTable {
+  id: string;
+  name: string;
+  stripe_account_id: string | null;
+  created: number;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  account_id: string;
+  mode: Mode;
+  /** SHA-256 of the whole secret, hex. The secret itself is never stored. */
+  secret_hash: string;
+  /** The first characters of the secret, so a person can tell keys apart. */
+  secret_start: string;
+  created: number;
+  revoked: number | null;
+}
+
+export interface CustomersTable {
+  id: string;
+  account_id: string;
+  mode: Mode;
+  email: string;
+  /** Lower-cased email for the case-insensitive filter, computed in one place for both dialects. */
+  email_lower: string;
+  first_name: string;
+  last_name: string;
+  phone: string | null;
+  company_name: string | null;
+  notes: string | null;
+  /** JSON text of a non-empty object of strings, or null. */
+  metadata: string | null;
+  stripe_customer_id: string | null;
+  created: number;
+  updated: number;
+  /** Bumped on every write, so a job can tell which version of the row it was made for. */
+  version: Generated<number>;
+}

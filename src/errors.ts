@@ -1,0 +1,70 @@
+/**
+ * The closed list of errors the API can return. Every error response is rendered from this
+ * table, and the OpenAPI document's error responses are generated from it too, so status codes
+ * cannot drift between the documentation and the code.
+ */
+export const ERRORS = {
+  invalid_json: { status: 400, type: 'invalid_request_error' },
+  parameter_missing: { status: 400, type: 'invalid_request_error' },
+  parameter_unknown: { status: 400, type: 'invalid_request_error' },
+  parameter_invalid: { status: 400, type: 'invalid_request_error' },
+  parameters_exclusive: { status: 400, type: 'invalid_request_error' },
+  idempotency_key_reused: { status: 400, type: 'idempotency_error' },
+  api_key_missing: { status: 401, type: 'authentication_error' },
+  api_key_invalid: { status: 401, type: 'authentication_error' },
+  resource_missing: { status: 404, type: 'invalid_request_error' },
+  url_invalid: { status: 404, type: 'invalid_request_error' },
+  method_not_allowed: { status: 405, type: 'invalid_request_error' },
+  idempotency_key_in_use: { status: 409, type: 'invalid_request_error' },
+  body_too_large: { status: 413, type: 'invalid_request_error' },
+  unsupported_media_type: { status: 415, type: 'invalid_request_error' },
+  rate_limited: { status: 429, type: 'rate_limit_error' },
+  internal_error: { status: 500, type: 'api_error' },
+  service_unavailable: { status: 503, type: 'api_error' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+export type ErrorType = (typeof ERRORS)[ErrorCode]['type'];
+
+export interface ErrorBody {
+  error: { type: ErrorType; code: ErrorCode; message: string; param?: string };
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly param: string | undefined;
+  /** Extra response headers, e.g. `Allow` on a 405 or `Retry-After` on a 429. */
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, message: string, param?: string, headers: Record<string, string> = {}) {
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+    this.param = param;
+    this.headers = headers;
+  }
+
+  get status(): number {
+    return ERRORS[this.code].status;
+  }
+
+  toBody(): ErrorBody {
+    const error: ErrorBody['error'] = {
+      type: ERRORS[this.code].type,
+      code: this.code,
+      message: this.message,
+    };
+    if (this.param !== undefined) error.param = this.param;
+    return { error };
+  }
+}
+
+/** The codes each status can carry, for the OpenAPI document's error responses. */
+export function codesByStatus(codes: readonly ErrorCode[]): Map<number, ErrorCode[]> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) {
+    const status = ERRORS[code].status;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  return byStatus;
+}

@@ -1,0 +1,61 @@
+import { type TSchema, Type } from '@sinclair/typebox';
+import { codesByStatus, type ErrorCode } from '../errors.js';
+
+/**
+ * No string the API stores may hold a NUL character (several drivers and tools truncate at it) or
+ * a lone UTF-16 surrogate (it cannot be stored as UTF-8 without silently becoming U+FFFD).
+ */
+export const NO_NUL = '^[^\\u0000\\p{Cs}]*$';
+
+/** A string or null, as one JSON Schema type list: clearer errors than an anyOf of two schemas. */
+export function NullableString(options: {
+  minLength?: number;
+  maxLength: number;
+  description: string;
+  example?: string;
+}) {
+  return Type.Unsafe<string | null>({
+    type: ['string', 'null'],
+    pattern: NO_NUL,
+    ...options,
+    ...(options.example === undefined ? {} : { examples: [options.example] }),
+  });
+}
+
+export const ErrorEnvelope = Type.Object(
+  {
+    error: Type.Object(
+      {
+        type: Type.String({
+          description: 'The kind of error: `invalid_request_error`, `authentication_error`, …',
+        }),
+        code: Type.String({ description: 'A short, stable code for programs to act on.' }),
+        message: Type.String({ description: 'One sentence for a person.' }),
+        param: Type.Optional(Type.String({ description: 'The parameter at fault, when there is one.' })),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { $id: 'Error', additionalProperties: false, title: 'Error' },
+);
+
+/** Every route can answer with these, whatever it does. */
+const COMMON_ERRORS: ErrorCode[] = [
+  'api_key_missing',
+  'api_key_invalid',
+  'rate_limited',
+  'internal_error',
+  'service_unavailable',
+];
+
+/** The error responses of a route, generated from the one error table. */
+export function errorResponses(codes: ErrorCode[], { authenticated = true } = {}): Record<number, TSchema> {
+  const all = authenticated ? [...codes, ...COMMON_ERRORS] : [...codes, 'internal_error' as const];
+  const out: Record<number, TSchema> = {};
+  for (const [status, list] of codesByStatus(all)) {
+    out[status] = Type.Ref(ErrorEnvelope, {
+      description: `Error codes: ${list.map((c) => `\`${c}\``).join(', ')}.`,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,104 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import type { FastifySchemaCompiler } from 'fastify';
+import { READ_ONLY_FIELDS } from '../customers/customers.schema.js';
+import { AppError } from '../errors.js';
+
+/**
+ * Request validation. Bodies are checked strictly — no type coercion, no silently dropped
+ * fields — so `"email": 5` is an error rather than the string "5". Query strings arrive as
+ * text, so there numbers are coerced from their digits and defaults are filled in.
+ */
+const common = { allErrors: false, removeAdditional: false, strict: false, unicodeRegExp: true } as const;
+const strictAjv = new Ajv({ ...common, coerceTypes: false, useDefaults: false });
+const queryAjv = new Ajv({ ...common, coerceTypes: true, useDefaults: true });
+
+export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
+  (httpPart === 'querystring' ? queryAjv : strictAjv).compile(schema as object);
+
+/** `/metadata/a~1b` → `metadata[a/b]`, the bracket notation that forms and query strings use. */
+export function paramName(instancePath: string, child?: string): string {
+  const parts = instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (child !== undefined) parts.push(child);
+  const [head = '', ...rest] = parts;
+  return head + rest.map((p) => `[${p}]`).join('');
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  string: 'a string',
+  integer: 'an integer',
+  number: 'a number',
+  object: 'an object',
+  boolean: 'a boolean',
+  null: 'null',
+  array: 'an array',
+};
+
+function typeList(type: unknown): string {
+  const list = Array.isArray(type) ? type : [type];
+  return list.map((t) => TYPE_NAMES[String(t)] ?? String(t)).join(' or ');
+}
+
+function describe(error: ErrorObject, param: string): string {
+  const p = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'type':
+      return `Invalid ${param}: must be ${typeList(p.type)}.`;
+    case 'minLength':
+      return `Invalid ${param}: must be at least ${p.limit} characters.`;
+    case 'maxLength':
+      return param === 'metadata'
+        ? 'Invalid metadata: must be an object of string values, null, or an empty string.'
+        : `Invalid ${param}: must be at most ${p.limit} characters.`;
+    case 'pattern':
+      return param === 'email'
+        ? 'Invalid email: must contain one @ with text on both sides and no whitespace.'
+        : `Invalid ${param}: must not contain NUL characters or unpaired surrogates.`;
+    case 'minimum':
+      return `Invalid ${param}: must be at least ${p.limit}.`;
+    case 'maximum':
+      return `Invalid ${param}: must be at most ${p.limit}.`;
+    default:
+      return `Invalid ${param}.`;
+  }
+}
+
+/** The first problem ajv found, as the API's error with the parameter at fault. */
+export function validationError(errors: ErrorObject[]): AppError {
+  const error = errors[0];
+  if (!error) return new AppError('parameter_invalid', 'The request parameters are invalid.');
+  const p = error.params as Record<string, unknown>;
+  if (error.keyword === 'required') {
+    const param = paramName(error.instancePath, String(p.missingProperty));
+    return new AppError('parameter_missing', `Missing required param: ${param}.`, param);
+  }
+  if (error.keyword === 'additionalProperties') {
+    const name = String(p.additionalProperty);
+    const param = paramName(error.instancePath, name);
+    if (error.instancePath === '' && name === 'stripe_customer_id') {
+      return new AppError(
+        'parameter_unknown',
+        'stripe_customer_id is managed by LuniPay and cannot be set.',
+        param,
+      );
+    }
+    if (error.instancePath === '' && (READ_ONLY_FIELDS as readonly string[]).includes(name)) {
+      return new AppError('parameter_unknown', `${name} is read-only and cannot be set.`, param);
+    }
+    return new AppError('parameter_unknown', `Received unknown parameter: ${param}.`, param);
+  }
+  // Inside `propertyNames` ajv names the offending key here.
+  const key = (error as ErrorObject & { propertyName?: string }).propertyName;
+  if (key !== undefined || error.keyword === 'propertyNames') {
+    const name = key ?? String(p.propertyName);
+    return new AppError(
+      'parameter_invalid',
+      `Invalid key '${name}': keys must be 1 to 40 characters with no [ or ].`,
+      paramName(error.instancePath, name),
+    );
+  }
+  const param = paramName(error.instancePath);
+  return new AppError('parameter_invalid', describe(error, param), param || undefined);
+}

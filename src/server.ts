@@ -1,0 +1,44 @@
+import { countAccounts } from './accounts/accounts.service.js';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { openMigrated } from './db/index.js';
+
+/** The process around the app: configuration, signals and exit codes. Nothing else. */
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const db = await openMigrated(config.database);
+  const app = await buildApp({ config, db });
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    try {
+      // Stops accepting, lets every in-flight request finish, then closes idle connections.
+      await app.close();
+      await db.close();
+      process.exit(0);
+    } catch (error) {
+      app.log.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  await app.listen({ host: config.host, port: config.port });
+  if ((await countAccounts(db)) === 0) {
+    process.stdout.write(
+      '\nNo accounts yet. Create one, with its test and live API keys:\n' +
+        "  npm run --silent cli -- accounts create --name 'My shop'\n\n",
+    );
+  }
+}
+
+main().catch((error: unknown) => {
+  const message =
+    error instanceof ConfigError ? error.message : `Could not start: ${(error as Error).message ?? error}`;
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,241 @@
+import Stripe from 'stripe';
+
+export type Mode = 'test' | 'live';
+
+export interface StripeCustomerFields {
+  email: string;
+  name: string | null;
+  phone: string | null;
+  metadata: Record<string, string>;
+}
+
+export interface StripeCustomerUpdate extends StripeCustomerFields {
+  /**
+   * Metadata keys to remove from the Stripe customer. Stripe merges metadata on update, so a key
+   * LuniPay no longer has survives in Stripe unless it is sent as ''. The gateway does not read the
+   * customer first to find such keys: that would cost a call, race with other writers and wipe keys
+   * the merchant set in Stripe themselves. The caller knows what it sent before (see
+   * `removedMetadataKeys`). A key present in `metadata` wins over the same key listed here.
+   */
+  unsetMetadataKeys?: readonly string[];
+}
+
+export interface StripeGateway {
+  /** true when the platform key for that mode is configured */
+  enabled(mode: Mode): boolean;
+  createCustomer(
+    mode: Mode,
+    stripeAccount: string,
+    fields: StripeCustomerFields,
+    idempotencyKey: string,
+  ): Promise<{ id: string }>;
+  updateCustomer(
+    mode: Mode,
+    stripeAccount: string,
+    stripeCustomerId: string,
+    fields: StripeCustomerUpdate,
+    idempotencyKey: string,
+  ): Promise<void>;
+  /** deleting a customer Stripe already deleted (404 resource_missing) counts as success */
+  deleteCustomer(
+    mode: Mode,
+    stripeAccount: string,
+    stripeCustomerId: string,
+    idempotencyKey: string,
+  ): Promise<void>;
+}
+
+export interface StripeGatewayOptions {
+  /** platform key for live-mode customers; unset or '' disables live provisioning */
+  liveKey?: string;
+  /** platform key for test-mode customers; unset or '' disables test provisioning */
+  testKey?: string;
+  /** e.g. `http://127.0.0.1:12111`; unset means Stripe's real API */
+  apiBase?: string;
+  timeoutMs?: number;
+}
+
+/**
+ * A failed Stripe call, classified for the job queue. The message is built only from the
+ * operation, mode, status and Stripe's error type/code/request id: Stripe's own messages can echo
+ * request values (an invalid email, say), so they are never copied in, and neither is the key.
+ */
+export class StripeCallError extends Error {
+  override readonly name = 'StripeCallError';
+  readonly retryable: boolean;
+  /** HTTP status, or null when no response arrived (network error, timeout) */
+  readonly status: number | null;
+  /** Stripe's error code, e.g. `resource_missing`, when it sent one */
+  readonly code: string | null;
+  /** Stripe's error type, e.g. `invalid_request_error`, `idempotency_error` */
+  readonly type: string | null;
+  /** Stripe's request id (`req_…`), for looking the call up in the Stripe dashboard */
+  readonly requestId: string | null;
+
+  constructor(
+    message: string,
+    info: {
+      retryable: boolean;
+      status: number | null;
+      code: string | null;
+      type?: string | null;
+      requestId?: string | null;
+    },
+  ) {
+    super(message);
+    this.retryable = info.retryable;
+    this.status = info.status;
+    this.code = info.code;
+    this.type = info.type ?? null;
+    this.requestId = info.requestId ?? null;
+  }
+}
+
+const DEFAULT_TIMEOUT_MS = 20_000;
+
+/** Keys in `previous` that `next` no longer has: what to pass as `unsetMetadataKeys`. */
+export function removedMetadataKeys(
+  previous: Record<string, string>,
+  next: Record<string, string>,
+): string[] {
+  return Object.keys(previous).filter((key) => !Object.hasOwn(next, key));
+}
+
+export function createStripeGateway(opts: StripeGatewayOptions): StripeGateway {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const base = opts.apiBase ? parseApiBase(opts.apiBase) : {};
+  const clients: Record<Mode, Stripe | null> = {
+    test: opts.testKey ? newClient('test', opts.testKey) : null,
+    live: opts.liveKey ? newClient('live', opts.liveKey) : null,
+  };
+
+  function newClient(mode: Mode, key: string): Stripe {
+    // A live key in the test slot would put test customers into real accounts, and vice versa.
+    if (!new RegExp(`^(sk|rk)_${mode}_`).test(key)) {
+      throw new Error(`the ${mode}-mode Stripe key must start with sk_${mode}_ or rk_${mode}_`);
+    }
+    return new Stripe(key, {
+      ...base,
+      // The durable job queue owns retries, with backoff and a dead state; SDK retries would hide
+      // attempts from it. (The SDK still retries once on a connection reset, which the idempotency
+      // key makes safe.)
+      maxNetworkRetries: 0,
+      timeout: timeoutMs,
+      typescript: true,
+    });
+  }
+
+  async function call<T>(op: string, mode: Mode, fn: (stripe: Stripe) => Promise<T>): Promise<T> {
+    const stripe = clients[mode];
+    if (!stripe) {
+      throw new StripeCallError(`Stripe ${op} (${mode} mode): no ${mode}-mode platform key configured`, {
+        retryable: false,
+        status: null,
+        code: 'mode_not_configured',
+      });
+    }
+    try {
+      return await fn(stripe);
+    } catch (err) {
+      throw toStripeCallError(op, mode, timeoutMs, err);
+    }
+  }
+
+  return {
+    enabled: (mode) => clients[mode] !== null,
+
+    createCustomer: (mode, stripeAccount, fields, idempotencyKey) =>
+      call('customers.create', mode, async (stripe) => {
+        // Omitted rather than '' so a new customer has no name/phone at all.
+        const params: Stripe.CustomerCreateParams = { email: fields.email, metadata: { ...fields.metadata } };
+        if (fields.name !== null) params.name = fields.name;
+        if (fields.phone !== null) params.phone = fields.phone;
+        const customer = await stripe.customers.create(params, { stripeAccount, idempotencyKey });
+        return { id: customer.id };
+      }),
+
+    updateCustomer: (mode, stripeAccount, stripeCustomerId, fields, idempotencyKey) =>
+      call('customers.update', mode, async (stripe) => {
+        const metadata: Record<string, string> = {};
+        for (const key of fields.unsetMetadataKeys ?? []) metadata[key] = '';
+        Object.assign(metadata, fields.metadata);
+        // '' is how Stripe clears a field on update.
+        const params: Stripe.CustomerUpdateParams = {
+          email: fields.email,
+          name: fields.name ?? '',
+          phone: fields.phone ?? '',
+          metadata,
+        };
+        await stripe.customers.update(stripeCustomerId, params, { stripeAccount, idempotencyKey });
+      }),
+
+    deleteCustomer: (mode, stripeAccount, stripeCustomerId, idempotencyKey) =>
+      call('customers.del', mode, async (stripe) => {
+        try {
+          // The empty params object matters: `del(id, { stripeAccount })` would take the options as
+          // params and send the call to the platform account instead of the connected one.
+          await stripe.customers.del(stripeCustomerId, {}, { stripeAccount, idempotencyKey });
+        } catch (err) {
+          if (
+            err instanceof Stripe.errors.StripeError &&
+            err.statusCode === 404 &&
+            err.code === 'resource_missing'
+          ) {
+            return;
+          }
+          throw err;
+        }
+      }),
+  };
+}
+
+function parseApiBase(apiBase: string): { host: string; port: number; protocol: 'http' | 'https' } {
+  const url = new URL(apiBase);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error('the Stripe API base must be an http:// or https:// URL');
+  }
+  // The SDK always requests /v1/… from the host root, so a path prefix cannot be honoured.
+  if (url.pathname !== '/' || url.search || url.hash) {
+    throw new Error('the Stripe API base must not have a path, query or fragment');
+  }
+  const protocol = url.protocol === 'http:' ? 'http' : 'https';
+  const port = url.port ? Number(url.port) : protocol === 'http' ? 80 : 443;
+  // URL keeps IPv6 brackets; the SDK hands host to http.request, which wants them off.
+  return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port, protocol };
+}
+
+/** No response (network, timeout), 409, 429 and 5xx are worth retrying; other 4xx are not. */
+function toStripeCallError(op: string, mode: Mode, timeoutMs: number, err: unknown): StripeCallError {
+  const prefix = `Stripe ${op} (${mode} mode)`;
+  if (!(err instanceof Stripe.errors.StripeError)) {
+    // Thrown before any request went out (bad arguments): a bug that retrying will not fix.
+    const name = err instanceof Error ? err.name : typeof err;
+    return new StripeCallError(`${prefix}: unexpected ${name}`, {
+      retryable: false,
+      status: null,
+      code: null,
+    });
+  }
+  const status = err.statusCode ?? null;
+  const code = err.code ?? null;
+  const type = err.rawType ?? null;
+  const requestId = err.requestId ?? null;
+  if (status === null) {
+    const detailCode = errorCode(err.detail);
+    const what =
+      detailCode === 'ETIMEDOUT'
+        ? `timed out after ${timeoutMs}ms`
+        : `network error (${detailCode ?? 'no response'})`;
+    return new StripeCallError(`${prefix}: ${what}`, { retryable: true, status, code, type, requestId });
+  }
+  const retryable = status === 409 || status === 429 || status >= 500;
+  const parts = [`HTTP ${status}`, type, code, requestId && `(${requestId})`].filter(Boolean);
+  return new StripeCallError(`${prefix}: ${parts.join(' ')}`, { retryable, status, code, type, requestId });
+}
+
+function errorCode(detail: unknown): string | null {
+  if (typeof detail === 'object' && detail !== null && 'code' in detail && typeof detail.code === 'string') {
+    return detail.code;
+  }
+  return null;
+}
