@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import qs from 'qs';
+import * as accounts from '../../src/accounts/accounts.service.js';
+import { buildApp } from '../../src/app.js';
+import { type Config, type DatabaseConfig, loadConfig } from '../../src/config.js';
+import { type Db, openMigrated } from '../../src/db/index.js';
+import { OpenApiChecker } from './openapi.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+/** SQLite always; PostgreSQL too when LUNIPAY_TEST_DATABASE_URL names a server. */
+export function dialects(): DialectName[] {
+  return process.env.LUNIPAY_TEST_DATABASE_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+}
+
+/** Runs the same suite once per database, so every storage test runs on both. */
+export function forEachDatabase(name: string, suite: (dialect: DialectName) => void): void {
+  for (const dialect of dialects()) describe(`${name} [${dialect}]`, () => suite(dialect));
+}
+
+/** A fresh, empty database of that dialect: a new SQLite file, or a new PostgreSQL schema. */
+export async function freshDatabase(dialect: DialectName): Promise<{ config: DatabaseConfig; db: Db; drop(): Promise<void> }> {
+  const tag = randomBytes(6).toString('hex');
+  if (dialect === 'sqlite') {
+    const path = join(tmpdir(), `lunipay-test-${tag}.sqlite`);
+    const config: DatabaseConfig = { dialect: 'sqlite', path };
+    const db = await openMigrated(config);
+    return {
+      config,
+      db,
+      async drop() {
+        await db.close();
+        for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+      },
+    };
+  }
+  const url = process.env.LUNIPAY_TEST_DATABASE_URL as string;
+  const schema = `t_${tag}`;
+  const config: DatabaseConfig = { dialect: 'postgres', url };
+  const db = await openMigrated(config, { pgSchema: schema, poolSize: 4 });
+  return {
+    config,
+    db,
+    async drop() {
+      await db.close();
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      await client.query(`drop schema if exists ${schema} cascade`);
+      await client.end();
+    },
+  };
+}
+
+export interface TestAccount {
+  id: string;
+  test: string;
+  live: string;
+  testKeyId: string;
+  liveKeyId: string;
+}
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Record<string, string | string[] | undefined>;
+  raw: string;
+}
+
+export interface RequestOptions {
+  key?: string | null;
+  /** JSON body (sent as application/json) */
+  json?: unknown;
+  /** form body, encoded with bracket notation */
+  form?: Record<string, unknown>;
+  /** raw body with headers as given */
+  payload?: string | Buffer;
+  query?: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
+
+export interface Harness {
+  app: FastifyInstance;
+  db: Db;
+  config: Config;
+  /** Every log line written so far. */
+  logs(): string;
+  account(name?: string): Promise<TestAccount>;
+  request<T = any>(method: string, url: string, options?: RequestOptions): Promise<ApiResponse<T>>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(dialect: DialectName, env: Record<string, string> = {}): Promise<Harness> {
+  const fresh = await freshDatabase(dialect);
+  const config = { ...loadConfig({ LUNIPAY_LOG_LEVEL: 'info', ...env }), database: fresh.config };
+  const logStream = new PassThrough();
+  let logText = '';
+  logStream.on('data', (chunk: Buffer) => {
+    logText += chunk.toString('utf8');
+  });
+  const app = await buildApp({ config, db: fresh.db, logStream });
+  await app.ready();
+  const doc = (await app.inject({ method: 'GET', url: '/v1/openapi.json' })).json();
+  const checker = new OpenApiChecker(doc);
+
+  return {
+    app,
+    db: fresh.db,
+    config,
+    logs: () => logText,
+    async account(name = 'Test shop') {
+      const { account, keys } = await accounts.createAccount(fresh.db, { name, stripeAccountId: null });
+      return { id: account.id, test: keys.test.secret, live: keys.live.secret, testKeyId: keys.test.id, liveKeyId: keys.live.id };
+    },
+    async request(method, url, options = {}) {
+      const headers: Record<string, string> = { ...(options.headers ?? {}) };
+      if (options.key) headers.authorization = `Bearer ${options.key}`;
+      let payload: string | Buffer | undefined = options.payload;
+      if (options.json !== undefined) {
+        headers['content-type'] ??= 'application/json';
+        payload = JSON.stringify(options.json);
+      } else if (options.form !== undefined) {
+        headers['content-type'] ??= 'application/x-www-form-urlencoded';
+        payload = qs.stringify(options.form);
+      }
+      const fullUrl = options.query ? `${url}?${qs.stringify(options.query)}` : url;
+      const res = await app.inject({ method: method as 'GET', url: fullUrl, headers, payload });
+      let body: any = res.body;
+      try {
+        body = res.json();
+      } catch {}
+      const mismatch = checker.check(method, fullUrl, res.statusCode, body);
+      if (mismatch) throw new Error(`response does not match the OpenAPI document: ${mismatch}\n${res.body}`);
+      return { status: res.statusCode, body, headers: res.headers as ApiResponse['headers'], raw: res.body };
+    },
+    async close() {
+      await app.close();
+      await fresh.drop();
+    },
+  };
+}
