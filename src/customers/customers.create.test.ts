@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { type Harness, type TestAccount, forEachDatabase, startHarness } from '../../test/helpers/harness.js';
+import { forEachDatabase, type Harness, startHarness, type TestAccount } from '../../test/helpers/harness.js';
 
 forEachDatabase('POST /v1/customers', (dialect) => {
   let h: Harness;
@@ -11,7 +11,8 @@ forEachDatabase('POST /v1/customers', (dialect) => {
   });
   after(() => h.close());
 
-  const create = (body: unknown, key: string | null = acct.test) => h.request('POST', '/v1/customers', { key, json: body });
+  const create = (body: unknown, key: string | null = acct.test) =>
+    h.request('POST', '/v1/customers', { key, json: body });
 
   test('creates a customer with every field, as JSON', async () => {
     const res = await create({
@@ -25,21 +26,24 @@ forEachDatabase('POST /v1/customers', (dialect) => {
     });
     assert.equal(res.status, 200);
     assert.match(res.body.id, /^cus_[0-7][0-9A-HJKMNP-TV-Z]{25}$/);
-    assert.deepEqual({ ...res.body, id: undefined, created: undefined, updated: undefined }, {
-      id: undefined,
-      object: 'customer',
-      livemode: false,
-      email: 'Ada@Example.com',
-      first_name: 'Ada',
-      last_name: 'Lovelace',
-      phone: '+18765551234',
-      company_name: 'Analytical Engines Ltd.',
-      notes: 'VIP — priority support',
-      metadata: { internal_id: 'ACCT-42' },
-      stripe_customer_id: null,
-      created: undefined,
-      updated: undefined,
-    });
+    assert.deepEqual(
+      { ...res.body, id: undefined, created: undefined, updated: undefined },
+      {
+        id: undefined,
+        object: 'customer',
+        livemode: false,
+        email: 'Ada@Example.com',
+        first_name: 'Ada',
+        last_name: 'Lovelace',
+        phone: '+18765551234',
+        company_name: 'Analytical Engines Ltd.',
+        notes: 'VIP — priority support',
+        metadata: { internal_id: 'ACCT-42' },
+        stripe_customer_id: null,
+        created: undefined,
+        updated: undefined,
+      },
+    );
     assert.equal(res.body.created, res.body.updated);
     assert.ok(Math.abs(res.body.created - Date.now() / 1000) < 5);
     assert.match(String(res.headers['request-id']), /^req_[0-7][0-9A-HJKMNP-TV-Z]{25}$/);
@@ -61,7 +65,8 @@ forEachDatabase('POST /v1/customers', (dialect) => {
   test('form bodies with bracket notation are the same as JSON', async () => {
     const res = await h.request('POST', '/v1/customers', {
       key: acct.test,
-      payload: 'email=grace%40example.com&first_name=Grace&metadata[internal_id]=ACCT-42&metadata[tier]=gold&phone=',
+      payload:
+        'email=grace%40example.com&first_name=Grace&metadata[internal_id]=ACCT-42&metadata[tier]=gold&phone=',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
     assert.equal(res.status, 200);

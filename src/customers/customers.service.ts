@@ -16,8 +16,23 @@ import { METADATA_MAX_KEYS } from './customers.schema.js';
 import type { CustomerRow, Owner } from './customers.store.js';
 import * as store from './customers.store.js';
 
+/** What a committed write did, for the subsystems that follow customers (outbox, idempotency). */
+export type CustomerEvent =
+  | { type: 'created'; customer: CustomerRow }
+  | { type: 'updated'; before: CustomerRow; customer: CustomerRow }
+  | { type: 'deleted'; customer: CustomerRow };
+
+/** Runs inside the write's transaction: whatever it writes commits with the customer, or not at all. */
+export type CustomerWriteHook = (trx: Transaction<Database>, event: CustomerEvent) => Promise<void>;
+
 export interface CustomerDeps {
   db: Db;
+  /** Called in order, inside every write's transaction, after the customer row is written. */
+  hooks?: readonly CustomerWriteHook[];
+}
+
+async function runHooks(deps: CustomerDeps, trx: Transaction<Database>, event: CustomerEvent): Promise<void> {
+  for (const hook of deps.hooks ?? []) await hook(trx, event);
 }
 
 /**
@@ -120,6 +135,7 @@ export async function createCustomer(
   await deps.db.kysely.transaction().execute(async (trx) => {
     const { version: _, ...values } = row;
     await store.insertCustomer(trx, values);
+    await runHooks(deps, trx, { type: 'created', customer: row });
     await beforeCommit?.(trx, { status: 200, body: customer });
   });
   return customer;
@@ -169,6 +185,7 @@ export async function updateCustomer(
       changes.updated = nowSeconds();
       await store.updateCustomer(trx, owner(auth), id, changes);
       updated = { ...row, ...changes, version: row.version + 1 };
+      await runHooks(deps, trx, { type: 'updated', before: row, customer: updated });
     }
     const customer = toCustomer(updated);
     await beforeCommit?.(trx, { status: 200, body: customer });
@@ -188,7 +205,10 @@ export async function deleteCustomer(
   if (!isId('cus', id)) throw await missing(deps, auth, id);
   const deleted: DeletedCustomer = { id, object: 'customer', deleted: true };
   const found = await deps.db.kysely.transaction().execute(async (trx) => {
-    if (!(await store.deleteCustomer(trx, owner(auth), id))) return false;
+    const row = await store.findCustomer(trx, owner(auth), id, deps.db.dialect === 'postgres');
+    if (!row) return false;
+    await store.deleteCustomer(trx, owner(auth), id);
+    await runHooks(deps, trx, { type: 'deleted', customer: row });
     await beforeCommit?.(trx, { status: 200, body: deleted });
     return true;
   });
