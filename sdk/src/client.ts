@@ -45,13 +45,17 @@ function normaliseBaseUrl(baseUrl: string): string {
   try {
     url = new URL(baseUrl);
   } catch {
-    throw new TypeError(`LuniPay option baseUrl must be an absolute http(s) URL, got ${JSON.stringify(baseUrl)}.`);
+    throw new TypeError(
+      `LuniPay option baseUrl must be an absolute http(s) URL, got ${JSON.stringify(baseUrl)}.`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new TypeError(`LuniPay option baseUrl must be an http(s) URL, got ${JSON.stringify(baseUrl)}.`);
   }
   if (url.search || url.hash) {
-    throw new TypeError(`LuniPay option baseUrl must not have a query or fragment, got ${JSON.stringify(baseUrl)}.`);
+    throw new TypeError(
+      `LuniPay option baseUrl must not have a query or fragment, got ${JSON.stringify(baseUrl)}.`,
+    );
   }
   return `${url.origin}${url.pathname}`.replace(/\/+$/, '').replace(/\/v1$/, '');
 }
@@ -102,7 +106,8 @@ export class LuniPay {
       retryDelayMs: nonNegative('retryDelayMs', options.retryDelayMs, 500),
       maxRetryDelayMs: nonNegative('maxRetryDelayMs', options.maxRetryDelayMs, 5_000),
       maxRetryAfterMs: nonNegative('maxRetryAfterMs', options.maxRetryAfterMs, 60_000),
-      // Called as a plain function: a detached `window.fetch` throws "Illegal invocation".
+      // Looked up on each call (so a fetch patched later, e.g. by a test tool, is used) and called
+      // on globalThis: a `fetch` called with another `this` throws "Illegal invocation" in browsers.
       fetch: userFetch ?? ((url, init) => (globalThis as unknown as { fetch: FetchLike }).fetch(url, init)),
     };
     this.customers = new Customers(new HttpClient(settings));

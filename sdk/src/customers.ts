@@ -88,7 +88,10 @@ export class Customers {
   list(params: CustomerListParams = {}, options?: RequestOptions): ListPromise<Customer, CustomerListParams> {
     return new ListPromise<Customer, CustomerListParams>(
       (pageParams) =>
-        this.#http.request<CustomerList>({ method: 'GET', path: '/v1/customers', query: pageParams }, options),
+        this.#http.request<CustomerList>(
+          { method: 'GET', path: '/v1/customers', query: pageParams },
+          options,
+        ),
       { ...params },
     );
   }

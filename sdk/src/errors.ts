@@ -126,7 +126,10 @@ export class TimeoutError extends ConnectionError {
 }
 
 /** Parses `Retry-After` (delta-seconds or HTTP date) into seconds, or `undefined`. */
-export function parseRetryAfterSeconds(value: string | null | undefined, now: number = Date.now()): number | undefined {
+export function parseRetryAfterSeconds(
+  value: string | null | undefined,
+  now: number = Date.now(),
+): number | undefined {
   if (value === null || value === undefined || value.trim() === '') return undefined;
   const trimmed = value.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed);
@@ -138,7 +141,11 @@ export function parseRetryAfterSeconds(value: string | null | undefined, now: nu
 function isErrorResponse(body: unknown): body is ErrorResponse {
   if (typeof body !== 'object' || body === null) return false;
   const error = (body as { error?: unknown }).error;
-  return typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string';
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as { message?: unknown }).message === 'string'
+  );
 }
 
 /** Builds the right error class for an error response. */
@@ -174,6 +181,10 @@ export function errorFromResponse(
       return new RateLimitError(init);
     default:
       // 'api_error' and any type this SDK version does not know yet
-      return status === 429 ? new RateLimitError(init) : status === 401 ? new AuthenticationError(init) : new APIError(init);
+      return status === 429
+        ? new RateLimitError(init)
+        : status === 401
+          ? new AuthenticationError(init)
+          : new APIError(init);
   }
 }

@@ -1,10 +1,10 @@
 import {
+  APIError,
   ConnectionError,
   errorFromResponse,
   type LuniPayError,
   parseRetryAfterSeconds,
   TimeoutError,
-  APIError,
 } from './errors.js';
 
 /**
@@ -24,7 +24,10 @@ export type FetchLike = (
 /** The part of a `fetch` `Response` the SDK reads. */
 export interface ResponseLike {
   status: number;
-  headers: { get(name: string): string | null; forEach(callback: (value: string, key: string) => void): void };
+  headers: {
+    get(name: string): string | null;
+    forEach(callback: (value: string, key: string) => void): void;
+  };
   text(): Promise<string>;
 }
 
@@ -235,7 +238,9 @@ export class HttpClient {
     try {
       const init: Parameters<FetchLike>[1] = { method, headers, signal: controller.signal };
       if (body !== undefined) init.body = body;
-      const response = await this.settings.fetch(url, init);
+      // Called as a plain function: a `window.fetch` given as an option must not get `this`.
+      const fetchFn = this.settings.fetch;
+      const response = await fetchFn(url, init);
       // The timeout covers reading the body too.
       const text = await response.text();
       return { kind: 'response', status: response.status, headers: headersToRecord(response.headers), text };

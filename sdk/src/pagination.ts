@@ -21,7 +21,9 @@ export interface CursorParams {
  * Awaiting and iterating share the first request: `const page = await list; for await (… of list)`
  * fetches page one only once. Breaking out of the loop stops fetching.
  */
-export class ListPromise<T extends { id: string }, P extends CursorParams = CursorParams> implements PromiseLike<ListPage<T>>, AsyncIterable<T> {
+export class ListPromise<T extends { id: string }, P extends CursorParams = CursorParams>
+  implements PromiseLike<ListPage<T>>, AsyncIterable<T>
+{
   readonly #fetchPage: (params: P) => Promise<ListPage<T>>;
   readonly #params: P;
   #first: Promise<ListPage<T>> | undefined;

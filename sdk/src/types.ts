@@ -64,7 +64,12 @@ export interface components {
     /** The body of every error response. */
     Error: {
       error: {
-        type: 'invalid_request_error' | 'idempotency_error' | 'authentication_error' | 'rate_limit_error' | 'api_error';
+        type:
+          | 'invalid_request_error'
+          | 'idempotency_error'
+          | 'authentication_error'
+          | 'rate_limit_error'
+          | 'api_error';
         code: string;
         message: string;
         param?: string;

@@ -64,7 +64,10 @@ describe('customers', () => {
       metadata: { plan: 'pro', internal_id: null },
     });
     assert.equal(server.attempts[0]?.method, 'PATCH');
-    assert.deepEqual(JSON.parse(server.attempts[0]?.body ?? ''), { phone: null, metadata: { plan: 'pro', internal_id: null } });
+    assert.deepEqual(JSON.parse(server.attempts[0]?.body ?? ''), {
+      phone: null,
+      metadata: { plan: 'pro', internal_id: null },
+    });
     assert.equal(updated.phone, null);
     assert.deepEqual(updated.metadata, { plan: 'pro' });
     assert.equal(updated.first_name, 'Ada', 'fields not sent are unchanged');
@@ -78,7 +81,11 @@ describe('customers', () => {
 
   it('list → GET /v1/customers with the query, one page when awaited', async () => {
     server.reset();
-    const page = await lunipay.customers.list({ limit: 1, email: 'ADA@example.com', created: { gte: 0, lt: 2 ** 31 } });
+    const page = await lunipay.customers.list({
+      limit: 1,
+      email: 'ADA@example.com',
+      created: { gte: 0, lt: 2 ** 31 },
+    });
     assert.equal(page.object, 'list');
     assert.equal(page.url, '/v1/customers');
     assert.equal(page.has_more, false);

@@ -12,7 +12,7 @@ import {
   TimeoutError,
 } from '../src/index.js';
 import type { Fault, FaultyServer } from './fault-server.js';
-import { clientFor, rejection } from './helpers.js';
+import { clientFor, closedPort, rejection } from './helpers.js';
 import { freshKey, type StubApi, startStub } from './stub-server.js';
 
 let server: FaultyServer;
@@ -24,7 +24,11 @@ after(() => server.close());
 
 const REQUEST_ID = /^req_/;
 
-function assertError(err: unknown, cls: new (...args: never[]) => LuniPayError, fields: Partial<LuniPayError>): void {
+function assertError(
+  err: unknown,
+  cls: new (...args: never[]) => LuniPayError,
+  fields: Partial<LuniPayError>,
+): void {
   assert.ok(err instanceof cls, `expected ${cls.name}, got ${String(err)}`);
   assert.ok(err instanceof LuniPayError);
   assert.ok(err instanceof Error);
@@ -36,7 +40,12 @@ describe('typed errors', () => {
   it('InvalidRequestError: parameter_missing / parameter_invalid / parameter_unknown, with param, status, requestId', async () => {
     const lunipay = clientFor(server, freshKey());
     const missing = await rejection(lunipay.customers.create({} as { email: string }));
-    assertError(missing, InvalidRequestError, { type: 'invalid_request_error', code: 'parameter_missing', param: 'email', status: 400 });
+    assertError(missing, InvalidRequestError, {
+      type: 'invalid_request_error',
+      code: 'parameter_missing',
+      param: 'email',
+      status: 400,
+    });
     assert.match((missing as LuniPayError).requestId ?? '', REQUEST_ID);
     assert.match((missing as LuniPayError).message, /email/);
 
@@ -48,7 +57,9 @@ describe('typed errors', () => {
     );
     assertError(unknown, InvalidRequestError, { code: 'parameter_unknown', param: 'stripe_customer_id' });
 
-    const meta = await rejection(lunipay.customers.create({ email: 'a@example.com', metadata: { 'a[b]': 'x' } }));
+    const meta = await rejection(
+      lunipay.customers.create({ email: 'a@example.com', metadata: { 'a[b]': 'x' } }),
+    );
     assertError(meta, InvalidRequestError, { code: 'parameter_invalid', param: 'metadata[a[b]]' });
   });
 
@@ -65,7 +76,11 @@ describe('typed errors', () => {
     const lunipay = clientFor(server, key);
     server.reset();
     const err = await rejection(lunipay.customers.list());
-    assertError(err, AuthenticationError, { type: 'authentication_error', code: 'api_key_invalid', status: 401 });
+    assertError(err, AuthenticationError, {
+      type: 'authentication_error',
+      code: 'api_key_invalid',
+      status: 401,
+    });
     assert.match((err as LuniPayError).requestId ?? '', REQUEST_ID);
     assert.equal(server.attempts.length, 1);
   });
@@ -73,8 +88,14 @@ describe('typed errors', () => {
   it('IdempotencyError: same key, different parameters (400 idempotency_key_reused)', async () => {
     const lunipay = clientFor(server, freshKey());
     await lunipay.customers.create({ email: 'one@example.com' }, { idempotencyKey: 'order-1' });
-    const err = await rejection(lunipay.customers.create({ email: 'two@example.com' }, { idempotencyKey: 'order-1' }));
-    assertError(err, IdempotencyError, { type: 'idempotency_error', code: 'idempotency_key_reused', status: 400 });
+    const err = await rejection(
+      lunipay.customers.create({ email: 'two@example.com' }, { idempotencyKey: 'order-1' }),
+    );
+    assertError(err, IdempotencyError, {
+      type: 'idempotency_error',
+      code: 'idempotency_key_reused',
+      status: 400,
+    });
   });
 
   it('RateLimitError after the retries, with retryAfter', async () => {
@@ -82,24 +103,42 @@ describe('typed errors', () => {
     server.reset();
     server.failNext(2, { kind: 'status', status: 429, retryAfter: '0' });
     const err = await rejection(lunipay.customers.list());
-    assertError(err, RateLimitError, { type: 'rate_limit_error', code: 'rate_limited', status: 429, retryAfter: 0 } as Partial<RateLimitError>);
+    assertError(err, RateLimitError, {
+      type: 'rate_limit_error',
+      code: 'rate_limited',
+      status: 429,
+      retryAfter: 0,
+    } as Partial<RateLimitError>);
     assert.equal(server.attempts.length, 2);
   });
 
   it('APIError for api_error (500, 503), for an unknown type, and for a body that is not an error object', async () => {
     const lunipay = clientFor(server, freshKey(), { maxRetries: 0 });
     const cases: [Fault, Partial<LuniPayError>][] = [
-      [{ kind: 'status', status: 503 }, { type: 'api_error', code: 'service_unavailable', status: 503 }],
-      [{ kind: 'status', status: 500 }, { code: 'internal_error', status: 500 }],
       [
-        { kind: 'status', status: 418, body: { error: { type: 'teapot_error', code: 'short', message: 'I am a teapot.' } } },
+        { kind: 'status', status: 503 },
+        { type: 'api_error', code: 'service_unavailable', status: 503 },
+      ],
+      [
+        { kind: 'status', status: 500 },
+        { code: 'internal_error', status: 500 },
+      ],
+      [
+        {
+          kind: 'status',
+          status: 418,
+          body: { error: { type: 'teapot_error', code: 'short', message: 'I am a teapot.' } },
+        },
         { type: 'teapot_error', code: 'short', status: 418 },
       ],
       [
         { kind: 'status', status: 502, body: '<html>Bad gateway</html>', contentType: 'text/html' },
         { type: 'api_error', code: 'invalid_response', status: 502 },
       ],
-      [{ kind: 'status', status: 500, body: '' }, { code: 'invalid_response', status: 500 }],
+      [
+        { kind: 'status', status: 500, body: '' },
+        { code: 'invalid_response', status: 500 },
+      ],
     ];
     for (const [fault, fields] of cases) {
       server.failNext(1, fault);
@@ -119,9 +158,17 @@ describe('typed errors', () => {
   });
 
   it('ConnectionError when nothing listens (no status, no requestId), with the cause', async () => {
-    const lunipay = new LuniPay(freshKey(), { baseUrl: 'http://127.0.0.1:9', maxRetries: 0 });
+    const lunipay = new LuniPay(freshKey(), {
+      baseUrl: `http://127.0.0.1:${await closedPort()}`,
+      maxRetries: 0,
+    });
     const err = await rejection(lunipay.customers.list());
-    assertError(err, ConnectionError, { type: 'connection_error', code: 'connection_failed', status: undefined, requestId: undefined });
+    assertError(err, ConnectionError, {
+      type: 'connection_error',
+      code: 'connection_failed',
+      status: undefined,
+      requestId: undefined,
+    });
     assert.ok(!(err instanceof TimeoutError));
     assert.match((err as Error).message, /ECONNREFUSED/);
     assert.ok((err as Error).cause);

@@ -141,7 +141,12 @@ export class FaultyServer {
           ? fault.body
           : {
               error: {
-                type: fault.status === 429 ? 'rate_limit_error' : fault.status >= 500 ? 'api_error' : 'invalid_request_error',
+                type:
+                  fault.status === 429
+                    ? 'rate_limit_error'
+                    : fault.status >= 500
+                      ? 'api_error'
+                      : 'invalid_request_error',
                 code:
                   fault.status === 429
                     ? 'rate_limited'
@@ -175,7 +180,9 @@ export class FaultyServer {
       ...response.headers,
     };
     res.writeHead(response.status, headers);
-    res.end(response.body === undefined ? '' : isText ? (response.body as string) : JSON.stringify(response.body));
+    res.end(
+      response.body === undefined ? '' : isText ? (response.body as string) : JSON.stringify(response.body),
+    );
   }
 }
 

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { LuniPay, type LuniPayOptions } from '../src/index.js';
 import type { FaultyServer } from './fault-server.js';
 
@@ -14,4 +15,13 @@ export async function rejection(promise: PromiseLike<unknown>): Promise<unknown>
     return error;
   }
   throw new Error('expected the promise to reject, but it resolved');
+}
+
+/** A loopback port on which nothing listens (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

@@ -34,11 +34,23 @@ describe('the package', () => {
     assert.equal(pkg.name, '@lunipay/sdk');
     assert.equal(pkg.type, 'module');
     assert.equal(pkg.types, './dist/index.d.ts');
-    assert.deepEqual(pkg.exports['.'], { types: './dist/index.d.ts', import: './dist/index.js', default: './dist/index.js' });
+    assert.deepEqual(pkg.exports['.'], {
+      types: './dist/index.d.ts',
+      import: './dist/index.js',
+      default: './dist/index.js',
+    });
     assert.match(pkg.scripts.prepare, /build/);
     assert.match(pkg.scripts.build, /^tsc /);
     const dist = await readdir(path.join(root, 'dist'));
-    for (const f of ['index.js', 'index.d.ts', 'client.js', 'http.js', 'pagination.js', 'errors.js', 'types.d.ts']) {
+    for (const f of [
+      'index.js',
+      'index.d.ts',
+      'client.js',
+      'http.js',
+      'pagination.js',
+      'errors.js',
+      'types.d.ts',
+    ]) {
       assert.ok(dist.includes(f), `dist/${f}`);
     }
   });
@@ -69,8 +81,16 @@ describe('the package', () => {
         const code = (await readFile(path.join(root, dir, file), 'utf8'))
           .replace(/\/\*[\s\S]*?\*\//g, '')
           .replace(/\/\/.*$/gm, '');
-        assert.doesNotMatch(code, /from ['"]node:|import\(['"]node:|require\(/, `${dir}/${file} imports Node`);
-        assert.doesNotMatch(code, /\b(process|Buffer|__dirname|setImmediate)\b/, `${dir}/${file} uses a Node global`);
+        assert.doesNotMatch(
+          code,
+          /from ['"]node:|import\(['"]node:|require\(/,
+          `${dir}/${file} imports Node`,
+        );
+        assert.doesNotMatch(
+          code,
+          /\b(process|Buffer|__dirname|setImmediate)\b/,
+          `${dir}/${file} uses a Node global`,
+        );
         assert.doesNotMatch(code, /from ['"](?!\.)/, `${dir}/${file} imports a package`);
       }
     }
@@ -114,7 +134,16 @@ describe('the package', () => {
         return { created, ids, errorName: error.name, isBase: error instanceof LuniPaySDK.LuniPayError, code: error.code };
       })`,
       browserish,
-    ) as (baseUrl: string, key: string) => Promise<{ created: { email: string; id: string }; ids: string[]; errorName: string; isBase: boolean; code: string }>;
+    ) as (
+      baseUrl: string,
+      key: string,
+    ) => Promise<{
+      created: { email: string; id: string };
+      ids: string[];
+      errorName: string;
+      isBase: boolean;
+      code: string;
+    }>;
     server.reset();
     const result = await run(server.url, key);
     assert.equal(result.created.email, 'browser@example.com');
@@ -133,7 +162,8 @@ describe('the package', () => {
       Object.defineProperty(globalThis.crypto, 'randomUUID', { value: undefined, configurable: true });
       const ids = new Set(Array.from({ length: 100 }, () => uuid4()));
       assert.equal(ids.size, 100);
-      for (const id of ids) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      for (const id of ids)
+        assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     } finally {
       Object.defineProperty(globalThis.crypto, 'randomUUID', { value: original, configurable: true });
     }

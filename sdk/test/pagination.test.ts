@@ -47,11 +47,18 @@ describe('customers.list pagination', () => {
 
   it('keeps the filters on every page (email, case-insensitive; created)', async () => {
     const key = freshKey();
-    const seeded = api.seed(key, 300, (i) => ({ email: i % 3 === 0 ? 'Shared@Example.com' : `other${i}@example.com` }));
+    const seeded = api.seed(key, 300, (i) => ({
+      email: i % 3 === 0 ? 'Shared@Example.com' : `other${i}@example.com`,
+    }));
     const lunipay = clientFor(server, key);
     server.reset();
     const got: Customer[] = [];
-    for await (const c of lunipay.customers.list({ email: 'shared@example.COM', limit: 30, created: { gte: 0 } })) got.push(c);
+    for await (const c of lunipay.customers.list({
+      email: 'shared@example.COM',
+      limit: 30,
+      created: { gte: 0 },
+    }))
+      got.push(c);
     assert.deepEqual(ids(got), newestFirst(seeded.filter((_, i) => i % 3 === 0)));
     assert.equal(server.attempts.length, 4);
     for (const a of server.attempts) {
@@ -67,7 +74,8 @@ describe('customers.list pagination', () => {
     const lunipay = clientFor(server, key);
     server.reset();
     const seen: string[] = [];
-    for await (const customer of lunipay.customers.list({ limit: 4, ending_before: c[5]?.id })) seen.push(customer.id);
+    for await (const customer of lunipay.customers.list({ limit: 4, ending_before: c[5]?.id }))
+      seen.push(customer.id);
     // everything newer than c6, oldest to newest
     assert.deepEqual(seen, ids(c.slice(6)));
     const cursors = server.attempts.map((a) => new URLSearchParams(a.query).get('ending_before'));
@@ -80,7 +88,8 @@ describe('customers.list pagination', () => {
     const c = api.seed(key, 12);
     const lunipay = clientFor(server, key);
     const seen: string[] = [];
-    for await (const customer of lunipay.customers.list({ limit: 5, starting_after: c[10]?.id })) seen.push(customer.id);
+    for await (const customer of lunipay.customers.list({ limit: 5, starting_after: c[10]?.id }))
+      seen.push(customer.id);
     assert.deepEqual(seen, newestFirst(c.slice(0, 10)));
   });
 
@@ -158,7 +167,18 @@ describe('customers.list pagination', () => {
     server.reset();
     const it = lunipay.customers.list({ limit: 10 })[Symbol.asyncIterator]();
     for (let i = 0; i < 10; i++) await it.next();
-    server.failNext(1, { kind: 'status', status: 400, body: { error: { type: 'invalid_request_error', code: 'parameter_invalid', message: 'x', param: 'starting_after' } } });
+    server.failNext(1, {
+      kind: 'status',
+      status: 400,
+      body: {
+        error: {
+          type: 'invalid_request_error',
+          code: 'parameter_invalid',
+          message: 'x',
+          param: 'starting_after',
+        },
+      },
+    });
     const err = await rejection(it.next());
     assert.ok(err instanceof InvalidRequestError);
     assert.equal(err.param, 'starting_after');

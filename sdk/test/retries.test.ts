@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { APIError, ConnectionError, IdempotencyError, InvalidRequestError, RateLimitError } from '../src/index.js';
 import { backoffDelayMs } from '../src/http.js';
+import {
+  APIError,
+  ConnectionError,
+  IdempotencyError,
+  InvalidRequestError,
+  RateLimitError,
+} from '../src/index.js';
 import type { FaultyServer } from './fault-server.js';
 import { clientFor, rejection } from './helpers.js';
 import { freshKey, type StubApi, startStub } from './stub-server.js';
@@ -82,7 +88,9 @@ describe('retries', () => {
     assert.equal(server.attempts.length, 1);
     server.reset();
     server.failNext(10, { kind: 'status', status: 500 });
-    await rejection(clientFor(server, freshKey(), { maxRetries: 0 }).customers.create({ email: 'z@example.com' }));
+    await rejection(
+      clientFor(server, freshKey(), { maxRetries: 0 }).customers.create({ email: 'z@example.com' }),
+    );
     assert.equal(server.attempts.length, 1);
   });
 
@@ -179,7 +187,11 @@ describe('retries', () => {
     const lunipay = clientFor(server, freshKey());
     server.reset();
     // HTTP dates have 1 s resolution: ask for "2 s from now", which is 1–2 s away
-    server.failNext(1, { kind: 'status', status: 503, retryAfter: new Date(Date.now() + 2000).toUTCString() });
+    server.failNext(1, {
+      kind: 'status',
+      status: 503,
+      retryAfter: new Date(Date.now() + 2000).toUTCString(),
+    });
     await lunipay.customers.list();
     const waited = (server.attempts[1]?.at ?? 0) - (server.attempts[0]?.at ?? 0);
     assert.ok(waited >= 900, `waited ${waited} ms`);
@@ -219,34 +231,63 @@ describe('retries', () => {
     ] as const) {
       server.reset();
       const err = await rejection(
-        status === 400 ? lunipay.customers.create({ email: 'nope' }) : lunipay.customers.retrieve('cus_01JRZK2Q4T9ZS0VCNA3HX7W9EY'),
+        status === 400
+          ? lunipay.customers.create({ email: 'nope' })
+          : lunipay.customers.retrieve('cus_01JRZK2Q4T9ZS0VCNA3HX7W9EY'),
       );
       assert.ok(err instanceof cls);
       assert.equal(server.attempts.length, 1);
     }
     server.reset();
     await lunipay.customers.create({ email: 'i@example.com' }, { idempotencyKey: 'dup' });
-    const err = await rejection(lunipay.customers.create({ email: 'j@example.com' }, { idempotencyKey: 'dup' }));
+    const err = await rejection(
+      lunipay.customers.create({ email: 'j@example.com' }, { idempotencyKey: 'dup' }),
+    );
     assert.ok(err instanceof IdempotencyError);
     assert.equal(server.attempts.length, 2);
   });
 
   it('backoff doubles from retryDelayMs, is capped at maxRetryDelayMs, and is jittered within [ceiling/2, ceiling]', () => {
     const s = { retryDelayMs: 500, maxRetryDelayMs: 5000 };
-    assert.equal(backoffDelayMs(1, s, () => 0), 250);
-    assert.equal(backoffDelayMs(1, s, () => 1), 500);
-    assert.equal(backoffDelayMs(2, s, () => 1), 1000);
-    assert.equal(backoffDelayMs(3, s, () => 1), 2000);
-    assert.equal(backoffDelayMs(4, s, () => 1), 4000);
-    assert.equal(backoffDelayMs(5, s, () => 1), 5000);
-    assert.equal(backoffDelayMs(9, s, () => 0), 2500);
+    assert.equal(
+      backoffDelayMs(1, s, () => 0),
+      250,
+    );
+    assert.equal(
+      backoffDelayMs(1, s, () => 1),
+      500,
+    );
+    assert.equal(
+      backoffDelayMs(2, s, () => 1),
+      1000,
+    );
+    assert.equal(
+      backoffDelayMs(3, s, () => 1),
+      2000,
+    );
+    assert.equal(
+      backoffDelayMs(4, s, () => 1),
+      4000,
+    );
+    assert.equal(
+      backoffDelayMs(5, s, () => 1),
+      5000,
+    );
+    assert.equal(
+      backoffDelayMs(9, s, () => 0),
+      2500,
+    );
     const samples = new Set(Array.from({ length: 50 }, () => backoffDelayMs(2, s)));
     assert.ok(samples.size > 40, 'jittered');
     for (const d of samples) assert.ok(d >= 500 && d <= 1000);
   });
 
   it('waits between attempts with exponential backoff (observed on the server)', async () => {
-    const lunipay = clientFor(server, freshKey(), { retryDelayMs: 100, maxRetryDelayMs: 10_000, maxRetries: 3 });
+    const lunipay = clientFor(server, freshKey(), {
+      retryDelayMs: 100,
+      maxRetryDelayMs: 10_000,
+      maxRetries: 3,
+    });
     server.reset();
     server.failNext(3, { kind: 'status', status: 503 });
     await lunipay.customers.list();

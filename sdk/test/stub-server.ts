@@ -83,7 +83,8 @@ function checkString(field: string, value: unknown, min: number, max: number): s
   if (typeof value !== 'string') throw invalid('parameter_invalid', `${field} must be a string.`, field);
   if (value.includes('\0')) throw invalid('parameter_invalid', `${field} must not contain NUL.`, field);
   const n = codePoints(value);
-  if (n < min || n > max) throw invalid('parameter_invalid', `${field} must be ${min}–${max} characters.`, field);
+  if (n < min || n > max)
+    throw invalid('parameter_invalid', `${field} must be ${min}–${max} characters.`, field);
   return value;
 }
 
@@ -101,7 +102,11 @@ function nullableString(field: string, value: unknown, max: number): string | nu
   return checkString(field, value, 1, max);
 }
 
-function applyMetadata(current: Record<string, string> | null, value: unknown, merge: boolean): Record<string, string> | null {
+function applyMetadata(
+  current: Record<string, string> | null,
+  value: unknown,
+  merge: boolean,
+): Record<string, string> | null {
   if (value === null || value === '') return null;
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw invalid('parameter_invalid', 'metadata must be an object.', 'metadata');
@@ -117,10 +122,12 @@ function applyMetadata(current: Record<string, string> | null, value: unknown, m
       continue;
     }
     if (typeof v !== 'string') throw invalid('parameter_invalid', 'Metadata values must be strings.', param);
-    if (codePoints(v) > 500) throw invalid('parameter_invalid', 'Metadata values are at most 500 characters.', param);
+    if (codePoints(v) > 500)
+      throw invalid('parameter_invalid', 'Metadata values are at most 500 characters.', param);
     result[key] = v;
   }
-  if (Object.keys(result).length > 20) throw invalid('parameter_invalid', 'At most 20 metadata keys.', 'metadata');
+  if (Object.keys(result).length > 20)
+    throw invalid('parameter_invalid', 'At most 20 metadata keys.', 'metadata');
   return Object.keys(result).length ? result : null;
 }
 
@@ -130,7 +137,8 @@ function checkFields(body: Record<string, unknown>): void {
       const extra = key === 'stripe_customer_id' ? ' It is managed by LuniPay.' : '';
       throw invalid('parameter_unknown', `${key} cannot be set.${extra}`, key);
     }
-    if (!(EDITABLE as readonly string[]).includes(key)) throw invalid('parameter_unknown', `Unknown parameter: ${key}.`, key);
+    if (!(EDITABLE as readonly string[]).includes(key))
+      throw invalid('parameter_unknown', `Unknown parameter: ${key}.`, key);
   }
 }
 
@@ -165,7 +173,17 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
-const LIST_PARAMS = new Set(['limit', 'starting_after', 'ending_before', 'email', 'created', 'created[gt]', 'created[gte]', 'created[lt]', 'created[lte]']);
+const LIST_PARAMS = new Set([
+  'limit',
+  'starting_after',
+  'ending_before',
+  'email',
+  'created',
+  'created[gt]',
+  'created[gte]',
+  'created[lt]',
+  'created[lte]',
+]);
 
 function parseInteger(name: string, value: string): number {
   if (!/^-?\d+$/.test(value)) throw invalid('parameter_invalid', `${name} must be an integer.`, name);
@@ -176,6 +194,8 @@ export class StubApi {
   readonly accounts = new Map<string, Account>();
   /** Keys that answer `api_key_invalid` although well-formed. */
   readonly revokedKeys = new Set<string>();
+  /** When set, only these keys are valid (like a real server); otherwise any well-formed key is its own account. */
+  knownKeys: Set<string> | undefined;
   /** Number of list requests served, handy for checking lazy pagination. */
   listRequests = 0;
 
@@ -242,16 +262,30 @@ export class StubApi {
       allowed = ['GET', 'POST', 'PATCH', 'DELETE'];
       id = decodeURIComponent(path.slice('/v1/customers/'.length));
     } else {
-      throw new HttpError(404, 'invalid_request_error', 'url_invalid', `Unrecognized request URL (${method}: ${path}).`);
+      throw new HttpError(
+        404,
+        'invalid_request_error',
+        'url_invalid',
+        `Unrecognized request URL (${method}: ${path}).`,
+      );
     }
     if (!allowed.includes(method)) {
-      throw new HttpError(405, 'invalid_request_error', 'method_not_allowed', `${method} is not allowed on ${path}.`);
+      throw new HttpError(
+        405,
+        'invalid_request_error',
+        'method_not_allowed',
+        `${method} is not allowed on ${path}.`,
+      );
     }
 
     const auth = String(req.headers.authorization ?? '');
     if (!auth) throw new HttpError(401, 'authentication_error', 'api_key_missing', 'No API key provided.');
     const key = auth.startsWith('Bearer ') ? auth.slice(7) : '';
-    if (!/^sk_(test|live)_[A-Za-z0-9]{24,}$/.test(key) || this.revokedKeys.has(key)) {
+    if (
+      !/^sk_(test|live)_[A-Za-z0-9]{24,}$/.test(key) ||
+      this.revokedKeys.has(key) ||
+      (this.knownKeys !== undefined && !this.knownKeys.has(key))
+    ) {
       throw new HttpError(401, 'authentication_error', 'api_key_invalid', 'Invalid API key provided.');
     }
     const account = this.account(key);
@@ -259,14 +293,17 @@ export class StubApi {
 
     if (method === 'GET') {
       if (ctx.delayMs) await sleep(ctx.delayMs);
-      return id === undefined ? this.#list(account, req.url.searchParams) : { status: 200, body: this.#find(account, id) };
+      return id === undefined
+        ? this.#list(account, req.url.searchParams)
+        : { status: 200, body: this.#find(account, id) };
     }
 
     // Writes: validate, then run under the idempotency key.
     const body = method === 'DELETE' ? {} : parseBody(req);
     if (method !== 'DELETE') checkFields(body);
     const execute = (): StubResponse => {
-      if (method === 'POST' && id === undefined) return { status: 200, body: this.#create(account, body, livemode) };
+      if (method === 'POST' && id === undefined)
+        return { status: 200, body: this.#create(account, body, livemode) };
       if (method === 'DELETE') {
         this.#find(account, id as string);
         account.customers.delete(id as string);
@@ -285,7 +322,11 @@ export class StubApi {
       return execute();
     }
     if (typeof idemKey !== 'string' || !/^[\x20-\x7e]{1,255}$/.test(idemKey)) {
-      throw invalid('parameter_invalid', 'Idempotency-Key must be 1–255 printable ASCII characters.', 'Idempotency-Key');
+      throw invalid(
+        'parameter_invalid',
+        'Idempotency-Key must be 1–255 printable ASCII characters.',
+        'Idempotency-Key',
+      );
     }
     const fingerprint = `${method} ${path} ${canonical(body)}`;
     const existing = account.idempotency.get(idemKey);
@@ -299,9 +340,17 @@ export class StubApi {
         );
       }
       if (!existing.response) {
-        throw new HttpError(409, 'invalid_request_error', 'idempotency_key_in_use', 'A request with this Idempotency-Key is in progress.');
+        throw new HttpError(
+          409,
+          'invalid_request_error',
+          'idempotency_key_in_use',
+          'A request with this Idempotency-Key is in progress.',
+        );
       }
-      return { ...existing.response, headers: { ...existing.response.headers, 'idempotent-replayed': 'true' } };
+      return {
+        ...existing.response,
+        headers: { ...existing.response.headers, 'idempotent-replayed': 'true' },
+      };
     }
     const entry: IdempotencyEntry = { fingerprint };
     account.idempotency.set(idemKey, entry);
@@ -315,7 +364,9 @@ export class StubApi {
         throw error;
       }
       if (error instanceof HttpError) {
-        const errBody = { error: { type: error.type, code: error.code, message: error.message, param: error.param } };
+        const errBody = {
+          error: { type: error.type, code: error.code, message: error.message, param: error.param },
+        };
         entry.response = { status: error.status, body: errBody };
         throw error;
       }
@@ -342,7 +393,8 @@ export class StubApi {
       first_name: body.first_name === undefined ? '' : checkString('first_name', body.first_name, 0, 255),
       last_name: body.last_name === undefined ? '' : checkString('last_name', body.last_name, 0, 255),
       phone: body.phone === undefined ? null : nullableString('phone', body.phone, 64),
-      company_name: body.company_name === undefined ? null : nullableString('company_name', body.company_name, 255),
+      company_name:
+        body.company_name === undefined ? null : nullableString('company_name', body.company_name, 255),
       notes: body.notes === undefined ? null : nullableString('notes', body.notes, 5000),
       metadata: body.metadata === undefined ? null : applyMetadata(null, body.metadata, false),
       stripe_customer_id: null,
@@ -379,17 +431,23 @@ export class StubApi {
       if (!LIST_PARAMS.has(name)) throw invalid('parameter_unknown', `Unknown parameter: ${name}.`, name);
     }
     const limit = query.has('limit') ? parseInteger('limit', query.get('limit') as string) : 10;
-    if (limit < 1 || limit > 100) throw invalid('parameter_invalid', 'limit must be between 1 and 100.', 'limit');
+    if (limit < 1 || limit > 100)
+      throw invalid('parameter_invalid', 'limit must be between 1 and 100.', 'limit');
     const after = query.get('starting_after');
     const before = query.get('ending_before');
     if (after !== null && before !== null) {
-      throw invalid('parameters_exclusive', 'starting_after and ending_before cannot be used together.', 'ending_before');
+      throw invalid(
+        'parameters_exclusive',
+        'starting_after and ending_before cannot be used together.',
+        'ending_before',
+      );
     }
     for (const [name, cursor] of [
       ['starting_after', after],
       ['ending_before', before],
     ] as const) {
-      if (cursor !== null && !CUSTOMER_ID.test(cursor)) throw invalid('parameter_invalid', `${name} must be a customer id.`, name);
+      if (cursor !== null && !CUSTOMER_ID.test(cursor))
+        throw invalid('parameter_invalid', `${name} must be a customer id.`, name);
     }
     let rows = [...account.customers.values()];
     const email = query.get('email');
@@ -425,8 +483,11 @@ export class StubApi {
 }
 
 /** A running stub: `server.url` to point the SDK at, `api` to seed and inspect data. */
-export async function startStub(): Promise<{ server: FaultyServer; api: StubApi }> {
+export async function startStub(
+  options: { knownKeys?: string[] } = {},
+): Promise<{ server: FaultyServer; api: StubApi }> {
   const api = new StubApi();
+  if (options.knownKeys) api.knownKeys = new Set(options.knownKeys);
   const server = await FaultyServer.start(api.handle);
   return { server, api };
 }

@@ -26,7 +26,15 @@ export function forEachDatabase(name: string, suite: (dialect: DialectName) => v
 }
 
 /** A fresh, empty database of that dialect: a new SQLite file, or a new PostgreSQL schema. */
-export async function freshDatabase(dialect: DialectName): Promise<{ config: DatabaseConfig; db: Db; drop(): Promise<void> }> {
+export interface FreshDatabase {
+  config: DatabaseConfig;
+  /** The same database as LUNIPAY_DATABASE_URL, for a server or CLI run as its own process. */
+  url: string;
+  db: Db;
+  drop(): Promise<void>;
+}
+
+export async function freshDatabase(dialect: DialectName): Promise<FreshDatabase> {
   const tag = randomBytes(6).toString('hex');
   if (dialect === 'sqlite') {
     const path = join(tmpdir(), `lunipay-test-${tag}.sqlite`);
@@ -34,6 +42,7 @@ export async function freshDatabase(dialect: DialectName): Promise<{ config: Dat
     const db = await openMigrated(config);
     return {
       config,
+      url: `sqlite:${path}`,
       db,
       async drop() {
         await db.close();
@@ -45,8 +54,10 @@ export async function freshDatabase(dialect: DialectName): Promise<{ config: Dat
   const schema = `t_${tag}`;
   const config: DatabaseConfig = { dialect: 'postgres', url };
   const db = await openMigrated(config, { pgSchema: schema, poolSize: 4 });
+  const separator = url.includes('?') ? '&' : '?';
   return {
     config,
+    url: `${url}${separator}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
     db,
     async drop() {
       await db.close();
@@ -116,7 +127,13 @@ export async function startHarness(dialect: DialectName, env: Record<string, str
     logs: () => logText,
     async account(name = 'Test shop') {
       const { account, keys } = await accounts.createAccount(fresh.db, { name, stripeAccountId: null });
-      return { id: account.id, test: keys.test.secret, live: keys.live.secret, testKeyId: keys.test.id, liveKeyId: keys.live.id };
+      return {
+        id: account.id,
+        test: keys.test.secret,
+        live: keys.live.secret,
+        testKeyId: keys.test.id,
+        liveKeyId: keys.live.id,
+      };
     },
     async request(method, url, options = {}) {
       const headers: Record<string, string> = { ...(options.headers ?? {}) };
