@@ -19,7 +19,9 @@ test('the server says once how to create the first account, and not when one exi
     assert.equal(await first.exited, 0);
     assert.equal(first.output().match(/accounts create/g)?.length, 1, first.output());
 
-    const created = await runCli(['accounts', 'create', '--name', 'Shop', '--json'], { LUNIPAY_DATABASE_URL: `sqlite:${path}` });
+    const created = await runCli(['accounts', 'create', '--name', 'Shop', '--json'], {
+      LUNIPAY_DATABASE_URL: `sqlite:${path}`,
+    });
     assert.equal(created.code, 0);
     const second = await startServer({ LUNIPAY_DATABASE_URL: `sqlite:${path}` });
     second.child.kill('SIGTERM');
@@ -34,7 +36,9 @@ test('SIGTERM lets an in-flight request finish, then exits 0', async () => {
   const path = tmpDb();
   try {
     const env = { LUNIPAY_DATABASE_URL: `sqlite:${path}` };
-    const { keys } = JSON.parse((await runCli(['accounts', 'create', '--name', 'Shop', '--json'], env)).stdout);
+    const { keys } = JSON.parse(
+      (await runCli(['accounts', 'create', '--name', 'Shop', '--json'], env)).stdout,
+    );
     const server = await startServer(env);
     // Another connection holds the write lock, so the create below waits inside the server.
     const other = new SQLite(path);
@@ -62,6 +66,9 @@ test('SIGTERM lets an in-flight request finish, then exits 0', async () => {
 });
 
 test('a bad configuration value stops the server with one line naming the variable', async () => {
-  await assert.rejects(startServer({ LUNIPAY_DATABASE_URL: 'mysql://x', PORT: '4242' }), /LUNIPAY_DATABASE_URL/);
+  await assert.rejects(
+    startServer({ LUNIPAY_DATABASE_URL: 'mysql://x', PORT: '4242' }),
+    /LUNIPAY_DATABASE_URL/,
+  );
   await assert.rejects(startServer({ LUNIPAY_LOG_LEVEL: 'loud' }), /LUNIPAY_LOG_LEVEL/);
 });
