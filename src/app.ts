@@ -10,6 +10,7 @@ import type { Db } from './db/connect.js';
 import { AppError } from './errors.js';
 import { authHook } from './http/auth.js';
 import { BODY_LIMIT, parseForm, registerBodyParsers } from './http/body.js';
+import { docsRoutes } from './http/docs.js';
 import { registerErrorHandler, send, toAppError } from './http/error-handler.js';
 import { loggerOptions } from './http/logging.js';
 import { openapiOptions, operationRoutes } from './http/operations.js';
@@ -73,6 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
 
   await app.register(operationRoutes, { db: deps.db });
+  await app.register(docsRoutes);
   await app.register(async (api) => {
     api.addHook(
       'onRequest',
