@@ -9,9 +9,10 @@ import { Customer, CustomerList, DeletedCustomer } from './customers/customers.s
 import type { Db } from './db/connect.js';
 import { AppError } from './errors.js';
 import { authHook } from './http/auth.js';
-import { BODY_LIMIT, parseForm, registerBodyParsers } from './http/body.js';
+import { BODY_LIMIT, registerBodyParsers } from './http/body.js';
 import { docsRoutes } from './http/docs.js';
 import { registerErrorHandler, send, toAppError } from './http/error-handler.js';
+import { parseQuery } from './http/form.js';
 import { loggerOptions } from './http/logging.js';
 import { openapiOptions, operationRoutes } from './http/operations.js';
 import { ErrorEnvelope } from './http/schemas.js';
@@ -40,7 +41,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Ids are ours: a client-sent request id is not trusted.
     requestIdHeader: false,
     genReqId: () => newId('req'),
-    routerOptions: { querystringParser: parseForm, maxParamLength: 200 },
+    routerOptions: { querystringParser: parseQuery, maxParamLength: 200 },
     frameworkErrors: (error, _request, reply) => {
       send(
         reply,

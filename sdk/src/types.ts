@@ -1,166 +1,73 @@
 /**
  * Wire types of the LuniPay Customers API.
  *
- * HAND-WRITTEN FROM THE CONTRACT (spec/customers-api.md) UNTIL `openapi.json` EXISTS.
+ * GENERATED: every shape here is an alias into src/generated/openapi.ts, which `npm run generate`
+ * writes with `openapi-typescript` from the server's committed OpenAPI document (../openapi.json,
+ * itself generated from the route schemas by the root's `npm run openapi`). So the SDK's types
+ * follow the server's schemas and cannot drift: `npm test` fails when the generated file is older
+ * than ../openapi.json (scripts/check-generated.mjs).
  *
- * This file is the only place the SDK describes the wire format, and it is laid out like the output
- * of `openapi-typescript`: a `components['schemas']` table, and the public names below are plain
- * aliases into it. To switch to generated types (`npm run generate` writes src/generated/openapi.ts):
- *
- *   1. delete the hand-written `components` / `operations` interfaces below (down to the marker),
- *   2. add  `import type { components, operations } from './generated/openapi.js';`
- *   3. fix up the aliases where the generated names differ (each alias says what it should become).
- *
- * Nothing else in the SDK imports anything but the aliases, so no other file changes.
+ * Never edit src/generated/ by hand; change the server's route schemas, run `npm run openapi` in
+ * the root, then `npm run generate` here. Only the aliases below are written by hand; they keep
+ * the public names stable whatever openapi-typescript calls things, and nothing else in the SDK
+ * imports the generated file directly.
  */
+import type { components, operations } from './generated/openapi.js';
 
-// ----- BEGIN hand-written mirror of the generated types (delete when src/generated/ exists) -----
-
-/** Mirror of openapi-typescript's `components`: the shared schemas of the document. */
-export interface components {
-  schemas: {
-    /** A customer represents a person or business you bill. */
-    Customer: {
-      /** Unique identifier, prefixed with `cus_`. */
-      id: string;
-      /** Always `"customer"`. */
-      object: 'customer';
-      /** True if created with a live-mode key. */
-      livemode: boolean;
-      /** Customer email. Used for receipts and portal magic links. */
-      email: string;
-      /** Given name; `""` when not given. */
-      first_name: string;
-      /** Family name; `""` when not given. */
-      last_name: string;
-      /** Phone number in any format you prefer to store. */
-      phone: string | null;
-      /** Business name shown on invoices. */
-      company_name: string | null;
-      /** Free-form internal notes. Never shown to the customer. */
-      notes: string | null;
-      /** Up to 20 key/value pairs for your bookkeeping; `null` when it holds no keys. */
-      metadata: { [key: string]: string } | null;
-      /** The Stripe Customer id provisioned for this record on your connected account. Managed by LuniPay. */
-      stripe_customer_id: string | null;
-      /** Creation timestamp (unix seconds). */
-      created: number;
-      /** Last-updated timestamp (unix seconds). */
-      updated: number;
-    };
-    /** What `DELETE /v1/customers/{id}` returns. */
-    DeletedCustomer: {
-      id: string;
-      object: 'customer';
-      deleted: true;
-    };
-    /** One page of `GET /v1/customers`, newest first. */
-    CustomerList: {
-      object: 'list';
-      url: string;
-      has_more: boolean;
-      data: components['schemas']['Customer'][];
-    };
-    /** The body of every error response. */
-    Error: {
-      error: {
-        type:
-          | 'invalid_request_error'
-          | 'idempotency_error'
-          | 'authentication_error'
-          | 'rate_limit_error'
-          | 'api_error';
-        code: string;
-        message: string;
-        param?: string;
-      };
-    };
-  };
-}
-
-/** Mirror of openapi-typescript's `operations`, for request parameters and bodies. */
-export interface operations {
-  createCustomer: {
-    requestBody: {
-      content: {
-        'application/json': {
-          email: string;
-          first_name?: string;
-          last_name?: string;
-          phone?: string | null;
-          company_name?: string | null;
-          notes?: string | null;
-          /** Keys whose value is `""` or `null` are dropped. */
-          metadata?: { [key: string]: string | null } | null;
-        };
-      };
-    };
-  };
-  updateCustomer: {
-    requestBody: {
-      content: {
-        'application/json': {
-          email?: string;
-          first_name?: string;
-          last_name?: string;
-          /** `null` or `""` clears it. */
-          phone?: string | null;
-          company_name?: string | null;
-          notes?: string | null;
-          /** Merged key by key: `""`/`null` removes that key; `metadata: null` removes every key. */
-          metadata?: { [key: string]: string | null } | null;
-        };
-      };
-    };
-  };
-  listCustomers: {
-    parameters: {
-      query?: {
-        /** Page size, 1–100 (default 10). */
-        limit?: number;
-        /** A customer id: the page of customers older than it. */
-        starting_after?: string;
-        /** A customer id: the `limit` customers just newer than it (still newest first). */
-        ending_before?: string;
-        /** Exact match, case-insensitive. */
-        email?: string;
-        /** Unix seconds: exact, or a range. Sent as `created[gt]=…` etc. */
-        created?: number | { gt?: number; gte?: number; lt?: number; lte?: number };
-      };
-    };
-  };
-}
-
-// ----- END hand-written mirror -----
-
-/** A customer object. Generated: `components['schemas']['Customer']`. */
+/** A customer object: `components['schemas']['Customer']`. */
 export type Customer = components['schemas']['Customer'];
 
-/** The answer to a delete. Generated: `components['schemas']['DeletedCustomer']` (or the 200 body of `deleteCustomer`). */
+/** The answer to a delete: `components['schemas']['DeletedCustomer']`. */
 export type DeletedCustomer = components['schemas']['DeletedCustomer'];
 
-/** One page of customers. Generated: `components['schemas']['CustomerList']` (or the 200 body of `listCustomers`). */
+/** One page of customers: `components['schemas']['CustomerList']`. */
 export type CustomerList = components['schemas']['CustomerList'];
 
-/** An error response body. Generated: `components['schemas']['Error']`. */
+/** An error response body: `components['schemas']['Error']`. */
 export type ErrorResponse = components['schemas']['Error'];
 
-/** The error `type`s the API uses. */
-export type ErrorType = ErrorResponse['error']['type'];
+/**
+ * The error `type`s this SDK maps to classes. The document declares `error.type` as a plain
+ * string (so that a new type is not a breaking change), hence this union is the SDK's own list;
+ * `ErrorResponse['error']['type']` stays `string`, and an unknown type still becomes an error
+ * class (see errorFromResponse).
+ */
+export type ErrorType =
+  | 'invalid_request_error'
+  | 'idempotency_error'
+  | 'authentication_error'
+  | 'rate_limit_error'
+  | 'api_error';
 
-/** Parameters of `customers.create`. Generated: `operations['createCustomer']['requestBody']['content']['application/json']`. */
-export type CustomerCreateParams = operations['createCustomer']['requestBody']['content']['application/json'];
+/**
+ * Parameters of `customers.create`: the JSON body of `createCustomer`. The server names the
+ * schema `CreateCustomerParams`, but it is inline in the operation rather than in components.
+ */
+export type CustomerCreateParams = NonNullable<
+  operations['createCustomer']['requestBody']
+>['content']['application/json'];
 
-/** Parameters of `customers.update`. Generated: `NonNullable<operations['updateCustomer']['requestBody']>['content']['application/json']`. */
-export type CustomerUpdateParams = operations['updateCustomer']['requestBody']['content']['application/json'];
+/** Parameters of `customers.update`: the JSON body of `updateCustomer` (PATCH, what the SDK sends). */
+export type CustomerUpdateParams = NonNullable<
+  operations['updateCustomer']['requestBody']
+>['content']['application/json'];
 
-/** Parameters of `customers.list`. Generated: `NonNullable<operations['listCustomers']['parameters']['query']>`. */
+/** Parameters of `customers.list`: the query of `listCustomers` (filters and cursors). */
 export type CustomerListParams = NonNullable<operations['listCustomers']['parameters']['query']>;
 
-/** A page of any list endpoint (all lists share this shape). */
+/**
+ * A page of any list endpoint (all lists share this shape). Generic and hand-written because the
+ * document has one list schema per resource (`CustomerList`, whose `url` is a literal); a
+ * `CustomerList` is a `ListPage<Customer>`, which the check below keeps true.
+ */
 export interface ListPage<T> {
   object: 'list';
   url: string;
   has_more: boolean;
   data: T[];
 }
+
+// Compile-time guard: if the generated CustomerList ever stops fitting ListPage<Customer> (a
+// renamed field, say), the build fails here instead of the pagination silently misreading pages.
+type Assert<T extends true> = T;
+type _CustomerListIsAListPage = Assert<CustomerList extends ListPage<Customer> ? true : false>;

@@ -53,6 +53,8 @@ describe('the package', () => {
     ]) {
       assert.ok(dist.includes(f), `dist/${f}`);
     }
+    // types.d.ts imports the generated types, so they must ship too or every public type is `any`.
+    assert.ok((await readdir(path.join(root, 'dist/generated'))).includes('openapi.d.ts'));
   });
 
   it('resolves by its own name through "exports" (what users import)', async () => {

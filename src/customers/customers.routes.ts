@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { callerOf } from '../http/auth.js';
+import { QUERY_ERROR } from '../http/form.js';
 import { errorResponses } from '../http/schemas.js';
 import {
   CreateCustomerBody,
@@ -22,6 +23,8 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ deps: CustomerDeps }> =
   // A write sent with no body at all (`curl -X POST`) has no parameters, like an empty form.
   app.addHook('preValidation', async (request) => {
     if (request.body === undefined || request.body === null) request.body = {};
+    const queryError = (request.query as Record<symbol, unknown>)[QUERY_ERROR];
+    if (queryError) throw queryError;
   });
   app.post(
     '/v1/customers',

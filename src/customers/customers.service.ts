@@ -76,7 +76,8 @@ const orNull = (value: string | null | undefined): string | null =>
 /** Applies a metadata parameter to what is stored: set, remove with ""/null, clear all with null/"". */
 function mergeMetadata(current: Metadata | null, param: MetadataParam): string | null {
   if (param === undefined) return current === null ? null : JSON.stringify(current);
-  const merged: Metadata = param === null || param === '' ? {} : { ...(current ?? {}) };
+  // No prototype: a metadata key such as `__proto__` is stored like any other key.
+  const merged: Metadata = Object.assign(Object.create(null), param === null || param === '' ? {} : current);
   if (param !== null && param !== '') {
     for (const [key, value] of Object.entries(param)) {
       if (value === null || value === '') delete merged[key];

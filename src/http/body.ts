@@ -1,24 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import qs from 'qs';
-import secureJson from 'secure-json-parse';
 import { AppError } from '../errors.js';
+import { parseForm } from './form.js';
 
 export const BODY_LIMIT = 64 * 1024;
-
-/** Form bodies use Stripe's bracket notation: `metadata[internal_id]=ACCT-42`. */
-export function parseForm(text: string): Record<string, unknown> {
-  return qs.parse(text, {
-    // Null-prototype objects: a field named `toString` or `__proto__` is just an unknown field.
-    plainObjects: true,
-    allowPrototypes: true,
-    // `metadata[0]=x` is a metadata key "0", never an array.
-    parseArrays: false,
-    depth: 5,
-    parameterLimit: 1000,
-    // Forms carry no types: a duplicated field is an array, which then fails validation.
-    duplicates: 'combine',
-  }) as Record<string, unknown>;
-}
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -38,7 +22,9 @@ export function registerBodyParsers(app: FastifyInstance): void {
       if (body.trim() === '') return done(null, {});
       let parsed: unknown;
       try {
-        parsed = secureJson.parse(body, undefined, { protoAction: 'error', constructorAction: 'error' });
+        // Plain JSON.parse defines `__proto__` as an own key, never a prototype: validation then
+        // refuses it as an unknown field, or keeps it as a metadata key like any other.
+        parsed = JSON.parse(body);
       } catch {
         return done(new AppError('invalid_json', 'The request body is not valid JSON.'), undefined);
       }
@@ -50,6 +36,12 @@ export function registerBodyParsers(app: FastifyInstance): void {
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
     { parseAs: 'string', bodyLimit: BODY_LIMIT },
-    (_req, text, done) => done(null, parseForm(String(text))),
+    (_req, text, done) => {
+      try {
+        done(null, parseForm(String(text)));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    },
   );
 }

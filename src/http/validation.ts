@@ -8,12 +8,44 @@ import { AppError } from '../errors.js';
  * fields — so `"email": 5` is an error rather than the string "5". Query strings arrive as
  * text, so there numbers are coerced from their digits and defaults are filled in.
  */
-const common = { allErrors: false, removeAdditional: false, strict: false, unicodeRegExp: true } as const;
-const strictAjv = new Ajv({ ...common, coerceTypes: false, useDefaults: false });
-const queryAjv = new Ajv({ ...common, coerceTypes: true, useDefaults: true });
+const common = {
+  allErrors: false,
+  removeAdditional: false,
+  strict: false,
+  unicodeRegExp: true,
+  coerceTypes: false,
+} as const;
+const strictAjv = new Ajv({ ...common, useDefaults: false });
+const queryAjv = new Ajv({ ...common, useDefaults: true });
 
-export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
-  (httpPart === 'querystring' ? queryAjv : strictAjv).compile(schema as object);
+type JsonSchema = { type?: string | string[]; properties?: Record<string, JsonSchema> };
+const DECIMAL = /^-?[0-9]{1,15}$/;
+
+/**
+ * Query strings carry only text. Where the schema wants an integer, decimal digits become a
+ * number; anything else (`0x10`, `1e3`, ` 7`, `+5`) stays text and fails validation, which
+ * ajv's own coercion would have let through.
+ */
+function coerceIntegers(schema: JsonSchema, data: unknown): void {
+  if (!schema.properties || typeof data !== 'object' || data === null) return;
+  const record = data as Record<string, unknown>;
+  for (const [name, sub] of Object.entries(schema.properties)) {
+    const value = record[name];
+    const types = Array.isArray(sub.type) ? sub.type : [sub.type];
+    if (typeof value === 'string' && types.includes('integer') && DECIMAL.test(value))
+      record[name] = Number(value);
+    else coerceIntegers(sub, value);
+  }
+}
+
+export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
+  if (httpPart !== 'querystring') return strictAjv.compile(schema as object);
+  const validate = queryAjv.compile(schema as object);
+  return (data: unknown) => {
+    coerceIntegers(schema as JsonSchema, data);
+    return validate(data) ? { value: data } : { error: validate.errors as never };
+  };
+};
 
 /** `/metadata/a~1b` → `metadata[a/b]`, the bracket notation that forms and query strings use. */
 export function paramName(instancePath: string, child?: string): string {
