@@ -10,7 +10,10 @@ import { openMigrated } from '../src/db/index.js';
 
 const target = new URL('../openapi.json', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'lunipay-openapi-'));
-const config = loadConfig({ LUNIPAY_DATABASE_URL: `sqlite:${join(dir, 'doc.sqlite')}`, LUNIPAY_LOG_LEVEL: 'silent' });
+const config = loadConfig({
+  LUNIPAY_DATABASE_URL: `sqlite:${join(dir, 'doc.sqlite')}`,
+  LUNIPAY_LOG_LEVEL: 'silent',
+});
 const db = await openMigrated(config.database);
 const app = await buildApp({ config, db });
 const text = `${JSON.stringify((await app.inject({ method: 'GET', url: '/v1/openapi.json' })).json(), null, 2)}\n`;
@@ -24,7 +27,9 @@ if (process.argv.includes('--check')) {
     committed = readFileSync(target, 'utf8');
   } catch {}
   if (committed !== text) {
-    process.stderr.write('openapi.json is out of date with the route schemas: run `npm run openapi` and commit it.\n');
+    process.stderr.write(
+      'openapi.json is out of date with the route schemas: run `npm run openapi` and commit it.\n',
+    );
     process.exit(1);
   }
 } else {

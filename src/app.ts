@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import * as accounts from './accounts/accounts.service.js';
 import type { Config } from './config.js';
 import { customerRoutes } from './customers/customers.routes.js';
@@ -15,6 +16,7 @@ import { registerErrorHandler, send, toAppError } from './http/error-handler.js'
 import { parseQuery } from './http/form.js';
 import { loggerOptions } from './http/logging.js';
 import { openapiOptions, operationRoutes } from './http/operations.js';
+import { registerRateLimit } from './http/rate-limit.js';
 import { ErrorEnvelope } from './http/schemas.js';
 import { validatorCompiler } from './http/validation.js';
 import { newId } from './ids.js';
@@ -22,9 +24,25 @@ import { newId } from './ids.js';
 export interface AppDeps {
   config: Config;
   db: Db;
+  /** Shared rate-limit counters (LUNIPAY_REDIS_URL); the caller owns the connection. */
+  redis?: Redis;
   /** Where log lines go; stdout when not given. */
   logStream?: Writable;
 }
+
+/**
+ * On every response: API answers are data for programs, never pages to render, frame or cache.
+ * /docs replaces the content security policy with one that lets its own script run.
+ */
+const SECURITY_HEADERS = {
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'cross-origin-resource-policy': 'same-origin',
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=63072000',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+};
 
 /** Every path the API serves and the methods it allows there; any other method is a 405. */
 const ROUTES: Record<string, string[]> = {
@@ -52,7 +70,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.decorateRequest('auth', null);
   app.addHook('onRequest', async (request, reply) => {
-    reply.header('Request-Id', request.id);
+    reply.header('Request-Id', request.id).headers(SECURITY_HEADERS);
   });
   app.setValidatorCompiler(validatorCompiler);
   registerBodyParsers(app);
@@ -81,6 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       'onRequest',
       authHook((secret) => accounts.authenticate(deps.db, secret)),
     );
+    await registerRateLimit(api, { perSecond: deps.config.rateLimit, redis: deps.redis });
     await api.register(customerRoutes, { deps: { db: deps.db } });
   });
 

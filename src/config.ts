@@ -15,6 +15,8 @@ export interface Config {
     readonly apiBase: string | undefined;
   };
   readonly rateLimit: number;
+  /** Redis for rate-limit counters shared between processes; in memory when unset. */
+  readonly redisUrl: string | undefined;
   readonly logLevel: LogLevel;
   /** Whether this process runs the Stripe provisioning worker next to the API. */
   readonly worker: boolean;
@@ -75,6 +77,14 @@ function stripeKey(env: Env, name: string, prefix: string): string | undefined {
   return key;
 }
 
+function redisUrl(env: Env): string | undefined {
+  const url = nonEmpty(env, 'LUNIPAY_REDIS_URL');
+  if (url !== undefined && !/^rediss?:\/\/[^/]+/.test(url)) {
+    throw new ConfigError(`LUNIPAY_REDIS_URL must be a redis:// or rediss:// URL.`);
+  }
+  return url;
+}
+
 export function loadConfig(env: Env): Config {
   const logLevel = nonEmpty(env, 'LUNIPAY_LOG_LEVEL') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -96,6 +106,7 @@ export function loadConfig(env: Env): Config {
       apiBase,
     },
     rateLimit: integer(env, 'LUNIPAY_RATE_LIMIT', 1000, 0, 1_000_000),
+    redisUrl: redisUrl(env),
     logLevel: logLevel as LogLevel,
     worker: boolean(env, 'LUNIPAY_WORKER', true),
   };

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { countAccounts } from './accounts/accounts.service.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -7,7 +8,12 @@ import { openMigrated } from './db/index.js';
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const db = await openMigrated(config.database);
-  const app = await buildApp({ config, db });
+  // Counters only: a Redis that is down must not stop the API (the limiter then lets requests by).
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false })
+    : undefined;
+  redis?.on('error', () => {});
+  const app = await buildApp({ config, db, redis });
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -18,6 +24,7 @@ async function main(): Promise<void> {
       // Stops accepting, lets every in-flight request finish, then closes idle connections.
       await app.close();
       await db.close();
+      redis?.disconnect();
       process.exit(0);
     } catch (error) {
       app.log.error({ err: error }, 'shutdown failed');

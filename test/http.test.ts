@@ -67,6 +67,21 @@ forEachDatabase('HTTP conventions', (dialect) => {
     assert.notEqual(spoofed.headers['request-id'], 'req_mine', 'the server makes its own ids');
   });
 
+  test('security headers are on every response, errors included', async () => {
+    for (const [method, url, key] of [
+      ['GET', '/v1/customers', acct.test],
+      ['GET', '/v1/customers', null],
+      ['GET', '/nope', null],
+      ['GET', '/healthz', null],
+    ] as const) {
+      const res = await h.request(method, url, { key });
+      assert.equal(res.headers['x-content-type-options'], 'nosniff', url);
+      assert.equal(res.headers['cache-control'], 'no-store', url);
+      assert.equal(res.headers['x-frame-options'], 'DENY', url);
+      assert.match(String(res.headers['content-security-policy']), /default-src 'none'/);
+    }
+  });
+
   test('responses are application/json; charset=utf-8', async () => {
     const res = await h.request('GET', '/v1/customers', { key: acct.test });
     assert.equal(res.headers['content-type'], 'application/json; charset=utf-8');

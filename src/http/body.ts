@@ -4,6 +4,15 @@ import { parseForm } from './form.js';
 
 export const BODY_LIMIT = 64 * 1024;
 
+/** Deeper than any request this API takes; a bound so no later walk over a body can run away. */
+const MAX_JSON_DEPTH = 16;
+
+function tooDeep(value: unknown, depth = 0): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (depth >= MAX_JSON_DEPTH) return true;
+  return Object.values(value).some((v) => tooDeep(v, depth + 1));
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -28,8 +37,15 @@ export function registerBodyParsers(app: FastifyInstance): void {
       } catch {
         return done(new AppError('invalid_json', 'The request body is not valid JSON.'), undefined);
       }
-      if (!isPlainObject(parsed))
+      if (!isPlainObject(parsed)) {
         return done(new AppError('invalid_json', 'The request body must be a JSON object.'), undefined);
+      }
+      if (tooDeep(parsed)) {
+        return done(
+          new AppError('invalid_json', `The request body nests deeper than ${MAX_JSON_DEPTH} levels.`),
+          undefined,
+        );
+      }
       done(null, parsed);
     },
   );

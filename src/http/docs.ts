@@ -36,7 +36,11 @@ export const docsRoutes: FastifyPluginAsync = async (app) => {
   const script = readFileSync(createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js'));
   const hidden = { schema: { hide: true } };
   app.get('/docs', hidden, async (_request, reply) =>
-    reply.type('text/html; charset=utf-8').header('content-security-policy', CSP).send(PAGE),
+    reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', CSP)
+      .header('cache-control', 'no-cache')
+      .send(PAGE),
   );
   app.get('/docs/redoc.standalone.js', hidden, async (_request, reply) =>
     reply

@@ -1,7 +1,7 @@
 import { AppError } from '../errors.js';
 
 /** Bounds on what one form body or query string may hold. */
-const MAX_PAIRS = 1000;
+const MAX_PAIRS = 256;
 const MAX_DEPTH = 4;
 const NAME = /^([^[\]]*)((?:\[[^[\]]*\])*)$/;
 

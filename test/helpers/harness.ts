@@ -109,7 +109,10 @@ export interface Harness {
 
 export async function startHarness(dialect: DialectName, env: Record<string, string> = {}): Promise<Harness> {
   const fresh = await freshDatabase(dialect);
-  const config = { ...loadConfig({ LUNIPAY_LOG_LEVEL: 'info', ...env }), database: fresh.config };
+  const config = {
+    ...loadConfig({ LUNIPAY_LOG_LEVEL: 'info', LUNIPAY_RATE_LIMIT: '0', ...env }),
+    database: fresh.config,
+  };
   const logStream = new PassThrough();
   let logText = '';
   logStream.on('data', (chunk: Buffer) => {
