@@ -15,6 +15,8 @@ import { loggerOptions } from './http/logging.js';
 import { openapiOptions, operationRoutes } from './http/operations.js';
 import { ErrorEnvelope } from './http/schemas.js';
 import { validatorCompiler } from './http/validation.js';
+import { eraseDeletedCustomer } from './idempotency/idempotency.service.js';
+import { startSweeper } from './idempotency/idempotency.sweeper.js';
 import { newId } from './ids.js';
 
 export interface AppDeps {
@@ -78,8 +80,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       'onRequest',
       authHook((secret) => accounts.authenticate(deps.db, secret)),
     );
-    await api.register(customerRoutes, { deps: { db: deps.db } });
+    await api.register(customerRoutes, {
+      deps: { db: deps.db, hooks: [eraseDeletedCustomer] },
+      idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
+    });
   });
+
+  const sweeper = startSweeper(deps.db, deps.config.idempotency, app.log);
+  app.addHook('onClose', () => sweeper.stop());
 
   return app;
 }
