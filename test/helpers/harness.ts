@@ -25,10 +25,13 @@ export function forEachDatabase(name: string, suite: (dialect: DialectName) => v
   for (const dialect of dialects()) describe(`${name} [${dialect}]`, () => suite(dialect));
 }
 
-/** A fresh, empty database of that dialect: a new SQLite file, or a new PostgreSQL schema. */
+/**
+ * A fresh, empty database of that dialect: a new SQLite file, or a new PostgreSQL schema. `url`
+ * reaches the same database as `LUNIPAY_DATABASE_URL`, for server processes a test spawns.
+ */
 export async function freshDatabase(
   dialect: DialectName,
-): Promise<{ config: DatabaseConfig; db: Db; drop(): Promise<void> }> {
+): Promise<{ config: DatabaseConfig; url: string; db: Db; drop(): Promise<void> }> {
   const tag = randomBytes(6).toString('hex');
   if (dialect === 'sqlite') {
     const path = join(tmpdir(), `lunipay-test-${tag}.sqlite`);
@@ -36,6 +39,7 @@ export async function freshDatabase(
     const db = await openMigrated(config);
     return {
       config,
+      url: `sqlite:${path}`,
       db,
       async drop() {
         await db.close();
@@ -47,8 +51,11 @@ export async function freshDatabase(
   const schema = `t_${tag}`;
   const config: DatabaseConfig = { dialect: 'postgres', url };
   const db = await openMigrated(config, { pgSchema: schema, poolSize: 4 });
+  const schemaUrl = new URL(url);
+  schemaUrl.searchParams.set('options', `-c search_path=${schema}`);
   return {
     config,
+    url: schemaUrl.toString(),
     db,
     async drop() {
       await db.close();
