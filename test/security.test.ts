@@ -36,10 +36,28 @@ interface Route {
 }
 
 const ROUTES: Route[] = [
-  { name: 'POST /v1/customers', method: 'POST', url: () => '/v1/customers', json: { email: EMAILS.fresh }, byId: false },
+  {
+    name: 'POST /v1/customers',
+    method: 'POST',
+    url: () => '/v1/customers',
+    json: { email: EMAILS.fresh },
+    byId: false,
+  },
   { name: 'GET /v1/customers/:id', method: 'GET', url: (id) => `/v1/customers/${id}`, byId: true },
-  { name: 'PATCH /v1/customers/:id', method: 'PATCH', url: (id) => `/v1/customers/${id}`, json: { first_name: 'Mallory' }, byId: true },
-  { name: 'POST /v1/customers/:id', method: 'POST', url: (id) => `/v1/customers/${id}`, json: { first_name: 'Mallory' }, byId: true },
+  {
+    name: 'PATCH /v1/customers/:id',
+    method: 'PATCH',
+    url: (id) => `/v1/customers/${id}`,
+    json: { first_name: 'Mallory' },
+    byId: true,
+  },
+  {
+    name: 'POST /v1/customers/:id',
+    method: 'POST',
+    url: (id) => `/v1/customers/${id}`,
+    json: { first_name: 'Mallory' },
+    byId: true,
+  },
   { name: 'DELETE /v1/customers/:id', method: 'DELETE', url: (id) => `/v1/customers/${id}`, byId: true },
   { name: 'GET /v1/customers', method: 'GET', url: () => '/v1/customers', byId: false },
 ];
@@ -60,7 +78,8 @@ forEachDatabase('security', (dialect) => {
     b = await h.account('Other shop');
     secrets.push(a.test, a.live, b.test, b.live);
     custA = (await h.request('POST', '/v1/customers', { key: a.test, json: { email: EMAILS.a } })).body;
-    custALive = (await h.request('POST', '/v1/customers', { key: a.live, json: { email: EMAILS.live } })).body;
+    custALive = (await h.request('POST', '/v1/customers', { key: a.live, json: { email: EMAILS.live } }))
+      .body;
     assert.ok(custA.id && custALive.id);
   });
   after(() => h.close());
@@ -128,7 +147,13 @@ forEachDatabase('security', (dialect) => {
         assertAuthError(await send(route, custA.id, basic(key)), 'api_key_invalid', key);
       }
       // A valid key in another scheme, or with no scheme, is not accepted.
-      for (const auth of [`Token ${a.test}`, `Digest ${a.test}`, `ApiKey ${a.test}`, a.test, `Bearer: ${a.test}`]) {
+      for (const auth of [
+        `Token ${a.test}`,
+        `Digest ${a.test}`,
+        `ApiKey ${a.test}`,
+        a.test,
+        `Bearer: ${a.test}`,
+      ]) {
         assertAuthError(await send(route, custA.id, auth), 'api_key_invalid', a.test);
       }
     });
@@ -209,7 +234,7 @@ forEachDatabase('security', (dialect) => {
     });
   }
 
-  test('lists never show another account\'s or the other mode\'s customers', async () => {
+  test("lists never show another account's or the other mode's customers", async () => {
     await h.request('POST', '/v1/customers', { key: a.test, json: { email: EMAILS.filter } });
     const ids = async (key: string, query: Record<string, unknown> = {}) => {
       const res = await h.request('GET', '/v1/customers', { key, query: { limit: 100, ...query } });
