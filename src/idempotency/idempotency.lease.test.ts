@@ -7,7 +7,13 @@ import * as customers from '../customers/customers.service.js';
 import { AppError } from '../errors.js';
 import * as idem from './idempotency.service.js';
 
-const LEASE_MS = 300;
+/**
+ * Leases are taken here with their own durations, as another process configured differently
+ * would: a long one for "still in flight", a short one for "that process died".
+ */
+const LIVE_MS = 60_000;
+const SHORT_MS = 100;
+const outlive = () => sleep(SHORT_MS + 50);
 
 const asJson = (_status: number, body: unknown) => JSON.stringify(body);
 const lostLease = (error: unknown) => error instanceof AppError && error.code === 'idempotency_key_in_use';
@@ -19,7 +25,7 @@ forEachDatabase('Idempotency leases', (dialect) => {
   let deps: idem.IdempotencyDeps;
   let customerDeps: customers.CustomerDeps;
   before(async () => {
-    h = await startHarness(dialect, { LUNIPAY_IDEMPOTENCY_LEASE_MS: String(LEASE_MS) });
+    h = await startHarness(dialect);
     acct = await h.account();
     auth = { accountId: acct.id, mode: 'test', keyId: acct.testKeyId };
     deps = { db: h.db, leaseMs: h.config.idempotency.leaseMs };
@@ -34,8 +40,14 @@ forEachDatabase('Idempotency leases', (dialect) => {
   const countByEmail = async (email: string) =>
     (await h.db.kysely.selectFrom('customers').select('id').where('email', '=', email).execute()).length;
   /** Claims a key the way the route would, as if another process were executing it. */
-  async function claimed(key: string, method: string, path: string, params: unknown): Promise<idem.Lease> {
-    const claim = await idem.claim(deps, { auth, key, method, path, params });
+  async function claimed(
+    key: string,
+    method: string,
+    path: string,
+    params: unknown,
+    leaseMs = LIVE_MS,
+  ): Promise<idem.Lease> {
+    const claim = await idem.claim({ ...deps, leaseMs }, { auth, key, method, path, params });
     assert.equal(claim.kind, 'execute');
     return (claim as { lease: idem.Lease }).lease;
   }
@@ -68,8 +80,8 @@ forEachDatabase('Idempotency leases', (dialect) => {
   test('after the lease runs out a retry takes the key over; the first execution can no longer commit', async () => {
     const key = newKey();
     const body = { email: 'takeover@example.com' };
-    const stale = await claimed(key, 'POST', '/v1/customers', body);
-    await sleep(LEASE_MS + 50);
+    const stale = await claimed(key, 'POST', '/v1/customers', body, SHORT_MS);
+    await outlive();
     const retry = await post(key, body);
     assert.equal(retry.status, 200);
     assert.equal(retry.headers['idempotent-replayed'], undefined);
@@ -90,8 +102,8 @@ forEachDatabase('Idempotency leases', (dialect) => {
     const path = `/v1/customers/${customer.id}`;
 
     const update = newKey();
-    const staleUpdate = await claimed(update, 'PATCH', path, { first_name: 'After' });
-    await sleep(LEASE_MS + 50);
+    const staleUpdate = await claimed(update, 'PATCH', path, { first_name: 'After' }, SHORT_MS);
+    await outlive();
     const winner = await claimed(update, 'PATCH', path, { first_name: 'After' });
     await assert.rejects(
       customers.updateCustomer(
@@ -109,8 +121,8 @@ forEachDatabase('Idempotency leases', (dialect) => {
     await idem.release(deps, winner);
 
     const remove = newKey();
-    const staleDelete = await claimed(remove, 'DELETE', path, {});
-    await sleep(LEASE_MS + 50);
+    const staleDelete = await claimed(remove, 'DELETE', path, {}, SHORT_MS);
+    await outlive();
     await claimed(remove, 'DELETE', path, {});
     await assert.rejects(
       customers.deleteCustomer(customerDeps, auth, customer.id, idem.recordResponse(staleDelete, asJson)),
@@ -123,8 +135,8 @@ forEachDatabase('Idempotency leases', (dialect) => {
     for (let round = 0; round < 3; round++) {
       const key = newKey();
       const request = { auth, key, method: 'POST', path: '/v1/customers', params: { email: 'race@x.io' } };
-      await claimed(key, request.method, request.path, request.params);
-      await sleep(LEASE_MS + 50);
+      await claimed(key, request.method, request.path, request.params, SHORT_MS);
+      await outlive();
       const outcomes = await Promise.allSettled([idem.claim(deps, request), idem.claim(deps, request)]);
       const won = outcomes.filter((o) => o.status === 'fulfilled' && o.value.kind === 'execute');
       const busy = outcomes.filter((o) => o.status === 'rejected' && lostLease(o.reason));
