@@ -18,6 +18,8 @@ import * as service from './customers.service.js';
 
 const tags = ['Customers'];
 const WRITE_ERRORS = ['invalid_json', 'body_too_large', 'unsupported_media_type'] as const;
+// Writes also answer for their Idempotency-Key: malformed, reused, in flight, or a deleted customer's replay.
+const IDEMPOTENT = { idempotent: true };
 
 /** Thin: parse (Fastify does, from the schemas), call the service, reply. */
 export const customerRoutes: FastifyPluginAsyncTypebox<{
@@ -46,9 +48,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
           200: Type.Ref(Customer),
           ...errorResponses(
             [...WRITE_ERRORS, 'parameter_missing', 'parameter_unknown', 'parameter_invalid'],
-            {
-              idempotent: true,
-            },
+            IDEMPOTENT,
           ),
         },
       },
@@ -84,9 +84,10 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
       body: UpdateCustomerBody,
       response: {
         200: Type.Ref(Customer),
-        ...errorResponses([...WRITE_ERRORS, 'parameter_unknown', 'parameter_invalid', 'resource_missing'], {
-          idempotent: true,
-        }),
+        ...errorResponses(
+          [...WRITE_ERRORS, 'parameter_unknown', 'parameter_invalid', 'resource_missing'],
+          IDEMPOTENT,
+        ),
       },
     },
   };
@@ -137,7 +138,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
         params: CustomerIdParams,
         response: {
           200: Type.Ref(DeletedCustomer),
-          ...errorResponses(['resource_missing'], { idempotent: true }),
+          ...errorResponses(['resource_missing'], IDEMPOTENT),
         },
       },
     },
