@@ -18,16 +18,17 @@ export interface ServerProcess {
  * port, and resolves once it listens. `env` adds to or overrides the environment.
  */
 export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const childEnv: Record<string, string | undefined> = {
-    ...process.env,
+  // Only what the child needs: nothing from the test's own environment leaks into its config.
+  const childEnv: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
     HOST: '127.0.0.1',
     PORT: '0',
+    // Info, for the line that says which port it listens on.
     LUNIPAY_LOG_LEVEL: 'info',
     LUNIPAY_RATE_LIMIT: '0',
     ...env,
   };
-  // The child is a server, not a test file: it must not report to this test runner.
-  delete childEnv.NODE_TEST_CONTEXT;
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
     env: childEnv,
