@@ -19,6 +19,8 @@ import { openapiOptions, operationRoutes } from './http/operations.js';
 import { registerRateLimit } from './http/rate-limit.js';
 import { ErrorEnvelope } from './http/schemas.js';
 import { validatorCompiler } from './http/validation.js';
+import { eraseDeletedCustomer } from './idempotency/idempotency.service.js';
+import { startSweeper } from './idempotency/idempotency.sweeper.js';
 import { newId } from './ids.js';
 
 export interface AppDeps {
@@ -100,8 +102,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       authHook((secret) => accounts.authenticate(deps.db, secret)),
     );
     await registerRateLimit(api, { perSecond: deps.config.rateLimit, redis: deps.redis });
-    await api.register(customerRoutes, { deps: { db: deps.db } });
+    await api.register(customerRoutes, {
+      deps: { db: deps.db, hooks: [eraseDeletedCustomer] },
+      idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
+    });
   });
+
+  const sweeper = startSweeper(deps.db, deps.config.idempotency, app.log);
+  app.addHook('onClose', () => sweeper.stop());
 
   return app;
 }

@@ -20,6 +20,23 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Whether this process runs the Stripe provisioning worker next to the API. */
   readonly worker: boolean;
+  readonly idempotency: IdempotencyConfig;
+}
+
+/**
+ * Idempotency keys (contract section 8):
+ * - `LUNIPAY_IDEMPOTENCY_LEASE_MS` (default 30000, 100–3600000): how long a request holds its key
+ *   before another may take it over. It only matters when a process dies mid-request: the key
+ *   answers 409 until the lease runs out, then a retry runs it (still exactly once).
+ * - `LUNIPAY_IDEMPOTENCY_RETENTION_HOURS` (default 24, 24–8760): records this old are pruned. The
+ *   contract keeps keys at least 24 hours, so less is refused.
+ * - `LUNIPAY_IDEMPOTENCY_SWEEP_SECONDS` (default 600, 0–86400): how often each process prunes;
+ *   `0` turns the sweep off (when another process or a scheduled job does it).
+ */
+export interface IdempotencyConfig {
+  readonly leaseMs: number;
+  readonly retentionHours: number;
+  readonly sweepSeconds: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -109,6 +126,11 @@ export function loadConfig(env: Env): Config {
     redisUrl: redisUrl(env),
     logLevel: logLevel as LogLevel,
     worker: boolean(env, 'LUNIPAY_WORKER', true),
+    idempotency: Object.freeze({
+      leaseMs: integer(env, 'LUNIPAY_IDEMPOTENCY_LEASE_MS', 30_000, 100, 3_600_000),
+      retentionHours: integer(env, 'LUNIPAY_IDEMPOTENCY_RETENTION_HOURS', 24, 24, 8760),
+      sweepSeconds: integer(env, 'LUNIPAY_IDEMPOTENCY_SWEEP_SECONDS', 600, 0, 86_400),
+    }),
   };
   return Object.freeze(config);
 }

@@ -3,6 +3,8 @@ import { Type } from '@sinclair/typebox';
 import { callerOf } from '../http/auth.js';
 import { QUERY_ERROR } from '../http/form.js';
 import { errorResponses } from '../http/schemas.js';
+import { beforeCommitOf, IdempotencyHeaders, idempotentRoute } from '../idempotency/idempotency.hooks.js';
+import type { IdempotencyDeps } from '../idempotency/idempotency.service.js';
 import {
   CreateCustomerBody,
   Customer,
@@ -17,9 +19,16 @@ import * as service from './customers.service.js';
 
 const tags = ['Customers'];
 const WRITE_ERRORS = ['invalid_json', 'body_too_large', 'unsupported_media_type'] as const;
+// Writes also answer for their Idempotency-Key: malformed, reused, in flight, or a deleted customer's replay.
+const IDEMPOTENT = { idempotent: true };
 
 /** Thin: parse (Fastify does, from the schemas), call the service, reply. */
-export const customerRoutes: FastifyPluginAsyncTypebox<{ deps: CustomerDeps }> = async (app, { deps }) => {
+export const customerRoutes: FastifyPluginAsyncTypebox<{
+  deps: CustomerDeps;
+  idempotency: IdempotencyDeps;
+}> = async (app, { deps, idempotency }) => {
+  // Every write takes an Idempotency-Key; reads ignore the header.
+  const idempotent = idempotentRoute(idempotency);
   // A write sent with no body at all (`curl -X POST`) has no parameters, like an empty form.
   app.addHook('preValidation', async (request) => {
     if (request.body === undefined || request.body === null) request.body = {};
@@ -29,20 +38,25 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ deps: CustomerDeps }> =
   app.post(
     '/v1/customers',
     {
+      ...idempotent,
       schema: {
         operationId: 'createCustomer',
         summary: 'Create a customer',
         description:
           'Creates a new customer record. Provisioning into Stripe happens afterwards, never blocking this call.',
         tags,
+        headers: IdempotencyHeaders,
         body: CreateCustomerBody,
         response: {
           200: Type.Ref(Customer),
-          ...errorResponses([...WRITE_ERRORS, 'parameter_missing', 'parameter_unknown', 'parameter_invalid']),
+          ...errorResponses(
+            [...WRITE_ERRORS, 'parameter_missing', 'parameter_unknown', 'parameter_invalid'],
+            IDEMPOTENT,
+          ),
         },
       },
     },
-    async (request) => service.createCustomer(deps, callerOf(request), request.body),
+    async (request) => service.createCustomer(deps, callerOf(request), request.body, beforeCommitOf(request)),
   );
 
   app.get(
@@ -61,24 +75,36 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ deps: CustomerDeps }> =
   );
 
   const update = {
+    ...idempotent,
     schema: {
       summary: 'Update a customer',
       description:
         'Updates any subset of the customer fields; fields not sent are unchanged, and metadata is merged key by key. ' +
         'An empty body changes nothing.',
       tags,
+      headers: IdempotencyHeaders,
       params: CustomerIdParams,
       body: UpdateCustomerBody,
       response: {
         200: Type.Ref(Customer),
-        ...errorResponses([...WRITE_ERRORS, 'parameter_unknown', 'parameter_invalid', 'resource_missing']),
+        ...errorResponses(
+          [...WRITE_ERRORS, 'parameter_unknown', 'parameter_invalid', 'resource_missing'],
+          IDEMPOTENT,
+        ),
       },
     },
   };
   app.patch(
     '/v1/customers/:id',
     { ...update, schema: { ...update.schema, operationId: 'updateCustomer' } },
-    async (request) => service.updateCustomer(deps, callerOf(request), request.params.id, request.body),
+    async (request) =>
+      service.updateCustomer(
+        deps,
+        callerOf(request),
+        request.params.id,
+        request.body,
+        beforeCommitOf(request),
+      ),
   );
   // The same update for Stripe-style clients, which send every write as a POST.
   app.post(
@@ -91,23 +117,36 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{ deps: CustomerDeps }> =
         summary: 'Update a customer (POST alias)',
       },
     },
-    async (request) => service.updateCustomer(deps, callerOf(request), request.params.id, request.body),
+    async (request) =>
+      service.updateCustomer(
+        deps,
+        callerOf(request),
+        request.params.id,
+        request.body,
+        beforeCommitOf(request),
+      ),
   );
 
   app.delete(
     '/v1/customers/:id',
     {
+      ...idempotent,
       schema: {
         operationId: 'deleteCustomer',
         summary: 'Delete a customer',
         description:
           'Permanently deletes a customer and every copy of its personal data, and deletes its Stripe customer on the connected account.',
         tags,
+        headers: IdempotencyHeaders,
         params: CustomerIdParams,
-        response: { 200: Type.Ref(DeletedCustomer), ...errorResponses(['resource_missing']) },
+        response: {
+          200: Type.Ref(DeletedCustomer),
+          ...errorResponses(['resource_missing'], IDEMPOTENT),
+        },
       },
     },
-    async (request) => service.deleteCustomer(deps, callerOf(request), request.params.id),
+    async (request) =>
+      service.deleteCustomer(deps, callerOf(request), request.params.id, beforeCommitOf(request)),
   );
 
   app.get(

@@ -95,7 +95,7 @@ function mergeMetadata(current: Metadata | null, param: MetadataParam): string |
   return keys.length === 0 ? null : JSON.stringify(merged);
 }
 
-function notFound(id: string, otherMode?: string): AppError {
+export function notFound(id: string, otherMode?: string): AppError {
   const suffix = otherMode
     ? `; a similar object exists in ${otherMode} mode, but a ${otherMode === 'live' ? 'test' : 'live'} mode key was used to make this request`
     : '';

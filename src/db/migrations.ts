@@ -63,6 +63,40 @@ const migrations = (dialect: DatabaseConfig['dialect']): Record<string, Migratio
           .execute();
       },
     },
+    '0002_idempotency': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('idempotency_keys')
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+          .addColumn('mode', 'text', (c) => c.notNull().check(sql`mode in ('test', 'live')`))
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('method', 'text', (c) => c.notNull())
+          .addColumn('path', 'text', (c) => c.notNull())
+          .addColumn('params_hash', 'text')
+          .addColumn('state', 'text', (c) => c.notNull().check(sql`state in ('in_flight', 'done')`))
+          .addColumn('lease_token', 'text')
+          .addColumn('lease_expires_ms', 'bigint')
+          .addColumn('status', 'integer')
+          .addColumn('body', 'text')
+          .addColumn('customer_id', 'text')
+          .addColumn('created', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('idempotency_keys_pk', ['account_id', 'mode', 'key'])
+          .execute();
+        // The retention sweep walks records by age.
+        await db.schema
+          .createIndex('idempotency_keys_created')
+          .on('idempotency_keys')
+          .column('created')
+          .execute();
+        // Deleting a customer finds the stored responses that hold it.
+        await db.schema
+          .createIndex('idempotency_keys_customer')
+          .on('idempotency_keys')
+          .columns(['account_id', 'mode', 'customer_id'])
+          .where(sql.ref('customer_id'), 'is not', null)
+          .execute();
+      },
+    },
   };
 };
 

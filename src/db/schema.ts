@@ -5,6 +5,7 @@ export interface Database {
   accounts: AccountsTable;
   api_keys: ApiKeysTable;
   customers: CustomersTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 export type Mode = 'test' | 'live';
@@ -47,4 +48,30 @@ export interface CustomersTable {
   updated: number;
   /** Bumped on every write, so a job can tell which version of the row it was made for. */
   version: Generated<number>;
+}
+
+/**
+ * One idempotency key of one account and mode. While `in_flight`, the lease says which execution
+ * may complete it and until when; once `done`, it holds the response to replay.
+ */
+export interface IdempotencyKeysTable {
+  account_id: string;
+  mode: Mode;
+  key: string;
+  method: string;
+  /** The request path with the customer id, e.g. `/v1/customers/cus_…`. */
+  path: string;
+  /** SHA-256 of the canonical parameters; null once erased with the customer they named. */
+  params_hash: string | null;
+  state: 'in_flight' | 'done';
+  /** Random token of the execution holding the lease; null once done. */
+  lease_token: string | null;
+  /** Unix milliseconds when the lease runs out; null once done. */
+  lease_expires_ms: number | null;
+  status: number | null;
+  /** The response body as sent, JSON text. */
+  body: string | null;
+  /** The customer whose data the stored body holds, so deleting it can erase the body too. */
+  customer_id: string | null;
+  created: number;
 }

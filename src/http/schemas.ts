@@ -48,9 +48,25 @@ const COMMON_ERRORS: ErrorCode[] = [
   'service_unavailable',
 ];
 
+/**
+ * What a write that takes an `Idempotency-Key` can answer besides: a malformed key, a key reused
+ * for another request, a key still in flight, and, on a replay, the 404 of a customer deleted since.
+ */
+const IDEMPOTENCY_ERRORS: ErrorCode[] = [
+  'parameter_invalid',
+  'idempotency_key_reused',
+  'resource_missing',
+  'idempotency_key_in_use',
+];
+
 /** The error responses of a route, generated from the one error table. */
-export function errorResponses(codes: ErrorCode[], { authenticated = true } = {}): Record<number, TSchema> {
-  const all = authenticated ? [...codes, ...COMMON_ERRORS] : [...codes, 'internal_error' as const];
+export function errorResponses(
+  codes: ErrorCode[],
+  { authenticated = true, idempotent = false } = {},
+): Record<number, TSchema> {
+  const listed = idempotent ? [...codes, ...IDEMPOTENCY_ERRORS] : codes;
+  const own = [...new Set(listed)];
+  const all = authenticated ? [...own, ...COMMON_ERRORS] : [...own, 'internal_error' as const];
   const out: Record<number, TSchema> = {};
   for (const [status, list] of codesByStatus(all)) {
     out[status] = Type.Ref(ErrorEnvelope, {

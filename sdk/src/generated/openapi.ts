@@ -361,7 +361,10 @@ export interface operations {
     createCustomer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the write idempotent: retries with the same key and parameters within 24 hours get the first response back (with `Idempotent-Replayed: true`) and have no further effect. 1–255 printable ASCII characters, scoped to the API key’s account and mode. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -423,7 +426,7 @@ export interface operations {
                     "application/json": components["schemas"]["Customer"];
                 };
             };
-            /** @description Error codes: `invalid_json`, `parameter_missing`, `parameter_unknown`, `parameter_invalid`. */
+            /** @description Error codes: `invalid_json`, `parameter_missing`, `parameter_unknown`, `parameter_invalid`, `idempotency_key_reused`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -434,6 +437,24 @@ export interface operations {
             };
             /** @description Error codes: `api_key_missing`, `api_key_invalid`. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `resource_missing`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `idempotency_key_in_use`. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -562,7 +583,10 @@ export interface operations {
     updateCustomerPost: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the write idempotent: retries with the same key and parameters within 24 hours get the first response back (with `Idempotent-Replayed: true`) and have no further effect. 1–255 printable ASCII characters, scoped to the API key’s account and mode. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /**
                  * @description The customer id, `cus_…`.
@@ -630,7 +654,7 @@ export interface operations {
                     "application/json": components["schemas"]["Customer"];
                 };
             };
-            /** @description Error codes: `invalid_json`, `parameter_unknown`, `parameter_invalid`. */
+            /** @description Error codes: `invalid_json`, `parameter_unknown`, `parameter_invalid`, `idempotency_key_reused`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -650,6 +674,15 @@ export interface operations {
             };
             /** @description Error codes: `resource_missing`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `idempotency_key_in_use`. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -707,7 +740,10 @@ export interface operations {
     deleteCustomer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the write idempotent: retries with the same key and parameters within 24 hours get the first response back (with `Idempotent-Replayed: true`) and have no further effect. 1–255 printable ASCII characters, scoped to the API key’s account and mode. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /**
                  * @description The customer id, `cus_…`.
@@ -728,6 +764,15 @@ export interface operations {
                     "application/json": components["schemas"]["DeletedCustomer"];
                 };
             };
+            /** @description Error codes: `parameter_invalid`, `idempotency_key_reused`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Error codes: `api_key_missing`, `api_key_invalid`. */
             401: {
                 headers: {
@@ -739,6 +784,15 @@ export interface operations {
             };
             /** @description Error codes: `resource_missing`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `idempotency_key_in_use`. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -778,7 +832,10 @@ export interface operations {
     updateCustomer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the write idempotent: retries with the same key and parameters within 24 hours get the first response back (with `Idempotent-Replayed: true`) and have no further effect. 1–255 printable ASCII characters, scoped to the API key’s account and mode. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /**
                  * @description The customer id, `cus_…`.
@@ -846,7 +903,7 @@ export interface operations {
                     "application/json": components["schemas"]["Customer"];
                 };
             };
-            /** @description Error codes: `invalid_json`, `parameter_unknown`, `parameter_invalid`. */
+            /** @description Error codes: `invalid_json`, `parameter_unknown`, `parameter_invalid`, `idempotency_key_reused`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -866,6 +923,15 @@ export interface operations {
             };
             /** @description Error codes: `resource_missing`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `idempotency_key_in_use`. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

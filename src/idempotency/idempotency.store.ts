@@ -1,0 +1,148 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, IdempotencyKeysTable, Mode } from '../db/schema.js';
+
+type Q = Kysely<Database> | Transaction<Database>;
+export type IdempotencyRow = IdempotencyKeysTable;
+
+/** A key is one account's, in one mode: the same string is a different key elsewhere. */
+export interface KeyRef {
+  accountId: string;
+  mode: Mode;
+  key: string;
+}
+
+function byKey(ref: KeyRef) {
+  return { account_id: ref.accountId, mode: ref.mode, key: ref.key };
+}
+
+/** Inserts a new in-flight record; false when the key already has one (left untouched). */
+export async function insertInFlight(
+  db: Q,
+  row: Omit<IdempotencyRow, 'state' | 'status' | 'body' | 'customer_id'>,
+): Promise<boolean> {
+  const result = await db
+    .insertInto('idempotency_keys')
+    .values({ ...row, state: 'in_flight', status: null, body: null, customer_id: null })
+    .onConflict((oc) => oc.columns(['account_id', 'mode', 'key']).doNothing())
+    .executeTakeFirst();
+  return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+}
+
+export async function findRecord(db: Q, ref: KeyRef): Promise<IdempotencyRow | undefined> {
+  const k = byKey(ref);
+  return db
+    .selectFrom('idempotency_keys')
+    .selectAll()
+    .where('account_id', '=', k.account_id)
+    .where('mode', '=', k.mode)
+    .where('key', '=', k.key)
+    .executeTakeFirst();
+}
+
+/**
+ * Compare-and-set on the lease: succeeds only while the record is still in flight under
+ * `expected`, so of two executions racing for an expired lease exactly one wins.
+ */
+export async function swapLease(
+  db: Q,
+  ref: KeyRef,
+  expected: string,
+  lease: { token: string; expiresMs: number },
+): Promise<boolean> {
+  const k = byKey(ref);
+  const result = await db
+    .updateTable('idempotency_keys')
+    .set({ lease_token: lease.token, lease_expires_ms: lease.expiresMs })
+    .where('account_id', '=', k.account_id)
+    .where('mode', '=', k.mode)
+    .where('key', '=', k.key)
+    .where('state', '=', 'in_flight')
+    .where('lease_token', '=', expected)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/** Stores the response, again only under the caller's lease; false when the lease was lost. */
+export async function complete(
+  trx: Transaction<Database>,
+  ref: KeyRef,
+  token: string,
+  response: { status: number; body: string; customerId: string | null },
+): Promise<boolean> {
+  const k = byKey(ref);
+  const result = await trx
+    .updateTable('idempotency_keys')
+    .set({
+      state: 'done',
+      lease_token: null,
+      lease_expires_ms: null,
+      status: response.status,
+      body: response.body,
+      customer_id: response.customerId,
+    })
+    .where('account_id', '=', k.account_id)
+    .where('mode', '=', k.mode)
+    .where('key', '=', k.key)
+    .where('state', '=', 'in_flight')
+    .where('lease_token', '=', token)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/** Drops an in-flight record held under `token`; a completed or taken-over one is left alone. */
+export async function release(db: Q, ref: KeyRef, token: string): Promise<boolean> {
+  const k = byKey(ref);
+  const result = await db
+    .deleteFrom('idempotency_keys')
+    .where('account_id', '=', k.account_id)
+    .where('mode', '=', k.mode)
+    .where('key', '=', k.key)
+    .where('state', '=', 'in_flight')
+    .where('lease_token', '=', token)
+    .executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
+
+/**
+ * Replaces every stored response that holds the customer with `replacement`, and forgets the
+ * parameters' hash (it was computed from the customer's personal data).
+ */
+export async function eraseCustomer(
+  trx: Transaction<Database>,
+  owner: { accountId: string; mode: Mode },
+  customerId: string,
+  replacement: { status: number; body: string },
+): Promise<number> {
+  const result = await trx
+    .updateTable('idempotency_keys')
+    .set({ status: replacement.status, body: replacement.body, customer_id: null, params_hash: null })
+    .where('account_id', '=', owner.accountId)
+    .where('mode', '=', owner.mode)
+    .where('customer_id', '=', customerId)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/**
+ * Deletes up to `limit` records created at or before `cutoff` (unix seconds) that are done or
+ * whose lease has run out, so a long-running execution never loses its record. Batches keep each
+ * statement, and the locks it takes, short.
+ */
+export async function prune(db: Q, cutoff: number, nowMs: number, limit: number): Promise<number> {
+  const result = await db
+    .deleteFrom('idempotency_keys')
+    .where(({ eb, refTuple, selectFrom }) =>
+      eb(
+        refTuple('account_id', 'mode', 'key'),
+        'in',
+        selectFrom('idempotency_keys')
+          .select(['account_id', 'mode', 'key'])
+          .where('created', '<=', cutoff)
+          .where((w) => w.or([w('state', '=', 'done'), w('lease_expires_ms', '<', nowMs)]))
+          .limit(limit)
+          .$asTuple('account_id', 'mode', 'key'),
+      ),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
