@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import * as accounts from './accounts/accounts.service.js';
+import { KeyCache } from './accounts/key-cache.js';
 import type { Config } from './config.js';
 import { customerRoutes } from './customers/customers.routes.js';
 import { Customer, CustomerList, DeletedCustomer } from './customers/customers.schema.js';
@@ -96,10 +97,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(operationRoutes, { db: deps.db });
   await app.register(docsRoutes);
+  const keyCache = new KeyCache(deps.db);
+  app.addHook('onClose', async () => keyCache.close());
   await app.register(async (api) => {
     api.addHook(
       'onRequest',
-      authHook((secret) => accounts.authenticate(deps.db, secret)),
+      authHook((secret) => accounts.authenticate(deps.db, secret, keyCache)),
     );
     await registerRateLimit(api, { perSecond: deps.config.rateLimit, redis: deps.redis });
     await api.register(customerRoutes, {

@@ -3,6 +3,7 @@ import type { AccountsTable, Mode } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
 import * as store from './accounts.store.js';
+import { evictEverywhere, type KeyCache } from './key-cache.js';
 import { hashSecret, newSecret, secretMode, secretStart } from './keys.js';
 
 export interface Account {
@@ -116,20 +117,30 @@ export async function createKey(
   return key;
 }
 
+/** Revokes a key; every process stops accepting it on its next request (see KeyCache). */
 export async function revokeKey(db: Db, keyId: string): Promise<void> {
   const key = await store.findKey(db.kysely, keyId);
   if (!key) throw new AppError('resource_missing', `No such key: '${keyId}'.`, 'key');
-  await store.revokeKey(db.kysely, keyId, nowSeconds());
+  await db.kysely.transaction().execute(async (trx) => {
+    await store.revokeKey(trx, keyId, nowSeconds());
+    if (db.dialect === 'postgres') await store.notifyKeyChange(trx, keyId);
+  });
+  evictEverywhere(db, keyId);
 }
 
 /**
  * The account and mode a secret speaks for, or null when the secret is malformed, unknown or
  * revoked. The caller does not learn which of the three it was: all are the same 401.
  */
-export async function authenticate(db: Db, secret: string): Promise<AuthContext | null> {
+export async function authenticate(db: Db, secret: string, cache?: KeyCache): Promise<AuthContext | null> {
   const mode = secretMode(secret);
   if (mode === null) return null;
-  const key = await store.findKeyByHash(db.kysely, hashSecret(secret));
+  const hash = hashSecret(secret);
+  const cached = cache?.get(hash);
+  if (cached) return cached;
+  const key = await store.findKeyByHash(db.kysely, hash);
   if (!key || key.revoked !== null || key.mode !== mode) return null;
-  return { accountId: key.account_id, mode: key.mode, keyId: key.id };
+  const auth: AuthContext = { accountId: key.account_id, mode: key.mode, keyId: key.id };
+  cache?.set(hash, auth);
+  return auth;
 }

@@ -1,4 +1,5 @@
-import type { Kysely, Transaction } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
+import { NOTIFY_CHANNEL_KEYS } from '../db/connect.js';
 import type { AccountsTable, ApiKeysTable, Database } from '../db/schema.js';
 
 type Q = Kysely<Database> | Transaction<Database>;
@@ -42,6 +43,11 @@ export async function findKeyByHash(db: Q, secretHash: string): Promise<ApiKeysT
 
 export async function findKey(db: Q, id: string): Promise<ApiKeysTable | undefined> {
   return db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** PostgreSQL: tells every listening process, when the transaction commits, that a key changed. */
+export async function notifyKeyChange(db: Q, keyId: string): Promise<void> {
+  await sql`select pg_notify(${NOTIFY_CHANNEL_KEYS}, ${keyId})`.execute(db);
 }
 
 /** Marks a key revoked once; revoking again keeps the first time. */

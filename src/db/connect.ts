@@ -11,8 +11,25 @@ export interface Db {
   readonly dialect: DatabaseConfig['dialect'];
   /** Resolves when the database answers a trivial query; rejects otherwise. */
   ping(): Promise<void>;
+  /**
+   * SQLite: a number that changes whenever another connection (another process) commits, read
+   * without touching any table. Lets a cache in this process notice outside writes at once.
+   */
+  readonly outsideChanges?: () => number;
+  /**
+   * PostgreSQL: runs `onMessage` for each NOTIFY on `channel`, over a dedicated connection that
+   * is re-established when lost. `onLive(false)` says notifications may have been missed.
+   */
+  readonly listen?: (
+    channel: string,
+    onMessage: (payload: string) => void,
+    onLive: (live: boolean) => void,
+  ) => () => void;
   close(): Promise<void>;
 }
+
+/** The same database, told to others: `select pg_notify(channel, payload)` inside a transaction. */
+export const NOTIFY_CHANNEL_KEYS = 'lunipay_keys';
 
 export interface OpenOptions {
   /** PostgreSQL only: put every table in this schema (created if missing). Tests use one each. */
@@ -40,9 +57,11 @@ function openSqlite(path: string): Db {
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const dataVersion = database.prepare('pragma data_version').pluck();
   return {
     kysely,
     dialect: 'sqlite',
+    outsideChanges: () => dataVersion.get() as number,
     async ping() {
       await sql`select 1`.execute(kysely);
     },
@@ -69,10 +88,56 @@ function openPostgres(url: string, options: OpenOptions): Db {
   return {
     kysely,
     dialect: 'postgres',
+    listen: (channel, onMessage, onLive) => listenPostgres(url, schema, channel, onMessage, onLive),
     async ping() {
       await sql`select 1`.execute(kysely);
     },
     close: () => kysely.destroy(),
+  };
+}
+
+function listenPostgres(
+  url: string,
+  schema: string | undefined,
+  channel: string,
+  onMessage: (payload: string) => void,
+  onLive: (live: boolean) => void,
+): () => void {
+  let stopped = false;
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  const connect = async () => {
+    const next = new pg.Client({
+      connectionString: url,
+      ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    });
+    const lost = () => {
+      onLive(false);
+      next.removeAllListeners();
+      next.on('error', () => {});
+      next.end().catch(() => {});
+      if (!stopped) retry = setTimeout(() => void connect(), 1000).unref();
+    };
+    next.on('error', lost);
+    next.on('end', () => !stopped && lost());
+    next.on('notification', (message) => {
+      if (message.channel === channel) onMessage(message.payload ?? '');
+    });
+    try {
+      await next.connect();
+      await next.query(`listen ${channel}`);
+      if (stopped) return void next.end().catch(() => {});
+      client = next;
+      onLive(true);
+    } catch {
+      lost();
+    }
+  };
+  void connect();
+  return () => {
+    stopped = true;
+    if (retry) clearTimeout(retry);
+    client?.end().catch(() => {});
   };
 }
 
