@@ -56,7 +56,7 @@ export async function createAccount(
   };
   const test = { id: newId('key'), secret: newSecret('test') };
   const live = { id: newId('key'), secret: newSecret('live') };
-  await db.kysely.transaction().execute(async (trx) => {
+  await db.write(async (trx) => {
     await store.insertAccount(trx, row);
     for (const [mode, key] of [
       ['test', test],
@@ -121,7 +121,7 @@ export async function createKey(
 export async function revokeKey(db: Db, keyId: string): Promise<void> {
   const key = await store.findKey(db.kysely, keyId);
   if (!key) throw new AppError('resource_missing', `No such key: '${keyId}'.`, 'key');
-  await db.kysely.transaction().execute(async (trx) => {
+  await db.write(async (trx) => {
     await store.revokeKey(trx, keyId, nowSeconds());
     if (db.dialect === 'postgres') await store.notifyKeyChange(trx, keyId);
   });
@@ -138,7 +138,7 @@ export async function authenticate(db: Db, secret: string, cache?: KeyCache): Pr
   const hash = hashSecret(secret);
   const cached = cache?.get(hash);
   if (cached) return cached;
-  const key = await store.findKeyByHash(db.kysely, hash);
+  const key = await store.findKeyByHash(db.reader, hash);
   if (!key || key.revoked !== null || key.mode !== mode) return null;
   const auth: AuthContext = { accountId: key.account_id, mode: key.mode, keyId: key.id };
   cache?.set(hash, auth);

@@ -104,7 +104,7 @@ export function notFound(id: string, otherMode?: string): AppError {
 
 /** A 404 that says so when the id belongs to the same account's other mode. */
 async function missing(deps: CustomerDeps, auth: AuthContext, id: string): Promise<AppError> {
-  const mode = isId('cus', id) ? await store.findCustomerMode(deps.db.kysely, auth.accountId, id) : undefined;
+  const mode = isId('cus', id) ? await store.findCustomerMode(deps.db.reader, auth.accountId, id) : undefined;
   return notFound(id, mode !== undefined && mode !== auth.mode ? mode : undefined);
 }
 
@@ -133,7 +133,7 @@ export async function createCustomer(
     version: 1,
   };
   const customer = toCustomer(row);
-  await deps.db.kysely.transaction().execute(async (trx) => {
+  await deps.db.write(async (trx) => {
     const { version: _, ...values } = row;
     await store.insertCustomer(trx, values);
     await runHooks(deps, trx, { type: 'created', customer: row });
@@ -143,7 +143,7 @@ export async function createCustomer(
 }
 
 export async function retrieveCustomer(deps: CustomerDeps, auth: AuthContext, id: string): Promise<Customer> {
-  const row = isId('cus', id) ? await store.findCustomer(deps.db.kysely, owner(auth), id) : undefined;
+  const row = isId('cus', id) ? await store.findCustomer(deps.db.reader, owner(auth), id) : undefined;
   if (!row) throw await missing(deps, auth, id);
   return toCustomer(row);
 }
@@ -177,7 +177,7 @@ export async function updateCustomer(
   beforeCommit?: BeforeCommit,
 ): Promise<Customer> {
   if (!isId('cus', id)) throw await missing(deps, auth, id);
-  const result = await deps.db.kysely.transaction().execute(async (trx) => {
+  const result = await deps.db.write(async (trx) => {
     const row = await store.findCustomer(trx, owner(auth), id, deps.db.dialect === 'postgres');
     if (!row) return undefined;
     const changes = changesFor(row, body);
@@ -205,7 +205,7 @@ export async function deleteCustomer(
 ): Promise<DeletedCustomer> {
   if (!isId('cus', id)) throw await missing(deps, auth, id);
   const deleted: DeletedCustomer = { id, object: 'customer', deleted: true };
-  const found = await deps.db.kysely.transaction().execute(async (trx) => {
+  const found = await deps.db.write(async (trx) => {
     const row = await store.findCustomer(trx, owner(auth), id, deps.db.dialect === 'postgres');
     if (!row) return false;
     await store.deleteCustomer(trx, owner(auth), id);
@@ -235,7 +235,7 @@ export async function listCustomers(
   const limit = query.limit ?? 10;
   const newer = query.ending_before !== undefined;
   const rows = await store.listCustomers(
-    deps.db.kysely,
+    deps.db.reader,
     owner(auth),
     {
       limit,

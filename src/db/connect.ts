@@ -4,10 +4,19 @@ import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
+import { GroupCommit, type WriteFn } from './group-commit.js';
 import type { Database } from './schema.js';
 
 export interface Db {
+  /** The connection that writes (and may read). */
   readonly kysely: Kysely<Database>;
+  /**
+   * For reads outside a write: on SQLite a second connection, so reads go on while a write
+   * transaction is open (WAL); on PostgreSQL the same pool.
+   */
+  readonly reader: Kysely<Database>;
+  /** Runs `fn` in a write transaction; on SQLite writes arriving together share one commit. */
+  write<T>(fn: WriteFn<T>): Promise<T>;
   readonly dialect: DatabaseConfig['dialect'];
   /** Resolves when the database answers a trivial query; rejects otherwise. */
   ping(): Promise<void>;
@@ -57,15 +66,28 @@ function openSqlite(path: string): Db {
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const readerDatabase = path === ':memory:' ? database : new SQLite(path, { readonly: true });
+  readerDatabase.pragma('busy_timeout = 5000');
+  const reader =
+    readerDatabase === database
+      ? kysely
+      : new Kysely<Database>({ dialect: new SqliteDialect({ database: readerDatabase }) });
+  const groupCommit = new GroupCommit(kysely);
+  // Read on the writing connection: its own commits leave it alone, other processes' change it.
   const dataVersion = database.prepare('pragma data_version').pluck();
   return {
     kysely,
+    reader,
+    write: (fn) => groupCommit.run(fn),
     dialect: 'sqlite',
     outsideChanges: () => dataVersion.get() as number,
     async ping() {
       await sql`select 1`.execute(kysely);
     },
-    close: () => kysely.destroy(),
+    async close() {
+      if (reader !== kysely) await reader.destroy();
+      await kysely.destroy();
+    },
   };
 }
 
@@ -87,6 +109,8 @@ function openPostgres(url: string, options: OpenOptions): Db {
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     kysely,
+    reader: kysely,
+    write: (fn) => kysely.transaction().execute(fn),
     dialect: 'postgres',
     listen: (channel, onMessage, onLive) => listenPostgres(url, schema, channel, onMessage, onLive),
     async ping() {
