@@ -26,7 +26,9 @@ export function forEachDatabase(name: string, suite: (dialect: DialectName) => v
 }
 
 /** A fresh, empty database of that dialect: a new SQLite file, or a new PostgreSQL schema. */
-export async function freshDatabase(dialect: DialectName): Promise<{ config: DatabaseConfig; db: Db; drop(): Promise<void> }> {
+export async function freshDatabase(
+  dialect: DialectName,
+): Promise<{ config: DatabaseConfig; db: Db; drop(): Promise<void> }> {
   const tag = randomBytes(6).toString('hex');
   if (dialect === 'sqlite') {
     const path = join(tmpdir(), `lunipay-test-${tag}.sqlite`);
@@ -116,7 +118,13 @@ export async function startHarness(dialect: DialectName, env: Record<string, str
     logs: () => logText,
     async account(name = 'Test shop') {
       const { account, keys } = await accounts.createAccount(fresh.db, { name, stripeAccountId: null });
-      return { id: account.id, test: keys.test.secret, live: keys.live.secret, testKeyId: keys.test.id, liveKeyId: keys.live.id };
+      return {
+        id: account.id,
+        test: keys.test.secret,
+        live: keys.live.secret,
+        testKeyId: keys.test.id,
+        liveKeyId: keys.live.id,
+      };
     },
     async request(method, url, options = {}) {
       const headers: Record<string, string> = { ...(options.headers ?? {}) };

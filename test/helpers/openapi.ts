@@ -1,11 +1,14 @@
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 
 const LOCAL = '#/components/schemas/';
 const BASE = 'https://lunipay.invalid/schemas/';
 
 type Doc = {
-  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>>;
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>
+  >;
   components?: { schemas?: Record<string, object> };
 };
 
@@ -24,7 +27,8 @@ export class OpenApiChecker {
     }
     for (const [path, ops] of Object.entries(doc.paths)) {
       const pattern = new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`);
-      for (const method of Object.keys(ops)) this.routes.push({ method: method.toUpperCase(), pattern, path });
+      for (const method of Object.keys(ops))
+        this.routes.push({ method: method.toUpperCase(), pattern, path });
     }
   }
 
