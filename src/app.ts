@@ -16,12 +16,17 @@ import { openapiOptions, operationRoutes } from './http/operations.js';
 import { ErrorEnvelope } from './http/schemas.js';
 import { validatorCompiler } from './http/validation.js';
 import { newId } from './ids.js';
+import { stripeOutbox } from './jobs/outbox.js';
+import { provisioningNotices } from './jobs/worker.js';
+import { createStripeGateway, type StripeGateway } from './stripe/gateway.js';
 
 export interface AppDeps {
   config: Config;
   db: Db;
   /** Where log lines go; stdout when not given. */
   logStream?: Writable;
+  /** Decides which modes provision into Stripe; made from the configuration when not given. */
+  gateway?: StripeGateway;
 }
 
 /** Every path the API serves and the methods it allows there; any other method is a 405. */
@@ -72,13 +77,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
   }
 
+  const gateway = deps.gateway ?? createStripeGateway(deps.config.stripe);
+  for (const notice of provisioningNotices(gateway)) app.log.warn(notice);
+  // Every customer write queues its Stripe work in its own transaction (the outbox).
+  const hooks = [stripeOutbox({ gateway, dialect: deps.db.dialect })];
+
   await app.register(operationRoutes, { db: deps.db });
   await app.register(async (api) => {
     api.addHook(
       'onRequest',
       authHook((secret) => accounts.authenticate(deps.db, secret)),
     );
-    await api.register(customerRoutes, { deps: { db: deps.db } });
+    await api.register(customerRoutes, { deps: { db: deps.db, hooks } });
   });
 
   return app;

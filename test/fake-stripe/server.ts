@@ -52,6 +52,8 @@ export interface FakeStripe {
   clearFaults(): void;
   /** hold every answer this long; the request is still carried out if the client gave up */
   setDelay(ms: number): void;
+  /** forget the stored idempotency keys only, as Stripe does after about 24 hours */
+  forgetIdempotencyKeys(): void;
   /** forget customers, requests, idempotency keys, faults and delay */
   reset(): void;
   close(): Promise<void>;
@@ -113,6 +115,25 @@ function applyParams(customer: FakeCustomer, body: Record<string, unknown>): Ans
   return null;
 }
 
+/** Stripe's list: newest first, `created[gte|lte]`, `limit` (default 10) and `starting_after`. */
+function listCustomers(
+  customers: Map<string, FakeCustomer>,
+  query: Record<string, unknown>,
+  livemode: boolean,
+): { object: 'list'; url: string; has_more: boolean; data: FakeCustomer[] } {
+  const created = (query.created ?? {}) as { gte?: string; lte?: string };
+  let all = [...customers.values()]
+    .filter((c) => c.livemode === livemode)
+    .filter((c) => created.gte === undefined || c.created >= Number(created.gte))
+    .filter((c) => created.lte === undefined || c.created <= Number(created.lte))
+    .reverse();
+  if (typeof query.starting_after === 'string') {
+    all = all.slice(all.findIndex((c) => c.id === query.starting_after) + 1);
+  }
+  const limit = query.limit === undefined ? 10 : Number(query.limit);
+  return { object: 'list', url: '/v1/customers', has_more: all.length > limit, data: all.slice(0, limit) };
+}
+
 function faultAnswer(fault: { status: number; body?: unknown }): Answer {
   if (fault.body !== undefined) return { status: fault.status, body: fault.body };
   if (fault.status === 429) return invalid(429, 'Too many requests.', 'rate_limit');
@@ -150,6 +171,7 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       if (!rejected) customers.set(customer.id, customer);
       return rejected ?? ok(customer);
     }
+    if (match && !id && req.method === 'GET') return ok(listCustomers(customers, req.body, livemode));
     if (!id || !['GET', 'POST', 'DELETE'].includes(req.method)) {
       return invalid(404, `Unrecognized request URL (${req.method}: ${req.path}).`);
     }
@@ -304,6 +326,9 @@ export async function startFakeStripe(): Promise<FakeStripe> {
     },
     setDelay(ms) {
       delayMs = ms;
+    },
+    forgetIdempotencyKeys() {
+      idempotency = new Map();
     },
     reset() {
       accounts = new Map();

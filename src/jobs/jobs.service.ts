@@ -1,0 +1,209 @@
+import type { Db } from '../db/connect.js';
+import { AppError } from '../errors.js';
+import type { StripeGateway } from '../stripe/gateway.js';
+import { deleteCustomer } from './delete-customer.job.js';
+import type { JobOutcome, JobType, RecoveryTiming } from './job.js';
+import * as store from './jobs.store.js';
+import { provisionCustomer } from './provision-customer.job.js';
+import { updateCustomer } from './update-customer.job.js';
+
+/** Every job type the worker knows, by the name stored in `jobs.type`. */
+const JOB_TYPES = new Map<string, JobType<unknown>>(
+  [provisionCustomer, updateCustomer, deleteCustomer].map((t) => [t.type, t as JobType<unknown>]),
+);
+
+/** The subset of a pino logger the jobs use. */
+export interface Log {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface RunSettings {
+  /** how long a claim holds a job; longer than any attempt can take */
+  leaseMs: number;
+  backoff: { baseMs: number; maxMs: number };
+  /** a job still failing with retryable errors after this many attempts is dead */
+  maxAttempts: number;
+  timing: RecoveryTiming;
+}
+
+export interface RunDeps {
+  db: Db;
+  gateway: StripeGateway;
+  log: Log;
+  settings: RunSettings;
+  workerId: string;
+  now(): number;
+  random?(): number;
+}
+
+const MAX_ERROR_LENGTH = 1000;
+
+/**
+ * Exponential backoff with "equal jitter": the delay grows as base·2^(attempt−1) up to the cap,
+ * and half of it is random, so jobs that failed together during an outage do not all come
+ * back at the same moment, while each still waits at least half its step.
+ */
+export function backoffMs(attempt: number, backoff: RunSettings['backoff'], random = Math.random): number {
+  const step = Math.min(backoff.maxMs, backoff.baseMs * 2 ** Math.min(attempt - 1, 40));
+  return Math.round(step / 2 + (random() * step) / 2);
+}
+
+/** Claims the next runnable job and runs it; false when none was ready. */
+export async function runNext(deps: RunDeps): Promise<boolean> {
+  const now = deps.now();
+  const claimed = await deps.db.kysely.transaction().execute(async (trx) => {
+    const seen = await store.findClaimable(trx, now, deps.db.dialect === 'postgres');
+    if (!seen) return null;
+    const claim = { now, workerId: deps.workerId, leaseUntil: now + deps.settings.leaseMs };
+    if (!(await store.markRunning(trx, seen, claim))) return undefined;
+    const job: store.JobRow = {
+      ...seen,
+      state: 'running',
+      attempts: seen.attempts + 1,
+      locked_by: deps.workerId,
+      locked_until: claim.leaseUntil,
+      attempted_at: now,
+      first_attempt_at: seen.first_attempt_at ?? now,
+    };
+    return { job, previousAttemptAt: seen.attempted_at };
+  });
+  // Another process took the job between our read and our write: there may be more.
+  if (claimed === undefined) return true;
+  if (claimed === null) return false;
+  const { job } = claimed;
+  const outcome = await attempt(deps, job, claimed.previousAttemptAt);
+  await settle(deps, job, outcome);
+  return true;
+}
+
+async function attempt(
+  deps: RunDeps,
+  job: store.JobRow,
+  previousAttemptAt: number | null,
+): Promise<JobOutcome> {
+  const type = JOB_TYPES.get(job.type);
+  if (!type) return { status: 'failed', error: `unknown job type '${job.type}'` };
+  let payload: unknown;
+  try {
+    payload = type.parse(job.payload);
+  } catch (error) {
+    return { status: 'failed', error: describe(error) };
+  }
+  const ctx = { db: deps.db, gateway: deps.gateway, job, previousAttemptAt, now: deps.now };
+  try {
+    return await type.run({ ...ctx, timing: deps.settings.timing }, payload);
+  } catch (error) {
+    // Not a Stripe answer: most likely the database went away. Worth another try.
+    return { status: 'retry', error: describe(error) };
+  }
+}
+
+async function settle(deps: RunDeps, job: store.JobRow, outcome: JobOutcome): Promise<void> {
+  const now = deps.now();
+  const held = { seq: job.seq, attempts: job.attempts, workerId: deps.workerId };
+  const fields = { job: job.id, type: job.type, customer: job.customer_id, attempt: job.attempts };
+  let kept = true;
+  if (outcome.status === 'succeeded') {
+    kept = await deps.db.kysely.transaction().execute(async (trx) => {
+      const end = { state: 'succeeded' as const, finished_at: now, note: outcome.note ?? null };
+      if (!(await store.endAttempt(trx, held, end))) return false;
+      await outcome.record?.(trx);
+      return true;
+    });
+    if (kept) deps.log.info({ ...fields, note: outcome.note }, 'stripe job succeeded');
+  } else {
+    const error = outcome.error.slice(0, MAX_ERROR_LENGTH);
+    const dead = outcome.status === 'retry' && job.attempts >= deps.settings.maxAttempts;
+    const state = outcome.status === 'failed' ? 'failed' : dead ? 'dead' : 'queued';
+    const runAt =
+      outcome.status === 'retry'
+        ? (outcome.runAt ?? now + backoffMs(job.attempts, deps.settings.backoff, deps.random))
+        : now;
+    kept = await store.endAttempt(deps.db.kysely, held, {
+      state,
+      run_at: runAt,
+      last_error: error,
+      last_error_at: now,
+      ...(outcome.payload === undefined ? {} : { payload: outcome.payload }),
+    });
+    if (kept) {
+      const log = state === 'queued' ? deps.log.warn : deps.log.error;
+      log.call(deps.log, { ...fields, state, error, retry_in_ms: runAt - now }, `stripe job ${state}`);
+    }
+  }
+  if (!kept) {
+    // The lease ran out and another attempt took over; its result stands, not this one.
+    deps.log.warn(fields, 'stripe job lease lost; result of this attempt discarded');
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+export interface StripeStatus {
+  /** jobs not finished yet: waiting, backing off or running */
+  pending: number;
+  running: number;
+  failed: number;
+  dead: number;
+  oldest_pending_age_seconds: number | null;
+  last_errors: {
+    id: string;
+    type: string;
+    customer: string;
+    state: string;
+    attempts: number;
+    error: string;
+    at: number;
+  }[];
+}
+
+export async function stripeStatus(db: Db, now: number): Promise<StripeStatus> {
+  const counts = await store.countByState(db.kysely);
+  const oldest = await store.oldestPendingCreated(db.kysely);
+  const errors = await store.recentErrors(db.kysely, 10);
+  const count = (state: store.JobState) => counts.get(state) ?? 0;
+  return {
+    pending: count('queued') + count('running'),
+    running: count('running'),
+    failed: count('failed'),
+    dead: count('dead'),
+    oldest_pending_age_seconds: oldest === null ? null : Math.max(0, Math.floor((now - oldest) / 1000)),
+    last_errors: errors.map((j) => ({
+      id: j.id,
+      type: j.type,
+      customer: j.customer_id,
+      state: j.state,
+      attempts: j.attempts,
+      error: j.last_error ?? '',
+      at: Math.floor((j.last_error_at ?? 0) / 1000),
+    })),
+  };
+}
+
+/**
+ * Puts a failed or dead job back in the queue with a fresh count of attempts, or makes a job
+ * that is waiting out a backoff due now. Anything else is refused.
+ */
+export async function retryJob(db: Db, id: string, now: number): Promise<{ id: string; state: 'queued' }> {
+  const job = await store.findJob(db.kysely, id);
+  if (!job) throw new AppError('resource_missing', `No such job: '${id}'.`, 'job');
+  if (job.state !== 'failed' && job.state !== 'dead' && job.state !== 'queued') {
+    throw new AppError(
+      'parameter_invalid',
+      `Job ${id} is ${job.state}; only failed, dead or waiting jobs can be retried.`,
+      'job',
+    );
+  }
+  const reset = job.state === 'queued' ? {} : { attempts: 0 };
+  await store.setJobs(db.kysely, [job.seq], { state: 'queued', run_at: now, ...reset });
+  return { id, state: 'queued' };
+}
+
+/** Forgets succeeded and cancelled jobs finished before `before`. */
+export async function pruneJobs(db: Db, before: number): Promise<number> {
+  return store.pruneFinished(db.kysely, before);
+}
