@@ -103,7 +103,13 @@ async function attempt(
 async function settle(deps: RunDeps, job: store.JobRow, outcome: JobOutcome): Promise<void> {
   const now = deps.now();
   const held = { seq: job.seq, attempts: job.attempts, workerId: deps.workerId };
-  const fields = { job: job.id, type: job.type, customer: job.customer_id, attempt: job.attempts };
+  const fields = {
+    job: job.id,
+    type: job.type,
+    customer: job.customer_id,
+    attempt: job.attempts,
+    worker: deps.workerId,
+  };
   let kept = true;
   if (outcome.status === 'succeeded') {
     kept = await deps.db.kysely.transaction().execute(async (trx) => {

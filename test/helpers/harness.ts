@@ -28,7 +28,7 @@ export function forEachDatabase(name: string, suite: (dialect: DialectName) => v
 /** A fresh, empty database of that dialect: a new SQLite file, or a new PostgreSQL schema. */
 export async function freshDatabase(
   dialect: DialectName,
-): Promise<{ config: DatabaseConfig; db: Db; drop(): Promise<void> }> {
+): Promise<{ config: DatabaseConfig; db: Db; url: string; drop(): Promise<void> }> {
   const tag = randomBytes(6).toString('hex');
   if (dialect === 'sqlite') {
     const path = join(tmpdir(), `lunipay-test-${tag}.sqlite`);
@@ -37,6 +37,7 @@ export async function freshDatabase(
     return {
       config,
       db,
+      url: `sqlite:${path}`,
       async drop() {
         await db.close();
         for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
@@ -50,6 +51,8 @@ export async function freshDatabase(
   return {
     config,
     db,
+    // For another process: the schema travels as a connection option.
+    url: `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
     async drop() {
       await db.close();
       const client = new pg.Client({ connectionString: url });
@@ -91,6 +94,8 @@ export interface Harness {
   app: FastifyInstance;
   db: Db;
   config: Config;
+  /** LUNIPAY_DATABASE_URL for a child process (CLI, worker) to reach this test's database */
+  databaseUrl: string;
   /** Every log line written so far. */
   logs(): string;
   account(name?: string): Promise<TestAccount>;
@@ -115,6 +120,7 @@ export async function startHarness(dialect: DialectName, env: Record<string, str
     app,
     db: fresh.db,
     config,
+    databaseUrl: fresh.url,
     logs: () => logText,
     async account(name = 'Test shop') {
       const { account, keys } = await accounts.createAccount(fresh.db, { name, stripeAccountId: null });
