@@ -125,7 +125,18 @@ export async function migrateToLatest(
   db: Kysely<unknown>,
   dialect: DatabaseConfig['dialect'],
 ): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new InCodeProvider(dialect) });
+  // Kysely looks for its own bookkeeping tables in every schema unless told which one, so a
+  // second schema in the same database (one per test suite, or two deployments side by side)
+  // would find the first one's tables and never create its own. Pin them to this connection's.
+  const schema =
+    dialect === 'postgres'
+      ? (await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
+      : undefined;
+  const migrator = new Migrator({
+    db,
+    provider: new InCodeProvider(dialect),
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
