@@ -197,10 +197,16 @@ export async function stripeStatus(db: Db, now: number): Promise<StripeStatus> {
 export async function retryJob(db: Db, id: string, now: number): Promise<{ id: string; state: 'queued' }> {
   const job = await store.findJob(db.kysely, id);
   if (!job) throw new AppError('resource_missing', `No such job: '${id}'.`, 'job');
-  if (job.state !== 'failed' && job.state !== 'dead' && job.state !== 'queued') {
+  const refused: Partial<Record<store.JobState, string>> = {
+    running: 'is running',
+    succeeded: 'has already succeeded',
+    cancelled: 'was cancelled (superseded, or its customer was deleted)',
+  };
+  const why = refused[job.state];
+  if (why) {
     throw new AppError(
       'parameter_invalid',
-      `Job ${id} is ${job.state}; only failed, dead or waiting jobs can be retried.`,
+      `Job ${id} ${why}; only failed, dead or waiting jobs can be retried.`,
       'job',
     );
   }

@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as accounts from '../../src/accounts/accounts.service.js';
 import type { Log, RunDeps } from '../../src/jobs/jobs.service.js';
@@ -138,5 +139,42 @@ export async function startStripeHarness(
       await h.close();
       await fake.close();
     },
+  };
+}
+
+export interface Child {
+  process: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** resolves with the exit code (null when killed by a signal) */
+  exited: Promise<number | null>;
+}
+
+/** Runs one of our entry points (src/worker.ts, src/cli.ts) as its own process, through tsx. */
+export function spawnEntry(entry: string, args: string[], env: Record<string, string>): Child {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString('utf8');
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    err += chunk.toString('utf8');
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { process: child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** The environment a child process needs to share this harness's database and fake Stripe. */
+export function childEnv(s: StripeHarness): Record<string, string> {
+  return {
+    LUNIPAY_DATABASE_URL: s.h.databaseUrl,
+    STRIPE_TEST_SECRET_KEY: TEST_KEY,
+    STRIPE_SECRET_KEY: LIVE_KEY,
+    STRIPE_API_BASE: s.fake.url,
+    LUNIPAY_LOG_LEVEL: 'info',
   };
 }
