@@ -28,12 +28,14 @@ export interface RecoveryTiming {
 
 /**
  * How an attempt ended. `record` runs in the transaction that marks the job succeeded, so the
- * job's effect on the database and its completion commit together.
+ * job's effect on the database and its completion commit together. `wait` means the attempt
+ * did nothing and the job should come back at `until`: it is not counted as an attempt.
  */
 export type JobOutcome =
   | { status: 'succeeded'; note?: string; record?: (trx: Transaction<Database>) => Promise<void> }
-  | { status: 'retry'; error: string; payload?: string; runAt?: number }
-  | { status: 'failed'; error: string; payload?: string };
+  | { status: 'retry'; error: string; payload?: string }
+  | { status: 'failed'; error: string; payload?: string }
+  | { status: 'wait'; until: number; note: string };
 
 export interface JobType<P> {
   readonly type: string;

@@ -53,29 +53,35 @@ export function backoffMs(attempt: number, backoff: RunSettings['backoff'], rand
 /** Claims the next runnable job and runs it; false when none was ready. */
 export async function runNext(deps: RunDeps): Promise<boolean> {
   const now = deps.now();
-  const claimed = await deps.db.kysely.transaction().execute(async (trx) => {
-    const seen = await store.findClaimable(trx, now, deps.db.dialect === 'postgres');
-    if (!seen) return null;
-    const claim = { now, workerId: deps.workerId, leaseUntil: now + deps.settings.leaseMs };
-    if (!(await store.markRunning(trx, seen, claim))) return undefined;
-    const job: store.JobRow = {
-      ...seen,
-      state: 'running',
-      attempts: seen.attempts + 1,
-      locked_by: deps.workerId,
-      locked_until: claim.leaseUntil,
-      attempted_at: now,
-      first_attempt_at: seen.first_attempt_at ?? now,
-    };
-    return { job, previousAttemptAt: seen.attempted_at };
-  });
+  const claimed = await deps.db.kysely
+    .transaction()
+    .execute(async (trx): Promise<Claimed | null | undefined> => {
+      const seen = await store.findClaimable(trx, now, deps.db.dialect === 'postgres');
+      if (!seen) return null;
+      const claim = { now, workerId: deps.workerId, leaseUntil: now + deps.settings.leaseMs };
+      if (!(await store.markRunning(trx, seen, claim))) return undefined;
+      const job: store.JobRow = {
+        ...seen,
+        state: 'running',
+        attempts: seen.attempts + 1,
+        locked_by: deps.workerId,
+        locked_until: claim.leaseUntil,
+        attempted_at: now,
+        first_attempt_at: seen.first_attempt_at ?? now,
+      };
+      return { job, previousAttemptAt: seen.attempted_at };
+    });
   // Another process took the job between our read and our write: there may be more.
   if (claimed === undefined) return true;
   if (claimed === null) return false;
-  const { job } = claimed;
-  const outcome = await attempt(deps, job, claimed.previousAttemptAt);
-  await settle(deps, job, outcome);
+  const outcome = await attempt(deps, claimed.job, claimed.previousAttemptAt);
+  await settle(deps, claimed, outcome);
   return true;
+}
+
+interface Claimed {
+  job: store.JobRow;
+  previousAttemptAt: number | null;
 }
 
 async function attempt(
@@ -100,7 +106,11 @@ async function attempt(
   }
 }
 
-async function settle(deps: RunDeps, job: store.JobRow, outcome: JobOutcome): Promise<void> {
+/** The attempt's write back was refused: another claim replaced this one. */
+class LeaseLost extends Error {}
+
+async function settle(deps: RunDeps, claimed: Claimed, outcome: JobOutcome): Promise<void> {
+  const { job } = claimed;
   const now = deps.now();
   const held = { seq: job.seq, attempts: job.attempts, workerId: deps.workerId };
   const fields = {
@@ -110,38 +120,52 @@ async function settle(deps: RunDeps, job: store.JobRow, outcome: JobOutcome): Pr
     attempt: job.attempts,
     worker: deps.workerId,
   };
-  let kept = true;
+  let end: store.JobEnd;
   if (outcome.status === 'succeeded') {
-    kept = await deps.db.kysely.transaction().execute(async (trx) => {
-      const end = { state: 'succeeded' as const, finished_at: now, note: outcome.note ?? null };
-      if (!(await store.endAttempt(trx, held, end))) return false;
-      await outcome.record?.(trx);
-      return true;
-    });
-    if (kept) deps.log.info({ ...fields, note: outcome.note }, 'stripe job succeeded');
+    end = { state: 'succeeded', finished_at: now, note: outcome.note ?? null };
+  } else if (outcome.status === 'wait') {
+    // Nothing was tried: the attempt is given back, and so is the time of the one before, which
+    // is what the job waits on.
+    end = {
+      state: 'queued',
+      run_at: outcome.until,
+      attempts: job.attempts - 1,
+      attempted_at: claimed.previousAttemptAt,
+      note: outcome.note,
+    };
   } else {
-    const error = outcome.error.slice(0, MAX_ERROR_LENGTH);
     const dead = outcome.status === 'retry' && job.attempts >= deps.settings.maxAttempts;
     const state = outcome.status === 'failed' ? 'failed' : dead ? 'dead' : 'queued';
     const runAt =
-      outcome.status === 'retry'
-        ? (outcome.runAt ?? now + backoffMs(job.attempts, deps.settings.backoff, deps.random))
-        : now;
-    kept = await store.endAttempt(deps.db.kysely, held, {
-      state,
-      run_at: runAt,
-      last_error: error,
-      last_error_at: now,
-      ...(outcome.payload === undefined ? {} : { payload: outcome.payload }),
-    });
-    if (kept) {
-      const log = state === 'queued' ? deps.log.warn : deps.log.error;
-      log.call(deps.log, { ...fields, state, error, retry_in_ms: runAt - now }, `stripe job ${state}`);
-    }
+      state === 'queued' ? now + backoffMs(job.attempts, deps.settings.backoff, deps.random) : now;
+    end = { state, run_at: runAt, last_error: outcome.error.slice(0, MAX_ERROR_LENGTH), last_error_at: now };
+    if (outcome.payload !== undefined) end.payload = outcome.payload;
   }
-  if (!kept) {
+  try {
+    await deps.db.kysely.transaction().execute(async (trx) => {
+      // The effect first, then the job: a customer write locks its customer row before its jobs,
+      // and taking them in the same order here means the two can never deadlock.
+      if (outcome.status === 'succeeded') await outcome.record?.(trx);
+      if (!(await store.endAttempt(trx, held, end))) throw new LeaseLost();
+    });
+  } catch (error) {
+    if (!(error instanceof LeaseLost)) throw error;
     // The lease ran out and another attempt took over; its result stands, not this one.
     deps.log.warn(fields, 'stripe job lease lost; result of this attempt discarded');
+    return;
+  }
+  if (outcome.status === 'succeeded') {
+    deps.log.info({ ...fields, note: outcome.note }, 'stripe job succeeded');
+  } else if (outcome.status === 'wait') {
+    deps.log.info({ ...fields, note: outcome.note }, 'stripe job waiting');
+  } else {
+    const log = end.state === 'queued' ? deps.log.warn : deps.log.error;
+    const retryIn = end.state === 'queued' ? (end.run_at as number) - now : undefined;
+    log.call(
+      deps.log,
+      { ...fields, state: end.state, error: end.last_error, retry_in_ms: retryIn },
+      `stripe job ${end.state}`,
+    );
   }
 }
 

@@ -130,7 +130,15 @@ export async function markRunning(
 
 export type JobEnd = Pick<
   Updateable<JobsTable>,
-  'state' | 'run_at' | 'payload' | 'last_error' | 'last_error_at' | 'note' | 'finished_at' | 'attempts'
+  | 'state'
+  | 'run_at'
+  | 'payload'
+  | 'last_error'
+  | 'last_error_at'
+  | 'note'
+  | 'finished_at'
+  | 'attempts'
+  | 'attempted_at'
 >;
 
 /**

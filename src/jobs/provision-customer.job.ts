@@ -58,8 +58,8 @@ export const provisionCustomer: JobType<ProvisionPayload> = {
     if (triedBefore && (p.verify || keyForgotten || !row)) {
       const settledAt = (ctx.previousAttemptAt ?? now) + ctx.timing.settleMs;
       if (now < settledAt) {
-        const error = 'waiting for an earlier attempt to settle before looking for it in Stripe';
-        return { status: 'retry', error, runAt: settledAt };
+        const note = 'waiting for the last attempt to settle in Stripe before looking for what it made';
+        return { status: 'wait', until: settledAt, note };
       }
       let found: { id: string; metadataKeys: string[] } | null;
       try {

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { forEachDatabase } from '../../test/helpers/harness.js';
-import { type MerchantAccount, type StripeHarness, startStripeHarness } from '../../test/helpers/stripe.js';
+import {
+  FAST,
+  type MerchantAccount,
+  type StripeHarness,
+  startStripeHarness,
+} from '../../test/helpers/stripe.js';
 import { createStripeGateway, type StripeGateway } from '../stripe/gateway.js';
 import { retryJob, runNext, stripeStatus } from './jobs.service.js';
 import type { JobTables } from './jobs.store.js';
@@ -152,8 +157,11 @@ forEachDatabase('Stripe provisioning failures', (dialect) => {
       .set({ first_attempt_at: Date.now() - 25 * 3600_000, run_at: 0 })
       .where('customer_id', '=', id)
       .execute();
-    await s.runUntilIdle();
+    await s.runUntilIdle(s.deps({ settings: { timing: { ...FAST.timing, settleMs: 300 } } }));
     assert.equal(customers().length, 1);
+    // It first waited for the failed attempt to settle, which did not count as an attempt.
+    assert.ok(s.workerLogs.some((l) => l.msg === 'stripe job waiting' && l.customer === id));
+    assert.equal((await s.jobs(id))[0]?.attempts, 2);
     assert.deepEqual(
       creates().map((r) => [r.idempotencyKey, r.status]),
       [
