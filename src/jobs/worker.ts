@@ -19,10 +19,12 @@ const HOUR = 60 * MINUTE;
 export const DEFAULT_WORKER_SETTINGS: WorkerSettings = {
   concurrency: 4,
   pollMs: 1000,
-  // Longer than an attempt can take (Stripe calls time out after 20 s; a lookup pages a few
-  // times), so a live worker never loses its job to another; a dead one's job waits this long.
+  // Longer than an attempt takes (Stripe calls time out after 20 s), so a live worker keeps its
+  // job; a dead worker's job waits this long. Should a rare attempt outlast it (a lookup paging
+  // through many customers), fencing discards the late result and the job is simply redone.
   leaseMs: 5 * MINUTE,
-  // 1 s, 2 s, 4 s … capped at 5 minutes: an hour-long outage costs about a dozen tries per job.
+  // 1 s, 2 s, 4 s … capped at 5 minutes (each with jitter): an hour-long outage costs a job
+  // about twenty tries, and it runs within minutes of Stripe coming back.
   backoff: { baseMs: 1000, maxMs: 5 * MINUTE },
   // About three days of retries at the cap before a job is left for an operator.
   maxAttempts: 1150,
