@@ -16,8 +16,7 @@ import { openapiOptions, operationRoutes } from './http/operations.js';
 import { ErrorEnvelope } from './http/schemas.js';
 import { validatorCompiler } from './http/validation.js';
 import { newId } from './ids.js';
-import { stripeOutbox } from './jobs/outbox.js';
-import { provisioningNotices } from './jobs/worker.js';
+import { provisioningNotices, stripeOutbox } from './jobs/outbox.js';
 import { createStripeGateway, type StripeGateway } from './stripe/gateway.js';
 
 export interface AppDeps {

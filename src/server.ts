@@ -33,10 +33,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   await app.listen({ host: config.host, port: config.port });
-  if (config.worker) {
-    worker = startWorker({ db, gateway, log: app.log.child({ component: 'stripe-worker' }) });
-  } else {
+  if (!config.worker) {
     app.log.info('Stripe worker not started here (LUNIPAY_WORKER=false); run it with npm run worker');
+  } else if (!closing) {
+    worker = startWorker({ db, gateway, log: app.log.child({ component: 'stripe-worker' }) });
   }
   if ((await countAccounts(db)) === 0) {
     process.stdout.write(

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from './config.js';
 import { openMigrated } from './db/index.js';
-import { provisioningNotices, startWorker } from './jobs/worker.js';
+import { provisioningNotices } from './jobs/outbox.js';
+import { startWorker } from './jobs/worker.js';
 import { jsonLogger } from './log.js';
 import { createStripeGateway } from './stripe/gateway.js';
 

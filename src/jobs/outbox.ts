@@ -116,3 +116,11 @@ function newJob(
     finished_at: null,
   };
 }
+
+/** One line per mode that cannot provision, for the start-up log. */
+export function provisioningNotices(gateway: StripeGateway): string[] {
+  const variable: Record<Mode, string> = { test: 'STRIPE_TEST_SECRET_KEY', live: 'STRIPE_SECRET_KEY' };
+  return (['test', 'live'] as const)
+    .filter((mode) => !gateway.enabled(mode))
+    .map((mode) => `Stripe provisioning is off for ${mode} mode: ${variable[mode]} is not set`);
+}

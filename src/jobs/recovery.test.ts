@@ -239,6 +239,30 @@ forEachDatabase('Stripe provisioning failures', (dialect) => {
     assert.equal(customers()[0]?.name, 'Jo');
   });
 
+  test('deleting a customer whose create failed re-arms the create to check Stripe, then deletes nothing', async () => {
+    s.fake.failNext(1, { status: 402 });
+    const id = await create();
+    await s.drain();
+    assert.equal((await s.jobs(id))[0]?.state, 'failed');
+    await s.h.request('DELETE', `/v1/customers/${id}`, { key: m.test });
+    assert.deepEqual(
+      (await s.jobs(id)).map((j) => [j.type, j.state]),
+      [
+        ['provision_customer', 'queued'],
+        ['delete_customer', 'queued'],
+      ],
+    );
+    await s.runUntilIdle();
+    assert.deepEqual(
+      s.fake.requests.map((r) => `${r.method} ${r.status}`),
+      ['POST 402', 'GET 200'],
+    );
+    assert.deepEqual(
+      (await s.jobs(id)).map((j) => j.state),
+      ['succeeded', 'succeeded'],
+    );
+  });
+
   test('retryable errors for too long make a job dead; retrying it later succeeds', async () => {
     s.fake.failWhile(() => true, { status: 429 });
     const id = await create();

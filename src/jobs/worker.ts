@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Db } from '../db/connect.js';
 import { newId } from '../ids.js';
-import type { Mode, StripeGateway } from '../stripe/gateway.js';
+import type { StripeGateway } from '../stripe/gateway.js';
 import { type Log, pruneJobs, type RunSettings, runNext } from './jobs.service.js';
 
 export interface WorkerSettings extends RunSettings {
@@ -116,12 +116,4 @@ export function startWorker(deps: WorkerDeps): Worker {
       deps.log.info({ worker: id }, 'stripe worker stopped');
     },
   };
-}
-
-/** One line per mode that cannot provision, for the start-up log. */
-export function provisioningNotices(gateway: StripeGateway): string[] {
-  const variable: Record<Mode, string> = { test: 'STRIPE_TEST_SECRET_KEY', live: 'STRIPE_SECRET_KEY' };
-  return (['test', 'live'] as const)
-    .filter((mode) => !gateway.enabled(mode))
-    .map((mode) => `Stripe provisioning is off for ${mode} mode: ${variable[mode]} is not set`);
 }
