@@ -1,4 +1,4 @@
-import { idempotencyKey, type JobType, parseJson, stripeFailure, unknownVersion } from './job.js';
+import { idempotencyKey, type JobType, keyBurned, parseJson, stripeFailure, unknownVersion } from './job.js';
 import { deleteLink, findLink } from './stripe-customers.store.js';
 
 /**
@@ -8,6 +8,8 @@ import { deleteLink, findLink } from './stripe-customers.store.js';
  */
 export interface DeletePayload {
   v: 1;
+  /** counts keys given up after a stored 500; deleting twice is harmless, so a new key is safe */
+  rekey?: number;
 }
 
 export const deleteCustomer: JobType<DeletePayload> = {
@@ -19,7 +21,7 @@ export const deleteCustomer: JobType<DeletePayload> = {
     return p as unknown as DeletePayload;
   },
 
-  async run(ctx) {
+  async run(ctx, p) {
     const { db, job } = ctx;
     const link = await findLink(db.kysely, job.customer_id);
     if (!link) return { status: 'succeeded', note: 'never made in Stripe; nothing to delete' };
@@ -28,10 +30,13 @@ export const deleteCustomer: JobType<DeletePayload> = {
         job.mode,
         link.stripe_account_id,
         link.stripe_customer_id,
-        idempotencyKey(job.customer_id, 'delete'),
+        idempotencyKey(job.customer_id, p.rekey ? `delete:${p.rekey}` : 'delete'),
       );
     } catch (error) {
-      return stripeFailure(error);
+      return stripeFailure(
+        error,
+        keyBurned(error) ? JSON.stringify({ ...p, rekey: (p.rekey ?? 0) + 1 }) : undefined,
+      );
     }
     return { status: 'succeeded', record: (trx) => deleteLink(trx, job.customer_id) };
   },

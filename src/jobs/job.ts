@@ -52,6 +52,13 @@ export function stripeFailure(error: unknown, payload?: string): JobOutcome {
     : { status: 'failed', error: error.message, payload };
 }
 
+/**
+ * Stripe stores a 500 under the request's idempotency key and answers every retry with that
+ * key the same way for about 24 hours, so after one the next attempt needs another key.
+ */
+export const keyBurned = (error: unknown): boolean =>
+  error instanceof StripeCallError && error.status === 500;
+
 /** The idempotency key for one operation on one LuniPay customer. */
 export const idempotencyKey = (customerId: string, operation: string) => `lunipay:${customerId}:${operation}`;
 

@@ -7,6 +7,7 @@ import {
   type JobContext,
   type JobOutcome,
   type JobType,
+  keyBurned,
   parseJson,
   stripeFailure,
   unknownVersion,
@@ -21,7 +22,8 @@ import { findCustomerById, findLink, insertLink, setStripeCustomerId } from './s
  * about 24 hours, and refuses a key reused with other fields (the customer changed between
  * attempts). In those cases, and when the customer was deleted meanwhile, the job looks for
  * what an earlier attempt may have made (`lunipay_customer_id` in its metadata, created since
- * the key was first used) before it creates anything under a fresh key.
+ * the key was first used) before it creates anything under a fresh key. So it does after a 500,
+ * which Stripe stores under the key and would otherwise repeat to every retry for a day.
  */
 export interface ProvisionPayload {
   v: 1;
@@ -90,10 +92,14 @@ export const provisionCustomer: JobType<ProvisionPayload> = {
       );
       return linked(ctx, payload, id, Object.keys(fields.metadata));
     } catch (error) {
-      if (error instanceof StripeCallError && error.status === 400 && error.type === 'idempotency_error') {
+      // Refused as reused with other fields (the customer changed since an attempt that went
+      // through), or a stored 500 that every retry would get back: look before a new key.
+      const reused =
+        error instanceof StripeCallError && error.status === 400 && error.type === 'idempotency_error';
+      if (reused || keyBurned(error)) {
         return {
           status: 'retry',
-          error: error.message,
+          error: (error as Error).message,
           payload: JSON.stringify({ ...payload, verify: true }),
         };
       }

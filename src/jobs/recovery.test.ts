@@ -185,6 +185,39 @@ forEachDatabase('Stripe provisioning failures', (dialect) => {
     assert.equal(lookups().length, 1);
   });
 
+  test('a 500 Stripe would repeat to the same key for a day: each job moves on to a new key', async () => {
+    const stored500 = { status: 500, stored: true };
+    s.fake.failNext(1, stored500);
+    const id = await create();
+    await s.runUntilIdle();
+    s.fake.failNext(1, stored500);
+    await s.h.request('PATCH', `/v1/customers/${id}`, { key: m.test, json: { phone: '+1 555 0100' } });
+    await s.runUntilIdle();
+    s.fake.failNext(1, stored500);
+    await s.h.request('DELETE', `/v1/customers/${id}`, { key: m.test });
+    await s.runUntilIdle();
+
+    const [update] = (await s.jobs(id)).filter((j) => j.type === 'update_customer');
+    const calls = s.fake.requests.map((r) => [
+      r.method,
+      r.idempotencyKey?.replace(`lunipay:${id}:`, ''),
+      r.status,
+    ]);
+    assert.equal(calls.length, 7);
+    assert.deepEqual(calls.slice(0, 3), [
+      ['POST', 'create', 500],
+      ['GET', undefined, 200], // nothing was made under the first key
+      ['POST', 'create:1', 200],
+    ]);
+    assert.match(String(calls[3]?.[1]), new RegExp(`^update:${update?.id}:v\\d+$`));
+    assert.equal(calls[4]?.[1], `${calls[3]?.[1]}:1`);
+    assert.deepEqual(calls.slice(5), [
+      ['DELETE', 'delete', 500],
+      ['DELETE', 'delete:1', 200],
+    ]);
+    assert.deepEqual(customers(), []);
+  });
+
   test('a customer deleted while its create was unresolved leaves no Stripe customer', async () => {
     const id = await create();
     const lost = await lostCreate(id);

@@ -1,6 +1,6 @@
 import { stripeFields } from '../stripe/fields.js';
 import { removedMetadataKeys } from '../stripe/gateway.js';
-import { idempotencyKey, type JobType, parseJson, stripeFailure, unknownVersion } from './job.js';
+import { idempotencyKey, type JobType, keyBurned, parseJson, stripeFailure, unknownVersion } from './job.js';
 import { findCustomerById, findLink, setLinkMetadataKeys } from './stripe-customers.store.js';
 
 /**
@@ -13,6 +13,8 @@ export interface UpdatePayload {
   v: 1;
   /** the customer's version that asked for this update, for operators */
   version: number;
+  /** counts keys given up after a stored 500; a repeated update is harmless, so a new key is safe */
+  rekey?: number;
 }
 
 export const updateCustomer: JobType<UpdatePayload> = {
@@ -24,7 +26,7 @@ export const updateCustomer: JobType<UpdatePayload> = {
     return p as unknown as UpdatePayload;
   },
 
-  async run(ctx) {
+  async run(ctx, p) {
     const { db, job } = ctx;
     const link = await findLink(db.kysely, job.customer_id);
     if (!link) return { status: 'succeeded', note: 'not in Stripe; nothing to update' };
@@ -40,10 +42,13 @@ export const updateCustomer: JobType<UpdatePayload> = {
         link.stripe_account_id,
         link.stripe_customer_id,
         { ...fields, unsetMetadataKeys: removedMetadataKeys(sentBefore, fields.metadata) },
-        idempotencyKey(job.customer_id, `update:${job.id}:v${row.version}`),
+        idempotencyKey(job.customer_id, `update:${job.id}:v${row.version}${p.rekey ? `:${p.rekey}` : ''}`),
       );
     } catch (error) {
-      return stripeFailure(error);
+      return stripeFailure(
+        error,
+        keyBurned(error) ? JSON.stringify({ ...p, rekey: (p.rekey ?? 0) + 1 }) : undefined,
+      );
     }
     const keys = JSON.stringify(Object.keys(fields.metadata));
     return {

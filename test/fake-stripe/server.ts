@@ -35,8 +35,12 @@ export interface FakeCustomer {
   metadata: Record<string, string>;
 }
 
-/** An HTTP error answer, or `'network'`: the socket is destroyed without an answer. */
-export type Fault = { status: number; body?: unknown } | 'network';
+/**
+ * An HTTP error answer, or `'network'`: the socket is destroyed without an answer. A `stored`
+ * answer is saved under the request's idempotency key, as Stripe saves an endpoint's 500, so
+ * every retry with that key gets it again.
+ */
+export type Fault = { status: number; body?: unknown; stored?: boolean } | 'network';
 
 export interface FakeStripe {
   /** e.g. `http://127.0.0.1:54321`, for the gateway's `apiBase` */
@@ -266,16 +270,23 @@ export async function startFakeStripe(): Promise<FakeStripe> {
     }
     const apiKey = /^Bearer ((?:sk|rk)_(test|live)_\S+)$/.exec(rec.authorization ?? '');
     // Stripe itself would act on the platform account without Stripe-Account; refusing catches that.
-    const early = fault
-      ? faultAnswer(fault)
-      : !apiKey?.[1]
-        ? invalid(401, 'Invalid API Key provided.')
-        : !rec.stripeAccount
-          ? invalid(400, 'Stripe-Account header is required.', 'parameter_missing')
-          : null;
+    const early =
+      fault && !fault.stored
+        ? faultAnswer(fault)
+        : !apiKey?.[1]
+          ? invalid(401, 'Invalid API Key provided.')
+          : !rec.stripeAccount
+            ? invalid(400, 'Stripe-Account header is required.', 'parameter_missing')
+            : null;
     const gate: Gate = early ? { answer: early } : beginIdempotent(rec, apiKey?.[1] ?? '');
     if ('answer' in gate) {
       respond(res, rec, gate.answer);
+      return;
+    }
+    if (fault) {
+      const answer = faultAnswer(fault);
+      gate.commit(answer);
+      respond(res, rec, answer);
       return;
     }
     const livemode = apiKey?.[2] === 'live';
