@@ -23,6 +23,8 @@ import { validatorCompiler } from './http/validation.js';
 import { eraseDeletedCustomer } from './idempotency/idempotency.service.js';
 import { startSweeper } from './idempotency/idempotency.sweeper.js';
 import { newId } from './ids.js';
+import { provisioningNotices, stripeOutbox } from './jobs/outbox.js';
+import { createStripeGateway, type StripeGateway } from './stripe/gateway.js';
 
 export interface AppDeps {
   config: Config;
@@ -31,6 +33,8 @@ export interface AppDeps {
   redis?: Redis;
   /** Where log lines go; stdout when not given. */
   logStream?: Writable;
+  /** Decides which modes provision into Stripe; made from the configuration when not given. */
+  gateway?: StripeGateway;
 }
 
 /**
@@ -95,6 +99,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
   }
 
+  const gateway = deps.gateway ?? createStripeGateway(deps.config.stripe);
+  for (const notice of provisioningNotices(gateway)) app.log.warn(notice);
+  // Every customer write queues its Stripe work in its own transaction (the outbox).
+  const hooks = [stripeOutbox({ gateway, dialect: deps.db.dialect })];
+
   await app.register(operationRoutes, { db: deps.db });
   await app.register(docsRoutes);
   const keyCache = new KeyCache(deps.db);
@@ -106,7 +115,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     );
     await registerRateLimit(api, { perSecond: deps.config.rateLimit, redis: deps.redis });
     await api.register(customerRoutes, {
-      deps: { db: deps.db, hooks: [eraseDeletedCustomer] },
+      deps: { db: deps.db, hooks: [...hooks, eraseDeletedCustomer] },
       idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
     });
   });

@@ -4,6 +4,7 @@ import * as accounts from './accounts/accounts.service.js';
 import { ConfigError, loadConfig } from './config.js';
 import { type Db, openMigrated } from './db/index.js';
 import { AppError } from './errors.js';
+import { retryJob, type StripeStatus, stripeStatus } from './jobs/jobs.service.js';
 
 /** A problem with what was typed: exit status 2 and one line on stderr. */
 class UsageError extends Error {}
@@ -15,6 +16,8 @@ const USAGE = `usage: lunipay <command> [options]
   accounts update ACCOUNT_ID (--stripe-account acct_… | --no-stripe-account) [--json]
   keys create --account ACCOUNT_ID --mode test|live [--json]
   keys revoke KEY_ID [--json]
+  stripe status [--json]
+  stripe retry JOB_ID [--json]
   migrate [--json]`;
 
 type Out = (json: unknown, human: string) => void;
@@ -95,9 +98,40 @@ async function run(db: Db, words: string[], values: Values, out: Out): Promise<v
       out({ id, revoked: true }, `Revoked ${id}.`);
       return;
     }
+    case 'stripe status': {
+      if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'.`);
+      const status = await stripeStatus(db, Date.now());
+      out(status, describeStatus(status));
+      return;
+    }
+    case 'stripe retry': {
+      const id = single(rest, 'job id');
+      const job = await retryJob(db, id, Date.now());
+      out(job, `Job ${id} is queued and runs as soon as a worker is free.`);
+      return;
+    }
     default:
       throw new UsageError(command === '' ? 'no command given.' : `unknown command '${command}'.`);
   }
+}
+
+function describeStatus(s: StripeStatus): string {
+  const age =
+    s.oldest_pending_age_seconds === null ? '' : ` (oldest waiting ${s.oldest_pending_age_seconds} s)`;
+  const lines = [
+    `Stripe jobs pending: ${s.pending}${age}, of which running: ${s.running}`,
+    `failed: ${s.failed}   dead: ${s.dead}`,
+  ];
+  if (s.last_errors.length > 0) lines.push('', 'Last errors:');
+  for (const e of s.last_errors) {
+    const at = new Date(e.at * 1000).toISOString();
+    lines.push(
+      `  ${at}  ${e.id}  ${e.type}  ${e.customer}  ${e.state}, attempt ${e.attempts}`,
+      `    ${e.error}`,
+    );
+  }
+  if (s.failed + s.dead > 0) lines.push('', 'Retry one with: lunipay stripe retry JOB_ID');
+  return lines.join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -3,6 +3,8 @@ import { countAccounts } from './accounts/accounts.service.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { openMigrated } from './db/index.js';
+import { startWorker, type Worker } from './jobs/worker.js';
+import { createStripeGateway } from './stripe/gateway.js';
 
 /** The process around the app: configuration, signals and exit codes. Nothing else. */
 async function main(): Promise<void> {
@@ -13,7 +15,9 @@ async function main(): Promise<void> {
     ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false })
     : undefined;
   redis?.on('error', () => {});
-  const app = await buildApp({ config, db, redis });
+  const gateway = createStripeGateway(config.stripe);
+  const app = await buildApp({ config, db, redis, gateway });
+  let worker: Worker | null = null;
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -21,8 +25,9 @@ async function main(): Promise<void> {
     closing = true;
     app.log.info({ signal }, 'shutting down: finishing in-flight requests');
     try {
-      // Stops accepting, lets every in-flight request finish, then closes idle connections.
-      await app.close();
+      // Stops accepting, lets every in-flight request finish, then closes idle connections; the
+      // worker meanwhile lets its running jobs finish and record what Stripe answered.
+      await Promise.all([app.close(), worker?.stop()]);
       await db.close();
       redis?.disconnect();
       process.exit(0);
@@ -35,6 +40,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   await app.listen({ host: config.host, port: config.port });
+  if (!config.worker) {
+    app.log.info('Stripe worker not started here (LUNIPAY_WORKER=false); run it with npm run worker');
+  } else if (!closing) {
+    worker = startWorker({ db, gateway, log: app.log.child({ component: 'stripe-worker' }) });
+  }
   if ((await countAccounts(db)) === 0) {
     process.stdout.write(
       '\nNo accounts yet. Create one, with its test and live API keys:\n' +

@@ -97,6 +97,56 @@ const migrations = (dialect: DatabaseConfig['dialect']): Record<string, Migratio
           .execute();
       },
     },
+    '0003_jobs': {
+      async up(db: Kysely<unknown>) {
+        // The Stripe outbox. `seq` orders jobs across processes (a ULID is only monotonic within
+        // one); times here are unix milliseconds, for backoff and leases.
+        await db.schema
+          .createTable('jobs')
+          .addColumn('seq', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
+            dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+          )
+          .addColumn('id', 'text', (c) => c.notNull().unique())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('customer_id', idColumn, (c) => c.notNull())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('mode', 'text', (c) => c.notNull().check(sql`mode in ('test', 'live')`))
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) =>
+            c
+              .notNull()
+              .check(sql`state in ('queued', 'running', 'succeeded', 'failed', 'dead', 'cancelled')`),
+          )
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('run_at', 'bigint', (c) => c.notNull())
+          .addColumn('locked_by', 'text')
+          .addColumn('locked_until', 'bigint')
+          .addColumn('first_attempt_at', 'bigint')
+          .addColumn('attempted_at', 'bigint')
+          .addColumn('last_error', 'text')
+          .addColumn('last_error_at', 'bigint')
+          .addColumn('note', 'text')
+          .addColumn('created', 'bigint', (c) => c.notNull())
+          .addColumn('finished_at', 'bigint')
+          .execute();
+        // Per-customer order: "is there an earlier unfinished job for this customer?"
+        await db.schema.createIndex('jobs_customer_seq').on('jobs').columns(['customer_id', 'seq']).execute();
+        await db.schema.createIndex('jobs_state_run_at').on('jobs').columns(['state', 'run_at']).execute();
+        // Where each provisioned customer lives in Stripe. It outlives the customer row until the
+        // Stripe customer is deleted, and holds no personal data.
+        await db.schema
+          .createTable('stripe_customers')
+          .addColumn('customer_id', idColumn, (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('mode', 'text', (c) => c.notNull().check(sql`mode in ('test', 'live')`))
+          .addColumn('stripe_account_id', 'text', (c) => c.notNull())
+          .addColumn('stripe_customer_id', 'text', (c) => c.notNull())
+          .addColumn('metadata_keys', 'text', (c) => c.notNull())
+          .addColumn('created', 'bigint', (c) => c.notNull())
+          .addColumn('updated', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 };
 

@@ -263,3 +263,48 @@ describe('error classification', () => {
     assert.ok(!err.message.includes('sk_test_revoked'));
   });
 });
+
+describe('findCustomer', () => {
+  test('finds a customer by lunipay_customer_id in a creation window, paging, on the connected account only', async () => {
+    for (let i = 0; i < 120; i++) {
+      const metadata = { lunipay_customer_id: `cus_lp${i}`, ...(i === 0 ? { tier: 'gold' } : {}) };
+      await gateway.createCustomer('test', ACCT, { ...FIELDS, metadata }, `create-${i}`);
+    }
+    const creates = fake.requests.length;
+    const now = Math.floor(Date.now() / 1000);
+    const window = { gte: now - 60, lte: now + 60 };
+    const found = await gateway.findCustomer('test', ACCT, 'cus_lp0', window);
+    assert.deepEqual(found, {
+      id: fake.customers(ACCT)[0]?.id,
+      metadataKeys: ['lunipay_customer_id', 'tier'],
+    });
+    const pages = fake.requests.slice(creates);
+    assert.deepEqual(
+      pages.map((r) => [r.method, r.path, r.stripeAccount, r.authorization]),
+      [
+        ['GET', '/v1/customers', ACCT, `Bearer ${TEST_KEY}`],
+        ['GET', '/v1/customers', ACCT, `Bearer ${TEST_KEY}`],
+      ],
+    );
+    assert.deepEqual(pages[0]?.body, {
+      created: { gte: String(window.gte), lte: String(window.lte) },
+      limit: '100',
+    });
+    assert.equal(typeof pages[1]?.body.starting_after, 'string');
+
+    assert.equal(
+      await gateway.findCustomer('test', ACCT, 'cus_lp0', { gte: now + 3600, lte: now + 7200 }),
+      null,
+    );
+    assert.equal(await gateway.findCustomer('test', 'acct_other', 'cus_lp0', window), null);
+    assert.equal(await gateway.findCustomer('live', ACCT, 'cus_lp0', window), null);
+    assert.equal(await gateway.findCustomer('test', ACCT, 'cus_nobody', window), null);
+  });
+
+  test('a failing list is classified like any call', async () => {
+    fake.failNext(1, { status: 503 });
+    const err = await callError(() => gateway.findCustomer('test', ACCT, 'cus_lp0', { gte: 0, lte: 1 }));
+    assert.deepEqual([err.retryable, err.status], [true, 503]);
+    assert.match(err.message, /customers\.list/);
+  });
+});

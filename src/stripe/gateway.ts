@@ -43,6 +43,18 @@ export interface StripeGateway {
     stripeCustomerId: string,
     idempotencyKey: string,
   ): Promise<void>;
+  /**
+   * The live customer created in `created` (unix seconds, inclusive) whose metadata
+   * `lunipay_customer_id` is `lunipayCustomerId`, or null. Stripe's Search API is not available on
+   * connected accounts, so this pages through the list filtered by creation time: the caller
+   * keeps the window to when it may have created one.
+   */
+  findCustomer(
+    mode: Mode,
+    stripeAccount: string,
+    lunipayCustomerId: string,
+    created: { gte: number; lte: number },
+  ): Promise<{ id: string; metadataKeys: string[] } | null>;
 }
 
 export interface StripeGatewayOptions {
@@ -92,6 +104,8 @@ export class StripeCallError extends Error {
 }
 
 const DEFAULT_TIMEOUT_MS = 20_000;
+/** 100 customers a page: a window with more than this many customers is left to a person. */
+const LOOKUP_MAX_PAGES = 50;
 
 /** Keys in `previous` that `next` no longer has: what to pass as `unsetMetadataKeys`. */
 export function removedMetadataKeys(
@@ -137,6 +151,7 @@ export function createStripeGateway(opts: StripeGatewayOptions): StripeGateway {
     try {
       return await fn(stripe);
     } catch (err) {
+      if (err instanceof StripeCallError) throw err;
       throw toStripeCallError(op, mode, timeoutMs, err);
     }
   }
@@ -185,6 +200,25 @@ export function createStripeGateway(opts: StripeGatewayOptions): StripeGateway {
           }
           throw err;
         }
+      }),
+
+    findCustomer: (mode, stripeAccount, lunipayCustomerId, created) =>
+      call('customers.list', mode, async (stripe) => {
+        let startingAfter: string | undefined;
+        for (let page = 0; page < LOOKUP_MAX_PAGES; page++) {
+          const params: Stripe.CustomerListParams = { created, limit: 100 };
+          if (startingAfter !== undefined) params.starting_after = startingAfter;
+          const list = await stripe.customers.list(params, { stripeAccount });
+          const hit = list.data.find((c) => c.metadata?.lunipay_customer_id === lunipayCustomerId);
+          if (hit) return { id: hit.id, metadataKeys: Object.keys(hit.metadata ?? {}) };
+          const last = list.data.at(-1);
+          if (!list.has_more || !last) return null;
+          startingAfter = last.id;
+        }
+        throw new StripeCallError(
+          `Stripe customers.list (${mode} mode): more than ${LOOKUP_MAX_PAGES * 100} customers in the window`,
+          { retryable: false, status: null, code: 'lookup_window_too_large' },
+        );
       }),
   };
 }

@@ -35,8 +35,12 @@ export interface FakeCustomer {
   metadata: Record<string, string>;
 }
 
-/** An HTTP error answer, or `'network'`: the socket is destroyed without an answer. */
-export type Fault = { status: number; body?: unknown } | 'network';
+/**
+ * An HTTP error answer, or `'network'`: the socket is destroyed without an answer. A `stored`
+ * answer is saved under the request's idempotency key, as Stripe saves an endpoint's 500, so
+ * every retry with that key gets it again.
+ */
+export type Fault = { status: number; body?: unknown; stored?: boolean } | 'network';
 
 export interface FakeStripe {
   /** e.g. `http://127.0.0.1:54321`, for the gateway's `apiBase` */
@@ -52,6 +56,8 @@ export interface FakeStripe {
   clearFaults(): void;
   /** hold every answer this long; the request is still carried out if the client gave up */
   setDelay(ms: number): void;
+  /** forget the stored idempotency keys only, as Stripe does after about 24 hours */
+  forgetIdempotencyKeys(): void;
   /** forget customers, requests, idempotency keys, faults and delay */
   reset(): void;
   close(): Promise<void>;
@@ -113,6 +119,25 @@ function applyParams(customer: FakeCustomer, body: Record<string, unknown>): Ans
   return null;
 }
 
+/** Stripe's list: newest first, `created[gte|lte]`, `limit` (default 10) and `starting_after`. */
+function listCustomers(
+  customers: Map<string, FakeCustomer>,
+  query: Record<string, unknown>,
+  livemode: boolean,
+): { object: 'list'; url: string; has_more: boolean; data: FakeCustomer[] } {
+  const created = (query.created ?? {}) as { gte?: string; lte?: string };
+  let all = [...customers.values()]
+    .filter((c) => c.livemode === livemode)
+    .filter((c) => created.gte === undefined || c.created >= Number(created.gte))
+    .filter((c) => created.lte === undefined || c.created <= Number(created.lte))
+    .reverse();
+  if (typeof query.starting_after === 'string') {
+    all = all.slice(all.findIndex((c) => c.id === query.starting_after) + 1);
+  }
+  const limit = query.limit === undefined ? 10 : Number(query.limit);
+  return { object: 'list', url: '/v1/customers', has_more: all.length > limit, data: all.slice(0, limit) };
+}
+
 function faultAnswer(fault: { status: number; body?: unknown }): Answer {
   if (fault.body !== undefined) return { status: fault.status, body: fault.body };
   if (fault.status === 429) return invalid(429, 'Too many requests.', 'rate_limit');
@@ -150,6 +175,7 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       if (!rejected) customers.set(customer.id, customer);
       return rejected ?? ok(customer);
     }
+    if (match && !id && req.method === 'GET') return ok(listCustomers(customers, req.body, livemode));
     if (!id || !['GET', 'POST', 'DELETE'].includes(req.method)) {
       return invalid(404, `Unrecognized request URL (${req.method}: ${req.path}).`);
     }
@@ -244,16 +270,23 @@ export async function startFakeStripe(): Promise<FakeStripe> {
     }
     const apiKey = /^Bearer ((?:sk|rk)_(test|live)_\S+)$/.exec(rec.authorization ?? '');
     // Stripe itself would act on the platform account without Stripe-Account; refusing catches that.
-    const early = fault
-      ? faultAnswer(fault)
-      : !apiKey?.[1]
-        ? invalid(401, 'Invalid API Key provided.')
-        : !rec.stripeAccount
-          ? invalid(400, 'Stripe-Account header is required.', 'parameter_missing')
-          : null;
+    const early =
+      fault && !fault.stored
+        ? faultAnswer(fault)
+        : !apiKey?.[1]
+          ? invalid(401, 'Invalid API Key provided.')
+          : !rec.stripeAccount
+            ? invalid(400, 'Stripe-Account header is required.', 'parameter_missing')
+            : null;
     const gate: Gate = early ? { answer: early } : beginIdempotent(rec, apiKey?.[1] ?? '');
     if ('answer' in gate) {
       respond(res, rec, gate.answer);
+      return;
+    }
+    if (fault) {
+      const answer = faultAnswer(fault);
+      gate.commit(answer);
+      respond(res, rec, answer);
       return;
     }
     const livemode = apiKey?.[2] === 'live';
@@ -304,6 +337,9 @@ export async function startFakeStripe(): Promise<FakeStripe> {
     },
     setDelay(ms) {
       delayMs = ms;
+    },
+    forgetIdempotencyKeys() {
+      idempotency = new Map();
     },
     reset() {
       accounts = new Map();

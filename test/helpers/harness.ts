@@ -100,6 +100,8 @@ export interface Harness {
   app: FastifyInstance;
   db: Db;
   config: Config;
+  /** LUNIPAY_DATABASE_URL for a child process (CLI, worker) to reach this test's database */
+  databaseUrl: string;
   /** Every log line written so far. */
   logs(): string;
   account(name?: string): Promise<TestAccount>;
@@ -127,6 +129,7 @@ export async function startHarness(dialect: DialectName, env: Record<string, str
     app,
     db: fresh.db,
     config,
+    databaseUrl: fresh.url,
     logs: () => logText,
     async account(name = 'Test shop') {
       const { account, keys } = await accounts.createAccount(fresh.db, { name, stripeAccountId: null });

@@ -1,0 +1,219 @@
+import type { Generated, Kysely, Selectable, Transaction, Updateable } from 'kysely';
+import type { Database, Mode } from '../db/schema.js';
+
+/**
+ * The outbox's tables. They are declared here, next to their SQL, and added to the shared
+ * `Database` type with `withTables`, so the jobs subsystem stays in its own folder.
+ * Times are unix milliseconds.
+ */
+export interface JobsTable {
+  seq: Generated<number>;
+  id: string;
+  type: string;
+  customer_id: string;
+  account_id: string;
+  mode: Mode;
+  /** JSON with a `v` version field; never personal data */
+  payload: string;
+  state: JobState;
+  attempts: Generated<number>;
+  /** not before this time */
+  run_at: number;
+  locked_by: string | null;
+  /** a running job whose lease ran out is assumed dead and may be claimed again */
+  locked_until: number | null;
+  first_attempt_at: number | null;
+  attempted_at: number | null;
+  last_error: string | null;
+  last_error_at: number | null;
+  /** how a job ended when it did nothing or was superseded, for operators */
+  note: string | null;
+  created: number;
+  finished_at: number | null;
+}
+
+export interface StripeCustomersTable {
+  customer_id: string;
+  account_id: string;
+  mode: Mode;
+  stripe_account_id: string;
+  stripe_customer_id: string;
+  /** JSON array of the metadata keys last sent, so keys removed since can be unset in Stripe */
+  metadata_keys: string;
+  created: number;
+  updated: number;
+}
+
+// A type alias, not an interface: `withTables` needs an index-signature-compatible type.
+export type JobTables = {
+  jobs: JobsTable;
+  stripe_customers: StripeCustomersTable;
+};
+
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'dead' | 'cancelled';
+export type JobRow = Selectable<JobsTable>;
+export type NewJob = Omit<JobsTable, 'seq' | 'attempts'>;
+
+/** States that hold back the same customer's later jobs: per-customer order survives failures. */
+export const UNFINISHED: readonly JobState[] = ['queued', 'running', 'failed', 'dead'];
+
+type Q = Kysely<Database> | Transaction<Database>;
+const q = (db: Q) => db.withTables<JobTables>();
+
+export async function insertJob(db: Q, job: NewJob): Promise<void> {
+  await q(db).insertInto('jobs').values(job).execute();
+}
+
+/** `lock` (PostgreSQL) holds the rows until the transaction ends, so a worker cannot claim them meanwhile. */
+export async function unfinishedJobsOf(db: Q, customerId: string, lock: boolean): Promise<JobRow[]> {
+  const query = q(db)
+    .selectFrom('jobs')
+    .selectAll()
+    .where('customer_id', '=', customerId)
+    .where('state', 'in', UNFINISHED)
+    .orderBy('seq');
+  return (lock ? query.forUpdate() : query).execute();
+}
+
+/**
+ * The oldest job that is due (or whose lease ran out) and has no earlier unfinished job for the
+ * same customer. On PostgreSQL the row is locked and rows other workers hold are skipped.
+ */
+export async function findClaimable(db: Q, now: number, lock: boolean): Promise<JobRow | undefined> {
+  const query = q(db)
+    .selectFrom('jobs as j')
+    .selectAll('j')
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('j.state', '=', 'queued'), eb('j.run_at', '<=', now)]),
+        eb.and([eb('j.state', '=', 'running'), eb('j.locked_until', '<=', now)]),
+      ]),
+    )
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('jobs as e')
+            .select('e.seq')
+            .whereRef('e.customer_id', '=', 'j.customer_id')
+            .whereRef('e.seq', '<', 'j.seq')
+            .where('e.state', 'in', UNFINISHED),
+        ),
+      ),
+    )
+    .orderBy('j.seq')
+    .limit(1);
+  return (lock ? query.forUpdate().skipLocked() : query).executeTakeFirst();
+}
+
+/** Takes the job if it is still as `seen`: false when another worker got there first. */
+export async function markRunning(
+  db: Q,
+  seen: JobRow,
+  claim: { now: number; workerId: string; leaseUntil: number },
+): Promise<boolean> {
+  const result = await q(db)
+    .updateTable('jobs')
+    .set((eb) => ({
+      state: 'running',
+      attempts: seen.attempts + 1,
+      locked_by: claim.workerId,
+      locked_until: claim.leaseUntil,
+      attempted_at: claim.now,
+      first_attempt_at: eb.fn.coalesce('first_attempt_at', eb.val(claim.now)),
+    }))
+    .where('seq', '=', seen.seq)
+    .where('state', '=', seen.state)
+    .where('attempts', '=', seen.attempts)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+export type JobEnd = Pick<
+  Updateable<JobsTable>,
+  | 'state'
+  | 'run_at'
+  | 'payload'
+  | 'last_error'
+  | 'last_error_at'
+  | 'note'
+  | 'finished_at'
+  | 'attempts'
+  | 'attempted_at'
+>;
+
+/**
+ * Records how an attempt ended, only if this worker still holds the job (same claimant and
+ * attempt): a worker whose lease ran out must not overwrite the attempt that replaced it.
+ */
+export async function endAttempt(
+  db: Q,
+  held: { seq: number; attempts: number; workerId: string },
+  end: JobEnd,
+): Promise<boolean> {
+  const result = await q(db)
+    .updateTable('jobs')
+    .set({ ...end, locked_by: null, locked_until: null })
+    .where('seq', '=', held.seq)
+    .where('state', '=', 'running')
+    .where('attempts', '=', held.attempts)
+    .where('locked_by', '=', held.workerId)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/** Changes jobs that are not running; running ones belong to a worker. */
+export async function setJobs(db: Q, seqs: readonly number[], change: JobEnd): Promise<void> {
+  if (seqs.length === 0) return;
+  await q(db)
+    .updateTable('jobs')
+    .set(change)
+    .where('seq', 'in', seqs)
+    .where('state', '!=', 'running')
+    .execute();
+}
+
+export async function findJob(db: Q, id: string): Promise<JobRow | undefined> {
+  return q(db).selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function countByState(db: Q): Promise<Map<JobState, number>> {
+  const rows = await q(db)
+    .selectFrom('jobs')
+    .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('state', 'in', UNFINISHED)
+    .groupBy('state')
+    .execute();
+  return new Map(rows.map((r) => [r.state, Number(r.n)]));
+}
+
+export async function oldestPendingCreated(db: Q): Promise<number | null> {
+  const row = await q(db)
+    .selectFrom('jobs')
+    .select((eb) => eb.fn.min('created').as('oldest'))
+    .where('state', 'in', ['queued', 'running'])
+    .executeTakeFirst();
+  return row?.oldest == null ? null : Number(row.oldest);
+}
+
+/** The most recent errors of jobs that have not succeeded. */
+export async function recentErrors(db: Q, limit: number): Promise<JobRow[]> {
+  return q(db)
+    .selectFrom('jobs')
+    .selectAll()
+    .where('last_error', 'is not', null)
+    .where('state', 'in', UNFINISHED)
+    .orderBy('last_error_at', 'desc')
+    .orderBy('seq', 'desc')
+    .limit(limit)
+    .execute();
+}
+
+/** Forgets finished jobs older than `before`; unfinished ones are kept however old. */
+export async function pruneFinished(db: Q, before: number): Promise<number> {
+  const result = await q(db)
+    .deleteFrom('jobs')
+    .where('state', 'in', ['succeeded', 'cancelled'])
+    .where('finished_at', '<', before)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -1,0 +1,59 @@
+import { stripeFields } from '../stripe/fields.js';
+import { removedMetadataKeys } from '../stripe/gateway.js';
+import { idempotencyKey, type JobType, keyBurned, parseJson, stripeFailure, unknownVersion } from './job.js';
+import { findCustomerById, findLink, setLinkMetadataKeys } from './stripe-customers.store.js';
+
+/**
+ * Brings a Stripe customer in line with its LuniPay customer. It sends the customer as it is
+ * when the job runs, not as it was when the job was made: one run covers every change before it,
+ * which is why the outbox keeps at most one waiting update per customer. No personal data waits
+ * in the outbox either.
+ */
+export interface UpdatePayload {
+  v: 1;
+  /** the customer's version that asked for this update, for operators */
+  version: number;
+  /** counts keys given up after a stored 500; a repeated update is harmless, so a new key is safe */
+  rekey?: number;
+}
+
+export const updateCustomer: JobType<UpdatePayload> = {
+  type: 'update_customer',
+
+  parse(raw) {
+    const p = parseJson(raw, this.type);
+    if (p.v !== 1) throw unknownVersion(this.type, p.v);
+    return p as unknown as UpdatePayload;
+  },
+
+  async run(ctx, p) {
+    const { db, job } = ctx;
+    const link = await findLink(db.kysely, job.customer_id);
+    if (!link) return { status: 'succeeded', note: 'not in Stripe; nothing to update' };
+    const row = await findCustomerById(db.kysely, job.customer_id);
+    if (!row) return { status: 'succeeded', note: 'customer deleted; the delete job follows' };
+    const fields = stripeFields(row);
+    const sentBefore = Object.fromEntries((JSON.parse(link.metadata_keys) as string[]).map((k) => [k, '']));
+    try {
+      // This job at this version of the row names exactly what is sent: a retry after a lost
+      // answer replays, and a change in between makes a new request.
+      await ctx.gateway.updateCustomer(
+        job.mode,
+        link.stripe_account_id,
+        link.stripe_customer_id,
+        { ...fields, unsetMetadataKeys: removedMetadataKeys(sentBefore, fields.metadata) },
+        idempotencyKey(job.customer_id, `update:${job.id}:v${row.version}${p.rekey ? `:${p.rekey}` : ''}`),
+      );
+    } catch (error) {
+      return stripeFailure(
+        error,
+        keyBurned(error) ? JSON.stringify({ ...p, rekey: (p.rekey ?? 0) + 1 }) : undefined,
+      );
+    }
+    const keys = JSON.stringify(Object.keys(fields.metadata));
+    return {
+      status: 'succeeded',
+      record: (trx) => setLinkMetadataKeys(trx, job.customer_id, keys, ctx.now()),
+    };
+  },
+};
