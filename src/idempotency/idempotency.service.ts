@@ -116,17 +116,20 @@ export async function claim(deps: IdempotencyDeps, request: IdempotentRequest): 
   // then the insert is simply tried again.
   for (let attempt = 0; attempt < 5; attempt++) {
     const token = newToken();
-    const inserted = await store.insertInFlight(deps.db.kysely, {
-      account_id: ref.accountId,
-      mode: ref.mode,
-      key: ref.key,
-      method: request.method,
-      path: request.path,
-      params_hash: hash,
-      lease_token: token,
-      lease_expires_ms: Date.now() + deps.leaseMs,
-      created: nowSeconds(),
-    });
+    // Through the write path: on SQLite the claim shares a commit with writes arriving with it.
+    const inserted = await deps.db.write((trx) =>
+      store.insertInFlight(trx, {
+        account_id: ref.accountId,
+        mode: ref.mode,
+        key: ref.key,
+        method: request.method,
+        path: request.path,
+        params_hash: hash,
+        lease_token: token,
+        lease_expires_ms: Date.now() + deps.leaseMs,
+        created: nowSeconds(),
+      }),
+    );
     if (inserted) return { kind: 'execute', lease: { ref, token } };
 
     const row = await store.findRecord(deps.db.kysely, ref);
@@ -137,10 +140,10 @@ export async function claim(deps: IdempotencyDeps, request: IdempotentRequest): 
     }
     if ((row.lease_expires_ms ?? 0) > Date.now() || row.lease_token === null) throw inUse(request.key);
     // The execution holding it died or overran: take the lease over, unless another retry did.
-    const taken = await store.swapLease(deps.db.kysely, ref, row.lease_token, {
-      token,
-      expiresMs: Date.now() + deps.leaseMs,
-    });
+    const expired = row.lease_token;
+    const taken = await deps.db.write((trx) =>
+      store.swapLease(trx, ref, expired, { token, expiresMs: Date.now() + deps.leaseMs }),
+    );
     if (taken) return { kind: 'execute', lease: { ref, token } };
   }
   throw inUse(request.key);
@@ -177,7 +180,7 @@ export function recordResponse(
  * it. A no-op when the lease was lost or the response was stored.
  */
 export async function release(deps: IdempotencyDeps, lease: Lease): Promise<void> {
-  await store.release(deps.db.kysely, lease.ref, lease.token);
+  await deps.db.write((trx) => store.release(trx, lease.ref, lease.token));
 }
 
 /**
