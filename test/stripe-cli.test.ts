@@ -11,7 +11,7 @@ forEachDatabase('npm run cli -- stripe', (dialect) => {
   after(() => s.close());
 
   async function cli(...args: string[]) {
-    const child = spawnEntry('src/cli.ts', args, childEnv(s));
+    const child = spawnEntry('cli', args, childEnv(s));
     const code = await child.exited;
     return { code, stdout: child.stdout(), stderr: child.stderr() };
   }

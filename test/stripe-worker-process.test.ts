@@ -17,7 +17,7 @@ forEachDatabase('npm run worker', (dialect) => {
   test('SIGTERM lets the running job finish and record, then exits 0', async () => {
     const m = await s.merchant();
     s.fake.setDelay(800);
-    const worker = spawnEntry('src/worker.ts', [], childEnv(s));
+    const worker = spawnEntry('worker', [], childEnv(s));
     const id = await create(m.test);
     await s.until(() => s.fake.requests.length === 1, 20_000);
     worker.process.kill('SIGTERM');
@@ -32,7 +32,7 @@ forEachDatabase('npm run worker', (dialect) => {
   test('a worker killed (SIGKILL) while Stripe makes the customer: taken over after its lease, still one customer', async () => {
     const m = await s.merchant();
     s.fake.setDelay(500);
-    const worker = spawnEntry('src/worker.ts', [], childEnv(s));
+    const worker = spawnEntry('worker', [], childEnv(s));
     const id = await create(m.test);
     await s.until(() => s.fake.requests.length === 1, 20_000);
     worker.process.kill('SIGKILL');
@@ -62,7 +62,7 @@ if (dialects().includes('postgres')) {
     test('no job runs twice, and each customer’s jobs keep their order', async () => {
       const m = await s.merchant();
       s.fake.setDelay(100);
-      const workers = [0, 1].map(() => spawnEntry('src/worker.ts', [], childEnv(s)));
+      const workers = [0, 1].map(() => spawnEntry('worker', [], childEnv(s)));
       await s.until(() => workers.every((w) => w.stdout().includes('stripe worker started')), 20_000);
       const ids: string[] = [];
       for (let i = 0; i < 30; i++) {

@@ -4,6 +4,15 @@ import { createServer } from 'node:net';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
+/**
+ * How a test runs one of the entry points as its own process: the built `dist/NAME.js`, as
+ * `npm start` does (the test runner builds first), not through tsx, whose compile on every
+ * start would cost seconds per process.
+ */
+export function entryArgs(name: 'server' | 'cli' | 'worker', args: string[] = []): string[] {
+  return [`${ROOT}dist/${name}.js`, ...args];
+}
+
 /** A port that was free a moment ago, for a server started as its own process. */
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -26,9 +35,9 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs the command line (from source, through tsx) to completion. */
+/** Runs the command line to completion. */
 export async function runCli(args: string[], env: Record<string, string>): Promise<RunResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+  const child = spawn(process.execPath, entryArgs('cli', args), {
     cwd: ROOT,
     env: baseEnv(env),
   });
@@ -52,10 +61,10 @@ export interface ServerProcess {
   exited: Promise<number | string | null>;
 }
 
-/** Starts `src/server.ts` as its own process and resolves once it answers /healthz. */
+/** Starts the server as its own process and resolves once it answers /healthz. */
 export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, entryArgs('server'), {
     cwd: ROOT,
     env: baseEnv({ HOST: '127.0.0.1', PORT: String(port), ...env }),
   });

@@ -8,6 +8,7 @@ import { startWorker, type Worker, type WorkerSettings } from '../../src/jobs/wo
 import { createStripeGateway, type StripeGateway } from '../../src/stripe/gateway.js';
 import { type FakeStripe, startFakeStripe } from '../fake-stripe/server.js';
 import { type DialectName, type Harness, startHarness, type TestAccount } from './harness.js';
+import { entryArgs } from './process.js';
 
 export const TEST_KEY = 'sk_test_platformTESTsecret';
 export const LIVE_KEY = 'sk_live_platformLIVEsecret';
@@ -150,9 +151,9 @@ export interface Child {
   exited: Promise<number | null>;
 }
 
-/** Runs one of our entry points (src/worker.ts, src/cli.ts) as its own process, through tsx. */
-export function spawnEntry(entry: string, args: string[], env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+/** Runs one of our entry points ('worker', 'cli') as its own process, built. */
+export function spawnEntry(entry: 'worker' | 'cli', args: string[], env: Record<string, string>): Child {
+  const child = spawn(process.execPath, entryArgs(entry, args), {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
