@@ -69,7 +69,12 @@ export const DeletedCustomer = Type.Object(
     object: Type.Literal('customer'),
     deleted: Type.Literal(true),
   },
-  { $id: 'DeletedCustomer', title: 'DeletedCustomer', additionalProperties: false },
+  {
+    $id: 'DeletedCustomer',
+    title: 'DeletedCustomer',
+    additionalProperties: false,
+    examples: [{ id: seed.id, object: 'customer', deleted: true }],
+  },
 );
 export type DeletedCustomer = Static<typeof DeletedCustomer>;
 
@@ -82,7 +87,12 @@ export const CustomerList = Type.Object(
     }),
     data: Type.Array(Type.Ref(Customer)),
   },
-  { $id: 'CustomerList', title: 'CustomerList', additionalProperties: false },
+  {
+    $id: 'CustomerList',
+    title: 'CustomerList',
+    additionalProperties: false,
+    examples: [{ object: 'list', url: '/v1/customers', has_more: false, data: [seed] }],
+  },
 );
 export type CustomerList = Static<typeof CustomerList>;
 
@@ -142,13 +152,33 @@ const writable = {
 
 export const CreateCustomerBody = Type.Object(
   { email: Type.String(email), ...writable },
-  { $id: 'CreateCustomerParams', title: 'CreateCustomerParams', additionalProperties: false },
+  {
+    $id: 'CreateCustomerParams',
+    title: 'CreateCustomerParams',
+    additionalProperties: false,
+    examples: [
+      {
+        email: seed.email,
+        first_name: seed.first_name,
+        last_name: seed.last_name,
+        phone: seed.phone,
+        company_name: seed.company_name,
+        notes: seed.notes,
+        metadata: seed.metadata,
+      },
+    ],
+  },
 );
 export type CreateCustomerBody = Static<typeof CreateCustomerBody>;
 
 export const UpdateCustomerBody = Type.Object(
   { email: Type.Optional(Type.String(email)), ...writable },
-  { $id: 'UpdateCustomerParams', title: 'UpdateCustomerParams', additionalProperties: false },
+  {
+    $id: 'UpdateCustomerParams',
+    title: 'UpdateCustomerParams',
+    additionalProperties: false,
+    examples: [{ phone: seed.phone, metadata: { internal_id: 'ACCT-43', tier: '' } }],
+  },
 );
 export type UpdateCustomerBody = Static<typeof UpdateCustomerBody>;
 

@@ -173,7 +173,33 @@ export interface components {
             /** @description Time of the last change to any field, unix seconds. */
             updated: number;
         };
-        /** CustomerList */
+        /**
+         * CustomerList
+         * @example {
+         *       "object": "list",
+         *       "url": "/v1/customers",
+         *       "has_more": false,
+         *       "data": [
+         *         {
+         *           "id": "cus_01JRZK2Q4T9ZS0VCNA3HX7W9EY",
+         *           "object": "customer",
+         *           "livemode": false,
+         *           "email": "ada@example.com",
+         *           "first_name": "Ada",
+         *           "last_name": "Lovelace",
+         *           "phone": "+18765551234",
+         *           "company_name": "Analytical Engines Ltd.",
+         *           "notes": "VIP — priority support",
+         *           "metadata": {
+         *             "internal_id": "ACCT-42"
+         *           },
+         *           "stripe_customer_id": "cus_Pxxxxxxxxxxxx",
+         *           "created": 1713100800,
+         *           "updated": 1713100800
+         *         }
+         *       ]
+         *     }
+         */
         CustomerList: {
             /** @enum {string} */
             object: "list";
@@ -183,7 +209,14 @@ export interface components {
             has_more: boolean;
             data: components["schemas"]["Customer"][];
         };
-        /** DeletedCustomer */
+        /**
+         * DeletedCustomer
+         * @example {
+         *       "id": "cus_01JRZK2Q4T9ZS0VCNA3HX7W9EY",
+         *       "object": "customer",
+         *       "deleted": true
+         *     }
+         */
         DeletedCustomer: {
             /** @example cus_01JRZK2Q4T9ZS0VCNA3HX7W9EY */
             id: string;
@@ -370,6 +403,19 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "ada@example.com",
+                 *       "first_name": "Ada",
+                 *       "last_name": "Lovelace",
+                 *       "phone": "+18765551234",
+                 *       "company_name": "Analytical Engines Ltd.",
+                 *       "notes": "VIP — priority support",
+                 *       "metadata": {
+                 *         "internal_id": "ACCT-42"
+                 *       }
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * @description One `@` with text on both sides and no whitespace; 3–512 characters. Stored as given.
@@ -598,6 +644,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "phone": "+18765551234",
+                 *       "metadata": {
+                 *         "internal_id": "ACCT-43",
+                 *         "tier": ""
+                 *       }
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * @description One `@` with text on both sides and no whitespace; 3–512 characters. Stored as given.
@@ -847,6 +902,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "phone": "+18765551234",
+                 *       "metadata": {
+                 *         "internal_id": "ACCT-43",
+                 *         "tier": ""
+                 *       }
+                 *     }
+                 */
                 "application/json": {
                     /**
                      * @description One `@` with text on both sides and no whitespace; 3–512 characters. Stored as given.
