@@ -14,10 +14,11 @@ interface Pending {
  * while a commit is under way wait, then run together in the next transaction, each inside its
  * own savepoint: one that fails rolls back alone and fails only its own caller. Every caller is
  * answered only after the transaction holding its write has committed, so an acknowledged write
- * is durable. A lone write commits at once; there is no waiting for company.
+ * is durable. A lone write waits only for the current turn of the event loop.
  */
 export class GroupCommit {
   private queue: Pending[] = [];
+  private scheduled = false;
   private running = false;
 
   constructor(
@@ -28,16 +29,31 @@ export class GroupCommit {
   run<T>(fn: WriteFn<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn: fn as WriteFn<unknown>, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.running) void this.drain();
+      this.schedule();
     });
   }
 
-  private async drain(): Promise<void> {
+  /**
+   * better-sqlite3 is synchronous: a transaction started right away would run, commit and fsync
+   * before Node reads the next request off the sockets, so every batch would hold one write.
+   * Starting it on `setImmediate` lets the requests that have already arrived join it first.
+   */
+  private schedule(): void {
+    if (this.scheduled || this.running || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
     this.running = true;
     try {
-      while (this.queue.length > 0) await this.commit(this.queue.splice(0, this.maxBatch));
+      await this.commit(this.queue.splice(0, this.maxBatch));
     } finally {
       this.running = false;
+      this.schedule();
     }
   }
 
