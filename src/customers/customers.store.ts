@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import { compiledOnce } from '../db/compiled.js';
 import type { CustomersTable, Database, Mode } from '../db/schema.js';
 
 type Q = Kysely<Database> | Transaction<Database>;
@@ -21,6 +22,7 @@ export async function findCustomer(
   id: string,
   lock = false,
 ): Promise<CustomerRow | undefined> {
+  if (!lock && !db.isTransaction) return (await findCustomerCompiled(db, id, owner.accountId, owner.mode))[0];
   const query = db
     .selectFrom('customers')
     .selectAll()
@@ -29,6 +31,16 @@ export async function findCustomer(
     .where('mode', '=', owner.mode);
   return (lock ? query.forUpdate() : query).executeTakeFirst();
 }
+
+// Every retrieve runs this: compiled once rather than built per request.
+const findCustomerCompiled = compiledOnce((db, id: string, accountId: string, mode: Mode) =>
+  db
+    .selectFrom('customers')
+    .selectAll()
+    .where('id', '=', id)
+    .where('account_id', '=', accountId)
+    .where('mode', '=', mode),
+);
 
 /** The mode a customer id lives in within one account, to say so in a 404 for the other mode. */
 export async function findCustomerMode(db: Q, accountId: string, id: string): Promise<Mode | undefined> {
