@@ -62,7 +62,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     genReqId: () => newId('req'),
     routerOptions: { querystringParser: parseQuery, maxParamLength: 200 },
-    frameworkErrors: (error, _request, reply) => {
+    // Raised before any hook runs (a path that is not valid URL encoding, a parameter over
+    // maxParamLength): the headers every response carries are set here too.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('Request-Id', request.id).headers(SECURITY_HEADERS);
       send(
         reply,
         toAppError(error) ?? new AppError('url_invalid', 'The request URL could not be understood.'),
