@@ -141,7 +141,8 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
         params: CustomerIdParams,
         response: {
           200: Type.Ref(DeletedCustomer),
-          ...errorResponses(['resource_missing'], IDEMPOTENT),
+          // It takes no parameters, but a body sent anyway is read like any other.
+          ...errorResponses([...WRITE_ERRORS, 'resource_missing'], IDEMPOTENT),
         },
       },
     },
