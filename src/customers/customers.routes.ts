@@ -5,6 +5,7 @@ import { QUERY_ERROR } from '../http/form.js';
 import { errorResponses } from '../http/schemas.js';
 import { beforeCommitOf, IdempotencyHeaders, idempotentRoute } from '../idempotency/idempotency.hooks.js';
 import type { IdempotencyDeps } from '../idempotency/idempotency.service.js';
+import { isId } from '../ids.js';
 import {
   CreateCustomerBody,
   Customer,
@@ -34,6 +35,12 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
     if (request.body === undefined || request.body === null) request.body = {};
     const queryError = (request.query as Record<symbol, unknown>)[QUERY_ERROR];
     if (queryError) throw queryError;
+  });
+  // A path id that is not a customer id is a 404 before anything is looked up or stored; an
+  // Idempotency-Key is not claimed for it either (PostgreSQL cannot even store a path holding NUL).
+  app.addHook('preHandler', async (request) => {
+    const id = (request.params as { id?: string } | undefined)?.id;
+    if (id !== undefined && !isId('cus', id)) throw service.notFound(id);
   });
   app.post(
     '/v1/customers',
