@@ -50,8 +50,9 @@ const SECURITY_HEADERS = {
 const ROUTES: Record<string, string[]> = {
   '/v1/customers': ['GET', 'POST'],
   '/v1/customers/:id': ['GET', 'POST', 'PATCH', 'DELETE'],
+  '/healthz': ['GET'],
+  '/v1/openapi.json': ['GET'],
 };
-const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
 /** Builds the whole HTTP application; it never listens (server.ts does). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -86,14 +87,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   for (const [url, allowed] of Object.entries(ROUTES)) {
     app.route({
-      method: METHODS.filter((m) => !allowed.includes(m)),
+      // Every method Fastify can route (TRACE and QUERY too); HEAD comes with each GET.
+      method: app.supportedMethods.filter((m) => m !== 'HEAD' && !allowed.includes(m)),
       url,
       schema: { hide: true },
-      handler: async (request) => {
+      // Refused as the request arrives, before its body is read: a wrong method is a 405 whatever it sent.
+      onRequest: async (request) => {
         throw new AppError('method_not_allowed', `${request.method} is not allowed on ${url}.`, undefined, {
           Allow: allowed.join(', '),
         });
       },
+      handler: async () => undefined,
     });
   }
 
