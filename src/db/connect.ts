@@ -65,6 +65,10 @@ function openPostgres(url: string, options: OpenOptions): Db {
   // An idle client losing its connection (server restart) must not crash the process; the
   // next query gets a fresh connection or a clear error.
   pool.on('error', () => {});
+  // Nor may a checked-out one: the pool listens for errors only while a client is idle, and a
+  // connection lost between two statements of a transaction is then an unhandled 'error' event.
+  // The client's next query fails instead (a 503), and the pool discards it on release.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     kysely,
