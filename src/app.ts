@@ -63,6 +63,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     genReqId: () => newId('req'),
     routerOptions: { querystringParser: parseQuery, maxParamLength: 200 },
+    // Fastify's own 503 while closing is not the error envelope: the hooks below answer instead.
+    return503OnClosing: false,
     // Raised before any hook runs (a path that is not valid URL encoding, a parameter over
     // maxParamLength): the headers every response carries are set here too.
     frameworkErrors: (error, request, reply) => {
@@ -75,8 +77,29 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorateRequest('auth', null);
+  // Shutting down (app.close(), on SIGTERM): a request already in flight is finished and its
+  // connection closed after it; one that arrives on a kept-alive connection gets a 503 and a closed
+  // connection. Otherwise connections kept alive would hold the process for the keep-alive timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('Request-Id', request.id).headers(SECURITY_HEADERS);
+    if (closing) {
+      throw new AppError(
+        'service_unavailable',
+        'The server is shutting down. Please retry shortly.',
+        undefined,
+        {
+          Connection: 'close',
+          'Retry-After': '1',
+        },
+      );
+    }
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('Connection', 'close');
   });
   app.setValidatorCompiler(validatorCompiler);
   registerBodyParsers(app);
