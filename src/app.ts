@@ -59,6 +59,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...loggerOptions(deps.config.logLevel, deps.logStream),
     bodyLimit: BODY_LIMIT,
+    // A slow client cannot hold a connection: the whole request must arrive within the request
+    // timeout and its headers within 10 s of it (Node checks once a second rather than every 30 s).
+    // Idle kept-alive connections close after Fastify's 72 s; headers are limited to Node's 16 KiB.
+    requestTimeout: deps.config.requestTimeoutMs,
+    http: {
+      headersTimeout: Math.min(10_000, deps.config.requestTimeoutMs),
+      connectionsCheckingInterval: 1000,
+    },
     // Ids are ours: a client-sent request id is not trusted.
     requestIdHeader: false,
     genReqId: () => newId('req'),
