@@ -176,7 +176,7 @@ describe('PostgreSQL going away under load', {
     for (const s of during) assertUnavailable(s);
     const slowest = Math.max(...during.map((s) => s.end - s.start));
     assert.ok(
-      slowest < 1000,
+      slowest < 2000,
       `503s come quickly while the database refuses connections: slowest ${slowest} ms`,
     );
     const afterwards = samples.filter((s) => s.start > recoveredAt + 100);
