@@ -18,7 +18,11 @@ import { send, WriteTracker } from './helpers/writes.js';
  */
 
 const PG_URL = process.env.LUNIPAY_TEST_DATABASE_URL;
-const PARTITION_MS = 3000;
+/** Long enough that a request waiting out the partition would show; queries give up after QUERY_TIMEOUT_MS. */
+const PARTITION_MS = 8000;
+const QUERY_TIMEOUT_MS = 1500;
+/** A request in a partition ends by then: the query timeout, or pg's 5 s connection timeout, plus slack. */
+const PARTITION_ANSWER_WITHIN_MS = 5000 + 2000;
 const LOCK_MS = 6000;
 
 interface Sample {
@@ -128,7 +132,11 @@ describe('PostgreSQL going away under load', {
     const proxied = new URL(fresh.url);
     proxied.hostname = '127.0.0.1';
     proxied.port = String(proxy.port);
-    server = await startServer({ LUNIPAY_DATABASE_URL: proxied.toString(), LUNIPAY_LOG_LEVEL: 'info' });
+    server = await startServer({
+      LUNIPAY_DATABASE_URL: proxied.toString(),
+      LUNIPAY_LOG_LEVEL: 'info',
+      LUNIPAY_DB_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS),
+    });
   });
   after(async () => {
     await server?.kill('SIGTERM');
@@ -204,7 +212,7 @@ describe('PostgreSQL going away under load', {
     );
   });
 
-  test('partitioned (nothing answers, nothing refused), then healed: no crash, no wrong answer, recovery, nothing lost', async (t) => {
+  test('partitioned (nothing answers, nothing refused): 503s within the query timeout, no crash, recovery once healed, nothing lost', async (t) => {
     const writes = new WriteTracker();
     const load = startLoad(server, apiKey, writes, { writers: 8, readers: 4 });
     let partitionedAt: number;
@@ -234,6 +242,13 @@ describe('PostgreSQL going away under load', {
     }
     const during = samples.filter((s) => s.start >= partitionedAt && s.start < healedAt);
     const slowest = Math.max(...samples.map((s) => s.end - s.start));
+    // Nothing waits out the partition: every request that met it ended in a 503 well before it healed.
+    assert.ok(slowest < PARTITION_ANSWER_WITHIN_MS, `a request took ${slowest} ms`);
+    const met = samples.filter(
+      (s) => s.end > partitionedAt + 100 && s.start < healedAt - PARTITION_ANSWER_WITHIN_MS,
+    );
+    assert.ok(met.length > 10, `requests met the partition: ${met.length}`);
+    for (const s of met) assertUnavailable(s);
     const afterwards = samples.filter((s) => s.start > recoveredAt + 100);
     for (const s of afterwards) assert.equal(s.status, 200, `after recovery: ${JSON.stringify(s)}`);
     await writes.verify(async (id) => {
@@ -252,7 +267,8 @@ describe('PostgreSQL going away under load', {
     t.diagnostic(
       `partitioned for ${healedAt - partitionedAt} ms: ${samples.length} requests (${count(samples, 200)}×200, ` +
         `${count(samples, 503)}×503); started during the partition ${during.length} (${count(during, 200)}×200 once healed, ` +
-        `${count(during, 503)}×503); slowest ${slowest} ms; recovered ${recoveryMs} ms after healing; ${writes.summary()}`,
+        `${count(during, 503)}×503), all answered within ${slowest} ms (query timeout ${QUERY_TIMEOUT_MS} ms); ` +
+        `recovered ${recoveryMs} ms after healing; ${writes.summary()}`,
     );
   });
 });

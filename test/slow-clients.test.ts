@@ -117,10 +117,16 @@ test('slow clients are cut off after the request timeout; everyone else is serve
   );
 });
 
-test('the request timeout is configuration, validated', () => {
+test('the request and database query timeouts are configuration, validated', () => {
   assert.equal(loadConfig({}).requestTimeoutMs, 30_000);
   assert.equal(loadConfig({ LUNIPAY_REQUEST_TIMEOUT_MS: '5000' }).requestTimeoutMs, 5000);
   for (const bad of ['0', '999', 'abc', '600001']) {
     assert.throws(() => loadConfig({ LUNIPAY_REQUEST_TIMEOUT_MS: bad }), /LUNIPAY_REQUEST_TIMEOUT_MS/);
+  }
+  // Exercised against a partitioned PostgreSQL in db-outage.test.ts.
+  assert.equal(loadConfig({}).dbQueryTimeoutMs, 10_000);
+  assert.equal(loadConfig({ LUNIPAY_DB_QUERY_TIMEOUT_MS: '1500' }).dbQueryTimeoutMs, 1500);
+  for (const bad of ['0', '99', '1.5', '600001']) {
+    assert.throws(() => loadConfig({ LUNIPAY_DB_QUERY_TIMEOUT_MS: bad }), /LUNIPAY_DB_QUERY_TIMEOUT_MS/);
   }
 });
