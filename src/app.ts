@@ -12,7 +12,7 @@ import { AppError } from './errors.js';
 import { authHook } from './http/auth.js';
 import { BODY_LIMIT, registerBodyParsers } from './http/body.js';
 import { docsRoutes } from './http/docs.js';
-import { registerErrorHandler, send, toAppError } from './http/error-handler.js';
+import { registerErrorHandler, send, toAppError, unknownUrl } from './http/error-handler.js';
 import { parseQuery } from './http/form.js';
 import { loggerOptions } from './http/logging.js';
 import { openapiOptions, operationRoutes } from './http/operations.js';
@@ -94,6 +94,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('Request-Id', request.id).headers(SECURITY_HEADERS);
+    // An unknown path is a 404 as the request arrives, before any body is read (a QUERY request
+    // without a Content-Type was otherwise refused by Fastify's parser with an error that became a 500).
+    if (request.is404) throw unknownUrl(request);
     if (closing) {
       throw new AppError(
         'service_unavailable',
