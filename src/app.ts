@@ -13,7 +13,7 @@ import { AppError } from './errors.js';
 import { authHook } from './http/auth.js';
 import { BODY_LIMIT, registerBodyParsers } from './http/body.js';
 import { docsRoutes } from './http/docs.js';
-import { registerErrorHandler, send, toAppError } from './http/error-handler.js';
+import { registerErrorHandler, send, toAppError, unknownUrl } from './http/error-handler.js';
 import { parseQuery } from './http/form.js';
 import { loggerOptions } from './http/logging.js';
 import { openapiOptions, operationRoutes } from './http/operations.js';
@@ -55,19 +55,33 @@ const SECURITY_HEADERS = {
 const ROUTES: Record<string, string[]> = {
   '/v1/customers': ['GET', 'POST'],
   '/v1/customers/:id': ['GET', 'POST', 'PATCH', 'DELETE'],
+  '/healthz': ['GET'],
+  '/v1/openapi.json': ['GET'],
 };
-const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
 /** Builds the whole HTTP application; it never listens (server.ts does). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...loggerOptions(deps.config.logLevel, deps.logStream),
     bodyLimit: BODY_LIMIT,
+    // A slow client cannot hold a connection: the whole request must arrive within the request
+    // timeout and its headers within 10 s of it (Node checks once a second rather than every 30 s).
+    // Idle kept-alive connections close after Fastify's 72 s; headers are limited to Node's 16 KiB.
+    requestTimeout: deps.config.requestTimeoutMs,
+    http: {
+      headersTimeout: Math.min(10_000, deps.config.requestTimeoutMs),
+      connectionsCheckingInterval: 1000,
+    },
     // Ids are ours: a client-sent request id is not trusted.
     requestIdHeader: false,
     genReqId: () => newId('req'),
     routerOptions: { querystringParser: parseQuery, maxParamLength: 200 },
-    frameworkErrors: (error, _request, reply) => {
+    // Fastify's own 503 while closing is not the error envelope: the hooks below answer instead.
+    return503OnClosing: false,
+    // Raised before any hook runs (a path that is not valid URL encoding, a parameter over
+    // maxParamLength): the headers every response carries are set here too.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('Request-Id', request.id).headers(SECURITY_HEADERS);
       send(
         reply,
         toAppError(error) ?? new AppError('url_invalid', 'The request URL could not be understood.'),
@@ -76,8 +90,32 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorateRequest('auth', null);
+  // Shutting down (app.close(), on SIGTERM): a request already in flight is finished and its
+  // connection closed after it; one that arrives on a kept-alive connection gets a 503 and a closed
+  // connection. Otherwise connections kept alive would hold the process for the keep-alive timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('Request-Id', request.id).headers(SECURITY_HEADERS);
+    // An unknown path is a 404 as the request arrives, before any body is read (a QUERY request
+    // without a Content-Type was otherwise refused by Fastify's parser with an error that became a 500).
+    if (request.is404) throw unknownUrl(request);
+    if (closing) {
+      throw new AppError(
+        'service_unavailable',
+        'The server is shutting down. Please retry shortly.',
+        undefined,
+        {
+          Connection: 'close',
+          'Retry-After': '1',
+        },
+      );
+    }
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('Connection', 'close');
   });
   app.setValidatorCompiler(validatorCompiler);
   registerBodyParsers(app);
@@ -88,14 +126,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   for (const [url, allowed] of Object.entries(ROUTES)) {
     app.route({
-      method: METHODS.filter((m) => !allowed.includes(m)),
+      // Every method Fastify can route (TRACE and QUERY too); HEAD comes with each GET.
+      method: app.supportedMethods.filter((m) => m !== 'HEAD' && !allowed.includes(m)),
       url,
       schema: { hide: true },
-      handler: async (request) => {
+      // Refused as the request arrives, before its body is read: a wrong method is a 405 whatever it sent.
+      onRequest: async (request) => {
         throw new AppError('method_not_allowed', `${request.method} is not allowed on ${url}.`, undefined, {
           Allow: allowed.join(', '),
         });
       },
+      handler: async () => undefined,
     });
   }
 

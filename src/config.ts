@@ -15,6 +15,18 @@ export interface Config {
     readonly apiBase: string | undefined;
   };
   readonly rateLimit: number;
+  /**
+   * How long a client may take to send a whole request, headers and body
+   * (`LUNIPAY_REQUEST_TIMEOUT_MS`, default 30000, 1000–600000); the headers alone get at most 10 s
+   * of it. A slow client is then cut off instead of holding a connection forever.
+   */
+  readonly requestTimeoutMs: number;
+  /**
+   * PostgreSQL: a query with no answer after this long fails with a 503 and its connection is
+   * closed (`LUNIPAY_DB_QUERY_TIMEOUT_MS`, default 10000, 100–600000), so a database that stops
+   * answering without refusing (a network partition) cannot hold requests indefinitely.
+   */
+  readonly dbQueryTimeoutMs: number;
   /** Redis for rate-limit counters shared between processes; in memory when unset. */
   readonly redisUrl: string | undefined;
   readonly logLevel: LogLevel;
@@ -123,6 +135,8 @@ export function loadConfig(env: Env): Config {
       apiBase,
     },
     rateLimit: integer(env, 'LUNIPAY_RATE_LIMIT', 1000, 0, 1_000_000),
+    requestTimeoutMs: integer(env, 'LUNIPAY_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
+    dbQueryTimeoutMs: integer(env, 'LUNIPAY_DB_QUERY_TIMEOUT_MS', 10_000, 100, 600_000),
     redisUrl: redisUrl(env),
     logLevel: logLevel as LogLevel,
     worker: boolean(env, 'LUNIPAY_WORKER', true),

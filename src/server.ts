@@ -9,7 +9,7 @@ import { createStripeGateway } from './stripe/gateway.js';
 /** The process around the app: configuration, signals and exit codes. Nothing else. */
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  const db = await openMigrated(config.database);
+  const db = await openMigrated(config.database, { queryTimeoutMs: config.dbQueryTimeoutMs });
   // Counters only: a Redis that is down must not stop the API (the limiter then lets requests by).
   const redis = config.redisUrl
     ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false })

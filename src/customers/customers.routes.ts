@@ -5,6 +5,7 @@ import { QUERY_ERROR } from '../http/form.js';
 import { errorResponses } from '../http/schemas.js';
 import { beforeCommitOf, IdempotencyHeaders, idempotentRoute } from '../idempotency/idempotency.hooks.js';
 import type { IdempotencyDeps } from '../idempotency/idempotency.service.js';
+import { isId } from '../ids.js';
 import {
   CreateCustomerBody,
   Customer,
@@ -30,10 +31,18 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
   // Every write takes an Idempotency-Key; reads ignore the header.
   const idempotent = idempotentRoute(idempotency);
   // A write sent with no body at all (`curl -X POST`) has no parameters, like an empty form.
+  // A query string that could not be parsed is an error only where a query is read (the list);
+  // the other routes ignore their query string, broken or not, as their documents say.
   app.addHook('preValidation', async (request) => {
     if (request.body === undefined || request.body === null) request.body = {};
     const queryError = (request.query as Record<symbol, unknown>)[QUERY_ERROR];
-    if (queryError) throw queryError;
+    if (queryError && request.routeOptions.schema?.querystring) throw queryError;
+  });
+  // A path id that is not a customer id is a 404 before anything is looked up or stored; an
+  // Idempotency-Key is not claimed for it either (PostgreSQL cannot even store a path holding NUL).
+  app.addHook('preHandler', async (request) => {
+    const id = (request.params as { id?: string } | undefined)?.id;
+    if (id !== undefined && !isId('cus', id)) throw service.notFound(id);
   });
   app.post(
     '/v1/customers',
@@ -141,7 +150,8 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
         params: CustomerIdParams,
         response: {
           200: Type.Ref(DeletedCustomer),
-          ...errorResponses(['resource_missing'], IDEMPOTENT),
+          // It takes no parameters, but a body sent anyway is read like any other.
+          ...errorResponses([...WRITE_ERRORS, 'resource_missing'], IDEMPOTENT),
         },
       },
     },

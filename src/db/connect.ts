@@ -52,6 +52,11 @@ export interface OpenOptions {
   pgSchema?: string;
   /** PostgreSQL only: connections in the pool. */
   poolSize?: number;
+  /**
+   * PostgreSQL only: a query that gets no answer in this many milliseconds fails, and its
+   * connection is closed. Unset: queries wait as long as the network does.
+   */
+  queryTimeoutMs?: number;
 }
 
 // pg returns bigint (int8) columns as strings to avoid precision loss; ours are unix seconds and
@@ -138,6 +143,28 @@ function openSqlite(path: string): Db {
   };
 }
 
+/**
+ * Makes every query of a pooled client fail after `ms` without an answer (a database behind a
+ * network partition answers nothing and refuses nothing), and ends the client: PostgreSQL then
+ * rolls back whatever transaction it was in, and the pool discards it on release. pg's own
+ * query_timeout would leave the statement queued on a connection that goes back to the pool.
+ */
+function boundQueries(client: pg.PoolClient, ms: number): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: unknown }).query = (...args: unknown[]) => {
+    const result = query(...args);
+    if (!(result instanceof Promise)) return result;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        client.end().catch(() => {});
+        reject(Object.assign(new Error('Query read timeout'), { code: 'ETIMEDOUT' }));
+      }, ms);
+    });
+    return Promise.race([result, timeout]).finally(() => clearTimeout(timer));
+  };
+}
+
 function openPostgres(url: string, options: OpenOptions): Db {
   const schema = options.pgSchema;
   if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
@@ -153,6 +180,13 @@ function openPostgres(url: string, options: OpenOptions): Db {
   // An idle client losing its connection (server restart) must not crash the process; the
   // next query gets a fresh connection or a clear error.
   pool.on('error', () => {});
+  // Nor may a checked-out one: the pool listens for errors only while a client is idle, and a
+  // connection lost between two statements of a transaction is then an unhandled 'error' event.
+  // The client's next query fails instead (a 503), and the pool discards it on release.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    if (options.queryTimeoutMs) boundQueries(client, options.queryTimeoutMs);
+  });
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     kysely,

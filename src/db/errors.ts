@@ -37,6 +37,7 @@ const UNAVAILABLE_MESSAGES = [
   'Client has encountered a connection error',
   'The database connection is not open',
   'Cannot use a pool after calling end',
+  'Client was closed and is not queryable',
 ];
 
 export function isUnavailable(error: unknown): boolean {

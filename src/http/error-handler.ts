@@ -56,7 +56,12 @@ export function registerErrorHandler(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0] ?? '';
-    send(reply, new AppError('url_invalid', `Unrecognized request URL (${request.method}: ${path}).`));
+    send(reply, unknownUrl(request));
   });
+}
+
+/** The 404 of a path no route serves, naming the method and the path without its query string. */
+export function unknownUrl(request: FastifyRequest): AppError {
+  const path = request.url.split('?')[0] ?? '';
+  return new AppError('url_invalid', `Unrecognized request URL (${request.method}: ${path}).`);
 }

@@ -819,7 +819,7 @@ export interface operations {
                     "application/json": components["schemas"]["DeletedCustomer"];
                 };
             };
-            /** @description Error codes: `parameter_invalid`, `idempotency_key_reused`. */
+            /** @description Error codes: `invalid_json`, `parameter_invalid`, `idempotency_key_reused`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -848,6 +848,24 @@ export interface operations {
             };
             /** @description Error codes: `idempotency_key_in_use`. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `body_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `unsupported_media_type`. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

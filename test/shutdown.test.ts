@@ -1,0 +1,237 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as accounts from '../src/accounts/accounts.service.js';
+import { type DialectName, type FreshDatabase, forEachDatabase, freshDatabase } from './helpers/harness.js';
+import { type ServerProcess, startServer } from './helpers/server-process.js';
+import { WriteTracker } from './helpers/writes.js';
+
+/**
+ * Graceful shutdown under load, and one rate limit shared by two server processes.
+ * SIGTERM: every request the server had received is answered in full (none reset, none cut
+ * short), a request that arrives afterwards on a kept-alive connection gets a proper 503 (or
+ * finds the port closed), the process exits 0, and every acknowledged write is there.
+ */
+
+interface Sample {
+  kind: 'write' | 'read';
+  start: number;
+  end: number;
+  /** The status, or how the connection failed. */
+  status: number | string;
+  body: unknown;
+}
+
+/** The undici error code under fetch's "fetch failed" (ECONNREFUSED, UND_ERR_SOCKET, …). */
+function failure(error: unknown): string {
+  let e = error as { code?: string; cause?: unknown; name?: string } | undefined;
+  while (e?.cause) e = e.cause as typeof e;
+  return e?.code ?? e?.name ?? 'unknown';
+}
+
+const PROPER_ENVELOPE = (body: unknown) => {
+  const error = (body as { error?: Record<string, unknown> }).error;
+  return (
+    error !== undefined &&
+    Object.keys(body as object).length === 1 &&
+    typeof error.code === 'string' &&
+    typeof error.type === 'string' &&
+    typeof error.message === 'string'
+  );
+};
+
+forEachDatabase('shutdown: SIGTERM under load', (dialect: DialectName) => {
+  let fresh: FreshDatabase;
+  let apiKey: string;
+  before(async () => {
+    fresh = await freshDatabase(dialect);
+    apiKey = (await accounts.createAccount(fresh.db, { name: 'Shutdown shop', stripeAccountId: null })).keys
+      .test.secret;
+  });
+  after(() => fresh.drop());
+
+  test('every answer whole, no request executed without its answer, exit 0 at once, nothing lost', async (t) => {
+    const env = { LUNIPAY_DATABASE_URL: fresh.url };
+    const server = await startServer(env);
+    const writes = new WriteTracker();
+    const samples: Sample[] = [];
+    let down = false;
+
+    const request = async (kind: Sample['kind'], path: string, init: RequestInit = {}): Promise<Sample> => {
+      const start = Date.now();
+      try {
+        const res = await fetch(`${server.url}${path}`, {
+          ...init,
+          headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+          signal: AbortSignal.timeout(30_000),
+        });
+        // The body is read to the end: a response cut short fails here.
+        const text = await res.text();
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text);
+        } catch {}
+        return { kind, start, end: Date.now(), status: res.status, body };
+      } catch (error) {
+        return { kind, start, end: Date.now(), status: failure(error), body: null };
+      }
+    };
+    const writer = async (w: number) => {
+      while (!down) {
+        const write = writes.next(w);
+        const sample = await request('write', write.path, {
+          method: 'POST',
+          body: JSON.stringify(write.body),
+        });
+        samples.push(sample);
+        writes.record(
+          w,
+          write,
+          typeof sample.status === 'number' ? { status: sample.status, body: sample.body } : 'no answer',
+          [503],
+        );
+        if (typeof sample.status !== 'number') down = true;
+      }
+    };
+    const reader = async () => {
+      while (!down) {
+        const sample = await request('read', '/v1/customers?limit=20');
+        samples.push(sample);
+        if (typeof sample.status !== 'number') down = true;
+      }
+    };
+
+    const load = Promise.all([
+      ...Array.from({ length: 12 }, (_, w) => writer(w)),
+      ...Array.from({ length: 4 }, reader),
+    ]);
+    await sleep(800);
+    const sigtermAt = Date.now();
+    process.kill(server.pid, 'SIGTERM');
+    const { code, signal } = await server.exited;
+    const exitedAt = Date.now();
+    down = true;
+    await load;
+    assert.equal(code, 0, `exit ${code ?? signal}`);
+
+    // Every answer is whole: a 200 with its JSON body, or the 503 envelope of a server shutting down.
+    // A request that got no answer (its connection closed or refused) must never have been executed:
+    // no unanswered write is found committed below.
+    const inFlight = samples.filter((s) => s.start < sigtermAt && s.end >= sigtermAt);
+    const later = samples.filter((s) => s.end >= sigtermAt);
+    for (const s of samples.filter((s) => s.end < sigtermAt)) assert.equal(s.status, 200, JSON.stringify(s));
+    for (const s of later) {
+      if (typeof s.status === 'number') {
+        assert.ok(s.status === 200 || s.status === 503, JSON.stringify(s));
+        if (s.status === 503) {
+          assert.ok(PROPER_ENVELOPE(s.body), `not the error envelope: ${JSON.stringify(s)}`);
+          assert.equal((s.body as { error: { code: string } }).error.code, 'service_unavailable');
+        }
+      } else {
+        assert.ok(['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET'].includes(s.status), JSON.stringify(s));
+      }
+    }
+
+    const restarted = await startServer(env);
+    try {
+      await writes.verify(async (id) => {
+        const res = await fetch(`${restarted.url}/v1/customers/${id}`, {
+          headers: { authorization: `Bearer ${apiKey}` },
+        });
+        return { status: res.status, body: await res.json() };
+      });
+    } finally {
+      await restarted.kill('SIGTERM');
+    }
+    const rows = await fresh.db.kysely
+      .selectFrom('customers')
+      .select(['id', 'email'])
+      .where('email', 'like', writes.emailPattern)
+      .execute();
+    const strays = writes.checkRows(rows);
+    assert.equal(writes.stats.pendingCommitted, 0, 'an update was executed but its answer never arrived');
+    assert.equal(strays, 0, 'a create was executed but its answer never arrived');
+    const tally = (list: Sample[]) => {
+      const counts = new Map<string, number>();
+      for (const s of list) counts.set(String(s.status), (counts.get(String(s.status)) ?? 0) + 1);
+      return [...counts.entries()].map(([k, n]) => `${n}×${k}`).join(', ');
+    };
+    t.diagnostic(
+      `${dialect}: SIGTERM after ${samples.filter((s) => s.end < sigtermAt).length} answered requests; ` +
+        `${inFlight.length} in flight at the signal (${tally(inFlight)}); exited 0 after ${exitedAt - sigtermAt} ms; ` +
+        `ended after the signal: ${later.length} (${tally(later)}), no unanswered write executed; ${writes.summary()}`,
+    );
+  });
+});
+
+describe('two server processes on one PostgreSQL database share one rate limit through Redis', {
+  skip: process.env.LUNIPAY_TEST_DATABASE_URL ? false : 'LUNIPAY_TEST_DATABASE_URL is not set',
+}, () => {
+  const LIMIT = 25;
+  const REDIS_URL = process.env.LUNIPAY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  let fresh: FreshDatabase;
+  let servers: ServerProcess[] = [];
+  let apiKey: string;
+  before(async () => {
+    fresh = await freshDatabase('postgres');
+    apiKey = (await accounts.createAccount(fresh.db, { name: 'Limit shop', stripeAccountId: null })).keys.test
+      .secret;
+    const env = {
+      LUNIPAY_DATABASE_URL: fresh.url,
+      LUNIPAY_REDIS_URL: REDIS_URL,
+      LUNIPAY_RATE_LIMIT: String(LIMIT),
+    };
+    servers = await Promise.all([startServer(env), startServer(env)]);
+  });
+  after(async () => {
+    await Promise.all(servers.map((s) => s.kill('SIGTERM')));
+    await fresh?.drop();
+  });
+
+  test(`one key, requests split between the processes: ${LIMIT} pass per second in all`, async (t) => {
+    const burst = async (n: number) => {
+      const started = Date.now();
+      const results = await Promise.all(
+        Array.from({ length: n }, async (_, i) => {
+          const server = servers[i % 2] as ServerProcess;
+          const res = await fetch(`${server.url}/v1/customers?limit=1`, {
+            headers: { authorization: `Bearer ${apiKey}` },
+          });
+          return {
+            server: i % 2,
+            status: res.status,
+            retryAfter: res.headers.get('retry-after'),
+            body: await res.json(),
+          };
+        }),
+      );
+      return { results, ms: Date.now() - started };
+    };
+    const rounds: string[] = [];
+    for (let round = 0; round < 2; round++) {
+      // Each burst starts a fresh one-second window (the counter expires a second after its first hit).
+      await sleep(1200);
+      const { results, ms } = await burst(80);
+      const passed = results.filter((r) => r.status === 200);
+      const limited = results.filter((r) => r.status === 429);
+      assert.equal(passed.length + limited.length, 80, results.map((r) => r.status).join(','));
+      for (const r of limited) {
+        assert.equal(r.body.error.type, 'rate_limit_error');
+        assert.equal(r.body.error.code, 'rate_limited');
+        assert.match(String(r.retryAfter), /^[1-9][0-9]*$/);
+      }
+      // Each process got 40 requests: counted apart, 2 × LIMIT would pass; counted together, LIMIT.
+      if (ms < 900) assert.equal(passed.length, LIMIT, `${passed.length} passed in one window (${ms} ms)`);
+      else
+        assert.ok(
+          passed.length >= LIMIT && passed.length <= 2 * LIMIT,
+          `${passed.length} passed over ${ms} ms`,
+        );
+      rounds.push(
+        `${passed.length} passed (${passed.filter((r) => r.server === 0).length} + ${passed.filter((r) => r.server === 1).length}), ` +
+          `${limited.length} limited, in ${ms} ms`,
+      );
+    }
+    t.diagnostic(`limit ${LIMIT}/s, 80 requests per burst over 2 processes: ${rounds.join('; ')}`);
+  });
+});
