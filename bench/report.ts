@@ -18,6 +18,8 @@ export interface ScenarioResult extends WrkResult {
 export interface DatabaseResult {
   dialect: 'sqlite' | 'postgres';
   seed: { count: number; seconds: number; rowsPerSecond: number };
+  /** Version and durability settings (synchronous, fsync, …). */
+  settings: Record<string, string>;
   scenarios: ScenarioResult[];
   /** The server's VmHWM when it stopped: peak RSS over all its scenarios. */
   serverPeakRssMb: number;
@@ -154,7 +156,10 @@ export function markdown(result: BenchResult): string {
     '',
     ...result.databases.map(
       (db) =>
-        `Seeding ${db.dialect}: ${db.seed.count.toLocaleString('en')} customers in ${db.seed.seconds} s (${db.seed.rowsPerSecond.toLocaleString('en')} rows/s).`,
+        `Seeding ${db.dialect}: ${db.seed.count.toLocaleString('en')} customers in ${db.seed.seconds} s (${db.seed.rowsPerSecond.toLocaleString('en')} rows/s). ` +
+        `Settings: ${Object.entries(db.settings)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ')}.`,
     ),
   );
   return `${lines.join('\n')}\n`;

@@ -35,6 +35,8 @@ const { values: args } = parseArgs({
     scenario: { type: 'string', multiple: true },
     'pg-url': { type: 'string' },
     'quiet-wait': { type: 'string' },
+    /** Minutes: past this, no more waiting for quiet and no second measurements. */
+    budget: { type: 'string' },
     build: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
@@ -43,16 +45,20 @@ const { values: args } = parseArgs({
 const quick = args.quick ?? false;
 const settings = {
   customers: Number(args.customers ?? (quick ? 50_000 : 1_000_000)),
-  durationS: Number(args.duration ?? (quick ? 2 : 30)),
+  durationS: Number(args.duration ?? (quick ? 2 : 20)),
   warmupS: Number(args.warmup ?? (quick ? 1 : 5)),
   connections: Number(args.connections),
   threads: Number(args.threads),
   timeoutS: 10,
   /** Before each measurement, wait up to this long for other processes to quieten (0: don't). */
-  quietWaitMs: Number(args['quiet-wait'] ?? (quick ? 0 : 45)) * 1000,
+  quietWaitMs: Number(args['quiet-wait'] ?? (quick ? 0 : 20)) * 1000,
   /** A measurement during which others used more cores than this is taken again once (full runs). */
   retryAboveOthers: quick ? Number.POSITIVE_INFINITY : 0.3,
+  /** Past this much wall time, no more waiting for quiet and no second measurements. */
+  budgetMs: Number(args.budget ?? 20) * 60_000,
 };
+const startMs = Date.now();
+const inBudget = () => Date.now() - startMs < settings.budgetMs;
 const pgUrl =
   args['pg-url'] ??
   process.env.LUNIPAY_BENCH_DATABASE_URL ??
@@ -94,7 +100,9 @@ function buildIfStale(): void {
 }
 
 const quietly = (roles: Omit<Roles, 'loadgen'>) =>
-  settings.quietWaitMs > 0 ? waitForQuiet(roles, settings.quietWaitMs) : { waitedMs: 0, othersCores: 0 };
+  settings.quietWaitMs > 0 && inBudget()
+    ? waitForQuiet(roles, settings.quietWaitMs)
+    : { waitedMs: 0, othersCores: 0 };
 
 function measure(
   url: string,
@@ -132,7 +140,8 @@ async function warmAndMeasure(
   await measure(url, templates, `${tag}-w`, await rolesOf(), settings.warmupS, idsFile);
   const first = await measure(url, templates, tag, await rolesOf(), settings.durationS, idsFile);
   const attempts = [{ rps: first.rps, othersCores: first.cpu?.others ?? 0 }];
-  if ((first.cpu?.others ?? 0) <= settings.retryAboveOthers) return { result: first, attempts };
+  if ((first.cpu?.others ?? 0) <= settings.retryAboveOthers || !inBudget())
+    return { result: first, attempts };
   log(`${tag}: others used ${first.cpu?.others} cores; measuring again`);
   await quietly(await rolesOf());
   const second = await measure(url, templates, `${tag}-r`, await rolesOf(), settings.durationS, idsFile);
@@ -230,6 +239,7 @@ async function runDatabase(
       seconds: Math.round(seeded.seedMs / 100) / 10,
       rowsPerSecond: Math.round(seeded.rowsPerSecond),
     },
+    settings: seeded.databaseSettings,
     scenarios: results,
     serverPeakRssMb: Math.max(0, ...results.map((r) => r.hwmMb)),
   };

@@ -4,7 +4,7 @@ import * as accounts from '../src/accounts/accounts.service.js';
 import type { DatabaseConfig } from '../src/config.js';
 import { insertCustomersBulk, type SeedRow } from '../src/customers/customers.seed.js';
 import { toCustomer } from '../src/customers/customers.service.js';
-import { openMigrated } from '../src/db/index.js';
+import { type Db, openMigrated } from '../src/db/index.js';
 import { ulid } from '../src/ids.js';
 
 /**
@@ -26,6 +26,38 @@ export interface Seeded {
   deepCursor: string;
   /** The JSON a retrieve of `sampleIds[0]` answers, byte for byte: the baseline serves it. */
   sampleCustomerJson: string;
+  /** The database's version and durability settings, as the server's own connections see them. */
+  databaseSettings: Record<string, string>;
+}
+
+const PG_SETTINGS = [
+  'server_version',
+  'fsync',
+  'synchronous_commit',
+  'wal_sync_method',
+  'full_page_writes',
+  'commit_delay',
+  'shared_buffers',
+];
+
+async function settingsOf(db: Db): Promise<Record<string, string>> {
+  if (db.dialect === 'postgres') {
+    const rows = await sql<{ name: string; setting: string; unit: string | null }>`
+      select name, setting, unit from pg_settings where name in (${sql.join(PG_SETTINGS)})`.execute(
+      db.kysely,
+    );
+    return Object.fromEntries(
+      rows.rows.map((r) => [r.name, r.unit ? `${r.setting} × ${r.unit}` : r.setting]),
+    );
+  }
+  const one = async (query: ReturnType<typeof sql<Record<string, unknown>>>) =>
+    String(Object.values((await query.execute(db.kysely)).rows[0] ?? {})[0]);
+  return {
+    sqlite_version: await one(sql`select sqlite_version()`),
+    // Set by src/db/connect.ts on every connection; 2 is FULL.
+    journal_mode: await one(sql`pragma journal_mode`),
+    synchronous: await one(sql`pragma synchronous`),
+  };
 }
 
 const ROWS_PER_TRANSACTION = 50_000;
@@ -97,6 +129,7 @@ export async function seed(
       sampleIds,
       deepCursor,
       sampleCustomerJson: JSON.stringify(toCustomer({ ...sample, version: 1 })),
+      databaseSettings: await settingsOf(db),
     };
   } finally {
     await db.close();
