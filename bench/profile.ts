@@ -12,7 +12,7 @@ import { runWrk, wrkVersion } from './wrk.js';
  * `npm run bench:profile`: the server under `node --cpu-prof`, one fresh process per scenario
  * and database, driven by wrk as in the benchmark; prints and writes (bench/results/profile-*.md)
  * where its CPU time goes. The profile covers the whole process, start-up included (well under a
- * second of the run). Build first (`npm run build`); profiling slows the server, so its req/s are
+ * second of the run; a 2 s warm-up is in it too). Build first (`npm run build`); profiling slows the server, so its req/s are
  * not benchmark figures.
  */
 
@@ -66,21 +66,25 @@ async function main(): Promise<void> {
         });
         try {
           await preflight(server.url, scenario, db.seeded.sampleIds, `${runId}-${dialect}`);
-          const r = await runWrk({
-            url: server.url,
-            templates: scenario.templates,
-            idsFile,
-            threads: 1,
-            connections: Number(args.connections),
-            durationS: Number(args.duration),
-            timeoutS: 10,
-            tag: `${runId}-${dialect}-${scenario.name}`,
-            workDir,
-            roles: {
-              server: server.pid,
-              ...(dialect === 'postgres' ? { database: await backendPids(pgUrl) } : {}),
-            },
-          });
+          const load = async (durationS: number, suffix: string) =>
+            runWrk({
+              url: server.url,
+              templates: scenario.templates,
+              idsFile,
+              threads: 1,
+              connections: Number(args.connections),
+              durationS,
+              timeoutS: 10,
+              tag: `${runId}-${dialect}-${scenario.name}${suffix}`,
+              workDir,
+              roles: {
+                server: server.pid,
+                ...(dialect === 'postgres' ? { database: await backendPids(pgUrl) } : {}),
+              },
+            });
+          // A short warm-up first, so the pool's connections exist when its backends are listed.
+          await load(2, '-w');
+          const r = await load(Number(args.duration), '');
           log(
             `${dialect} ${scenario.name}: ${r.rps} req/s under the profiler, errors ${r.errors.total}, cpu ${JSON.stringify(r.cpu)}`,
           );

@@ -8,6 +8,13 @@ export interface ScenarioResult extends WrkResult {
   description: string;
   /** Requests per second as a fraction of the baseline's. */
   ratio: number;
+  /**
+   * Requests per second per core the server and its database used, as a fraction of the
+   * baseline's requests per core: steadier than `ratio` when other processes take CPU, since
+   * it asks how much work a request costs rather than how much CPU was left over.
+   */
+  perCoreRps: number;
+  perCoreRatio: number;
   /** Response sizes seen by the preflight, bytes. */
   responseBytes: number[];
   quietWait: { waitedMs: number; othersCores: number };
@@ -42,7 +49,7 @@ export interface BenchResult {
     customers: number;
     server: string;
   };
-  baseline: { runs: WrkResult[]; rps: number; bodyBytes: number };
+  baseline: { runs: WrkResult[]; rps: number; perCoreRps: number; bodyBytes: number };
   databases: DatabaseResult[];
   targets: Target[];
 }
@@ -73,6 +80,7 @@ export function evaluateTargets(databases: DatabaseResult[], quick: boolean): Ta
     if (retrieve) {
       const goal = sqlite ? 0.5 : 0.25;
       out.push({
+        note: `per core: ${round(retrieve.perCoreRatio)}`,
         target: 'retrieve',
         dialect: db.dialect,
         value: round(retrieve.ratio),
@@ -83,6 +91,7 @@ export function evaluateTargets(databases: DatabaseResult[], quick: boolean): Ta
     if (create) {
       const goal = sqlite ? 0.25 : 0.15;
       out.push({
+        note: `per core: ${round(create.perCoreRatio)}`,
         target: 'create (durable)',
         dialect: db.dialect,
         value: round(create.ratio),
@@ -113,8 +122,19 @@ export function evaluateTargets(databases: DatabaseResult[], quick: boolean): Ta
   return out;
 }
 
+/** Other processes took more than this many cores during a measurement: its figures are marked. */
+export const DISTURBED = 0.3;
+
 const cores = (r: WrkResult) =>
-  r.cpu ? `${r.cpu.server} / ${r.cpu.loadgen} / ${r.cpu.database} / ${r.cpu.others}` : '–';
+  r.cpu
+    ? `${r.cpu.server} / ${r.cpu.loadgen} / ${r.cpu.database} / ${r.cpu.others}${r.cpu.others > DISTURBED ? ' ⚠' : ''}`
+    : '–';
+
+/** Requests per second per core used by the server (and its database). */
+export function perCore(r: WrkResult): number {
+  const used = (r.cpu?.server ?? 0) + (r.cpu?.database ?? 0);
+  return used > 0 ? Math.round(r.rps / used) : 0;
+}
 
 export function markdown(result: BenchResult): string {
   const m = result.machine;
@@ -130,15 +150,20 @@ export function markdown(result: BenchResult): string {
     `Server: ${s.server}.`,
     '',
     `Baseline (bare node:http, same ${result.baseline.bodyBytes}-byte customer JSON, driven like retrieve): ` +
-      `${result.baseline.rps.toLocaleString('en')} req/s (median of ${result.baseline.runs.map((r) => r.rps.toLocaleString('en')).join(', ')}).`,
+      `${result.baseline.rps.toLocaleString('en')} req/s (median of ${result.baseline.runs.map((r) => `${r.rps.toLocaleString('en')}${(r.cpu?.others ?? 0) > DISTURBED ? ' ⚠' : ''}`).join(', ')}), ` +
+      `${result.baseline.perCoreRps.toLocaleString('en')} req/s per server core.`,
     '',
-    '| db | scenario | req/s | × baseline | p50 ms | p99 ms | max ms | errors | peak RSS MB | CPU cores: server / wrk / db / other |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    '"× baseline" is req/s over the baseline\'s req/s, as the issue defines its targets. "per core" is req/s per core the server' +
+      ' and its database used, over the same for the baseline: how much CPU a request costs, steadier when other processes take CPU.' +
+      ` ⚠: other processes on the machine took more than ${DISTURBED} cores during that measurement.`,
+    '',
+    '| db | scenario | req/s | × baseline | per core × baseline | p50 ms | p99 ms | max ms | errors | peak RSS MB | CPU cores: server / wrk / db / other |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   );
   for (const db of result.databases) {
     for (const r of db.scenarios) {
       lines.push(
-        `| ${db.dialect} | ${r.name} | ${r.rps.toLocaleString('en')} | ${r.ratio.toFixed(2)} | ${r.latencyMs.p50} | ${r.latencyMs.p99} | ${r.latencyMs.max} | ${r.errors.total} | ${Math.round(r.peakRssMb)} | ${cores(r)} |`,
+        `| ${db.dialect} | ${r.name} | ${r.rps.toLocaleString('en')} | ${r.ratio.toFixed(2)} | ${r.perCoreRatio.toFixed(2)} | ${r.latencyMs.p50} | ${r.latencyMs.p99} | ${r.latencyMs.max} | ${r.errors.total} | ${Math.round(r.peakRssMb)} | ${cores(r)} |`,
       );
     }
   }

@@ -8,8 +8,10 @@ import { ROOT, type Running, startBaseline, startServer } from './processes.js';
 import {
   type BenchResult,
   type DatabaseResult,
+  DISTURBED,
   evaluateTargets,
   markdown,
+  perCore,
   type ScenarioResult,
 } from './report.js';
 import { baselineTemplates, preflight, type Scenario, type ScenarioContext, scenarios } from './scenarios.js';
@@ -53,7 +55,7 @@ const settings = {
   /** Before each measurement, wait up to this long for other processes to quieten (0: don't). */
   quietWaitMs: Number(args['quiet-wait'] ?? (quick ? 0 : 20)) * 1000,
   /** A measurement during which others used more cores than this is taken again once (full runs). */
-  retryAboveOthers: quick ? Number.POSITIVE_INFINITY : 0.3,
+  retryAboveOthers: quick ? Number.POSITIVE_INFINITY : DISTURBED,
   /** Past this much wall time, no more waiting for quiet and no second measurements. */
   budgetMs: Number(args.budget ?? 20) * 60_000,
 };
@@ -203,6 +205,8 @@ async function runScenarios(
       description: scenario.description,
       ...r,
       ratio: 0,
+      perCoreRps: 0,
+      perCoreRatio: 0,
       responseBytes: shapes.map((s) => s.bytes),
       quietWait,
       attempts,
@@ -280,8 +284,13 @@ async function main(): Promise<void> {
     }
   }
   const baselineRps = median(baselineRuns.map((r) => r.rps));
+  const baselinePerCore = median(baselineRuns.map(perCore));
   for (const db of databases) {
-    for (const s of db.scenarios) s.ratio = Math.round((s.rps / baselineRps) * 1000) / 1000;
+    for (const s of db.scenarios) {
+      s.ratio = Math.round((s.rps / baselineRps) * 1000) / 1000;
+      s.perCoreRps = perCore(s);
+      s.perCoreRatio = Math.round((s.perCoreRps / baselinePerCore) * 1000) / 1000;
+    }
   }
   const result: BenchResult = {
     startedAt,
@@ -301,7 +310,12 @@ async function main(): Promise<void> {
       server:
         'node dist/server.js, LUNIPAY_RATE_LIMIT=0, LUNIPAY_LOG_LEVEL=info (log lines to /dev/null), no Stripe keys',
     },
-    baseline: { runs: baselineRuns, rps: baselineRps, bodyBytes: Buffer.byteLength(baselineBody) },
+    baseline: {
+      runs: baselineRuns,
+      rps: baselineRps,
+      perCoreRps: baselinePerCore,
+      bodyBytes: Buffer.byteLength(baselineBody),
+    },
     databases,
     targets: evaluateTargets(databases, quick),
   };
