@@ -30,6 +30,8 @@ export interface DatabaseResult {
   scenarios: ScenarioResult[];
   /** The server's VmHWM when it stopped: peak RSS over all its scenarios. */
   serverPeakRssMb: number;
+  /** Times the server process died under the run (killed from outside, or crashed) and was restarted. */
+  serverRestarts: { during: string; exit: string }[];
 }
 
 export interface BenchResult {
@@ -181,6 +183,9 @@ export function markdown(result: BenchResult): string {
     '',
     ...result.databases.map(
       (db) =>
+        (db.serverRestarts.length > 0
+          ? `The ${db.dialect} server exited and was restarted during: ${db.serverRestarts.map((r) => `${r.during} (${r.exit})`).join(', ')}. `
+          : '') +
         `Seeding ${db.dialect}: ${db.seed.count.toLocaleString('en')} customers in ${db.seed.seconds} s (${db.seed.rowsPerSecond.toLocaleString('en')} rows/s). ` +
         `Settings: ${Object.entries(db.settings)
           .map(([k, v]) => `${k}=${v}`)

@@ -177,48 +177,43 @@ async function baselineRun(
   }
 }
 
-async function runScenarios(
+async function runScenario(
   server: Running,
   dialect: 'sqlite' | 'postgres',
-  list: Scenario[],
+  scenario: Scenario,
   seeded: Seeded,
   idsFile: string,
-): Promise<ScenarioResult[]> {
-  const out: ScenarioResult[] = [];
+): Promise<ScenarioResult> {
   const rolesOf = async () =>
     dialect === 'postgres'
       ? { server: server.pid, database: await backendPids(pgUrl) }
       : { server: server.pid };
-  for (const scenario of list) {
-    const tag = `${runId}-${dialect}-${scenario.name}`;
-    const quietWait = await quietly(await rolesOf());
-    const shapes = await preflight(server.url, scenario, seeded.sampleIds, tag);
-    const { result: r, attempts } = await warmAndMeasure(
-      server.url,
-      scenario.templates,
-      tag,
-      rolesOf,
-      idsFile,
-    );
-    out.push({
-      name: scenario.name,
-      description: scenario.description,
-      ...r,
-      ratio: 0,
-      perCoreRps: 0,
-      perCoreRatio: 0,
-      responseBytes: shapes.map((s) => s.bytes),
-      quietWait,
-      attempts,
-    });
-    log(
-      `${dialect} ${scenario.name}: ${r.rps} req/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, ` +
-        `errors ${r.errors.total}, rss ${r.peakRssMb} MB, cpu ${JSON.stringify(r.cpu)}`,
-    );
-  }
-  return out;
+  const tag = `${runId}-${dialect}-${scenario.name}`;
+  const quietWait = await quietly(await rolesOf());
+  const shapes = await preflight(server.url, scenario, seeded.sampleIds, tag);
+  const { result: r, attempts } = await warmAndMeasure(server.url, scenario.templates, tag, rolesOf, idsFile);
+  log(
+    `${dialect} ${scenario.name}: ${r.rps} req/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, ` +
+      `errors ${r.errors.total}, rss ${r.peakRssMb} MB, cpu ${JSON.stringify(r.cpu)}`,
+  );
+  return {
+    name: scenario.name,
+    description: scenario.description,
+    ...r,
+    ratio: 0,
+    perCoreRps: 0,
+    perCoreRatio: 0,
+    responseBytes: shapes.map((s) => s.bytes),
+    quietWait,
+    attempts,
+  };
 }
 
+/**
+ * One server process for all of a database's scenarios. On a shared machine something else may
+ * kill it (a cleanup by process name, say): then the death is recorded, a new server starts and
+ * that scenario runs once more. Anything else that goes wrong stops the run.
+ */
 async function runDatabase(
   dialect: 'sqlite' | 'postgres',
   seeded: Seeded,
@@ -229,10 +224,25 @@ async function runDatabase(
   const list = scenarios({ secret: seeded.secret, deepCursor: seeded.deepCursor }).filter(
     (s) => !wanted || wanted.includes(s.name),
   );
-  const server = await startServer({ databaseUrl, logDir: workDir, name: `server-${dialect}` });
-  let results: ScenarioResult[];
+  const start = () => startServer({ databaseUrl, logDir: workDir, name: `server-${dialect}` });
+  let server = await start();
+  const results: ScenarioResult[] = [];
+  const restarts: DatabaseResult['serverRestarts'] = [];
   try {
-    results = await runScenarios(server, dialect, list, seeded, idsFile);
+    for (const scenario of list) {
+      try {
+        results.push(await runScenario(server, dialect, scenario, seeded, idsFile));
+      } catch (error) {
+        const { exitCode, signalCode } = server.child;
+        if (exitCode === null && signalCode === null) throw error;
+        log(
+          `the ${dialect} server exited (${exitCode ?? signalCode}) during ${scenario.name}; restarting it`,
+        );
+        restarts.push({ during: scenario.name, exit: String(exitCode ?? signalCode) });
+        server = await start();
+        results.push(await runScenario(server, dialect, scenario, seeded, idsFile));
+      }
+    }
   } finally {
     await server.stop();
   }
@@ -246,6 +256,7 @@ async function runDatabase(
     settings: seeded.databaseSettings,
     scenarios: results,
     serverPeakRssMb: Math.max(0, ...results.map((r) => r.hwmMb)),
+    serverRestarts: restarts,
   };
 }
 
