@@ -117,7 +117,12 @@ export async function seed(
     const seedMs = performance.now() - t0;
     // What autovacuum does on its own shortly after a bulk load; pinned here so plans do not
     // change mid-run. SQLite gets nothing: the app never runs ANALYZE there either.
-    if (config.dialect === 'postgres') await sql`vacuum analyze customers`.execute(db.kysely);
+    if (config.dialect === 'postgres') {
+      await sql`vacuum analyze customers`.execute(db.kysely);
+      // Flush the load's dirty pages now: otherwise a spread checkpoint writes them for minutes
+      // into the first scenarios. Needs superuser (or pg_checkpoint); without it, carry on.
+      await sql`checkpoint`.execute(db.kysely).catch(() => undefined);
+    }
     writeFileSync(options.idsFile, `${sampleIds.join('\n')}\n`);
     if (!sample) throw new Error('nothing seeded');
     return {
