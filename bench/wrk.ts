@@ -43,6 +43,8 @@ export interface WrkResult {
   errors: { connect: number; read: number; write: number; status: number; timeout: number; total: number };
   latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number };
   cpu: CpuShare | null;
+  /** The other processes that took most CPU during the measurement, when others took any. */
+  othersTop: { process: string; cores: number }[];
   peakRssMb: number;
   hwmMb: number;
 }
@@ -124,6 +126,7 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
       mean: ms(raw.latency_us.mean),
     },
     cpu: sampled.cpu,
+    othersTop: sampled.othersTop,
     peakRssMb: sampled.peakRssMb,
     hwmMb: sampled.hwmMb,
   };
