@@ -75,6 +75,11 @@ function allProcessTicks(): Map<string, number> {
   return out;
 }
 
+/** The last process (or thread) id the kernel handed out: its growth counts processes started. */
+function lastPid(): number {
+  return Number(readFileSync('/proc/loadavg', 'utf8').trim().split(' ')[4] ?? 0);
+}
+
 /** Resident set size now and its peak since the process started, in MiB. */
 export function memory(pid: number): { rssMb: number; hwmMb: number } | null {
   try {
@@ -186,6 +191,7 @@ export class Sampler {
   stop(): {
     cpu: CpuShare | null;
     othersTop: { process: string; cores: number }[];
+    newPids: number;
     peakRssMb: number;
     hwmMb: number;
   } {
@@ -196,16 +202,19 @@ export class Sampler {
     return {
       cpu,
       othersTop: this.othersTop(cpu),
+      newPids: lastPid() - this.lastPidAtStart,
       peakRssMb: Math.round(this.peakRssMb * 10) / 10,
       hwmMb: Math.round((mem?.hwmMb ?? 0) * 10) / 10,
     };
   }
 
   private readonly processesAtStart = allProcessTicks();
+  private readonly lastPidAtStart = lastPid();
 
   /**
    * Which other processes took the CPU, when they took a noticeable share: the ones alive at
-   * both ends of the window (short-lived ones, such as other test runs' children, escape it).
+   * both ends of the window. Short-lived ones (other test runs' children) escape it; `newPids`
+   * (process and thread ids handed out meanwhile) shows they were there.
    */
   private othersTop(cpu: CpuShare | null): { process: string; cores: number }[] {
     if (!cpu || cpu.others < 0.1 || !this.first || !this.last) return [];

@@ -45,6 +45,8 @@ export interface WrkResult {
   cpu: CpuShare | null;
   /** The other processes that took most CPU during the measurement, when others took any. */
   othersTop: { process: string; cores: number }[];
+  /** Process and thread ids handed out on the machine during the measurement. */
+  newPids: number;
   peakRssMb: number;
   hwmMb: number;
 }
@@ -127,6 +129,7 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
     },
     cpu: sampled.cpu,
     othersTop: sampled.othersTop,
+    newPids: sampled.newPids,
     peakRssMb: sampled.peakRssMb,
     hwmMb: sampled.hwmMb,
   };
