@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
 /**
@@ -30,14 +30,23 @@ export function machineInfo(): MachineInfo {
 
 const TICKS_PER_SECOND = 100;
 
-/** Busy and total jiffies of the whole machine (all cores). */
-function systemTicks(): { busy: number; total: number } {
+interface SystemTicks {
+  busy: number;
+  total: number;
+  /** Interrupt and softirq time (disk completions, loopback networking): nobody's process time. */
+  irq: number;
+  /** Time the hypervisor gave this VM's CPUs to someone else. */
+  steal: number;
+}
+
+/** Jiffies of the whole machine (all cores). */
+function systemTicks(): SystemTicks {
   const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
   const v = line.trim().split(/\s+/).slice(1).map(Number);
   // user nice system idle iowait irq softirq steal guest guest_nice; guest time is inside user.
   const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
   const idle = (v[3] ?? 0) + (v[4] ?? 0);
-  return { busy: total - idle, total };
+  return { busy: total - idle, total, irq: (v[5] ?? 0) + (v[6] ?? 0), steal: v[7] ?? 0 };
 }
 
 /** User plus system jiffies of one process; null once it is gone. */
@@ -51,6 +60,26 @@ export function processTicks(pid: number): number | null {
   }
 }
 
+/** Every process's user+system jiffies, by "pid comm". */
+function allProcessTicks(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(`${pid} ${comm}`, Number(fields[11]) + Number(fields[12]));
+    } catch {}
+  }
+  return out;
+}
+
+/** The last process (or thread) id the kernel handed out: its growth counts processes started. */
+function lastPid(): number {
+  return Number(readFileSync('/proc/loadavg', 'utf8').trim().split(' ')[4] ?? 0);
+}
+
 /** Resident set size now and its peak since the process started, in MiB. */
 export function memory(pid: number): { rssMb: number; hwmMb: number } | null {
   try {
@@ -62,13 +91,19 @@ export function memory(pid: number): { rssMb: number; hwmMb: number } | null {
   }
 }
 
-/** Cores used on average over a window, by role; `others` is everything not listed. */
+/**
+ * Cores used on average over a window, by role. `others` is other processes' time (what the
+ * run cannot control); `irq` (interrupts, softirqs: disk completions, loopback TCP) and `steal`
+ * (the hypervisor) belong to no process and are counted apart, since the run itself causes them.
+ */
 export interface CpuShare {
   machineBusy: number;
   server: number;
   loadgen: number;
   database: number;
   harness: number;
+  irq: number;
+  steal: number;
   others: number;
 }
 
@@ -81,7 +116,7 @@ export interface Roles {
 
 interface Snapshot {
   at: number;
-  sys: { busy: number; total: number };
+  sys: SystemTicks;
   server: number;
   loadgen: number;
   database: number;
@@ -113,13 +148,17 @@ function share(a: Snapshot, b: Snapshot): CpuShare {
   const database = b.database - a.database;
   const harness = b.harness - a.harness;
   const busy = b.sys.busy - a.sys.busy;
+  const irq = b.sys.irq - a.sys.irq;
+  const steal = b.sys.steal - a.sys.steal;
   return {
     machineBusy: toCores(busy),
     server: toCores(server),
     loadgen: toCores(loadgen),
     database: toCores(database),
     harness: toCores(harness),
-    others: toCores(Math.max(0, busy - server - loadgen - database - harness)),
+    irq: toCores(irq),
+    steal: toCores(steal),
+    others: toCores(Math.max(0, busy - server - loadgen - database - harness - irq - steal)),
   };
 }
 
@@ -149,15 +188,52 @@ export class Sampler {
     if (mem) this.peakRssMb = Math.max(this.peakRssMb, mem.rssMb);
   }
 
-  stop(): { cpu: CpuShare | null; peakRssMb: number; hwmMb: number } {
+  stop(): {
+    cpu: CpuShare | null;
+    othersTop: { process: string; cores: number }[];
+    newPids: number;
+    peakRssMb: number;
+    hwmMb: number;
+  } {
     clearInterval(this.timer);
     this.sample();
     const mem = this.roles.server === undefined ? null : memory(this.roles.server);
+    const cpu = this.first && this.last && this.last !== this.first ? share(this.first, this.last) : null;
     return {
-      cpu: this.first && this.last && this.last !== this.first ? share(this.first, this.last) : null,
+      cpu,
+      othersTop: this.othersTop(cpu),
+      newPids: lastPid() - this.lastPidAtStart,
       peakRssMb: Math.round(this.peakRssMb * 10) / 10,
       hwmMb: Math.round((mem?.hwmMb ?? 0) * 10) / 10,
     };
+  }
+
+  private readonly processesAtStart = allProcessTicks();
+  private readonly lastPidAtStart = lastPid();
+
+  /**
+   * Which other processes took the CPU, when they took a noticeable share: the ones alive at
+   * both ends of the window. Short-lived ones (other test runs' children) escape it; `newPids`
+   * (process and thread ids handed out meanwhile) shows they were there.
+   */
+  private othersTop(cpu: CpuShare | null): { process: string; cores: number }[] {
+    if (!cpu || cpu.others < 0.1 || !this.first || !this.last) return [];
+    const ours = new Set(
+      [this.roles.server, this.roles.loadgen, ...(this.roles.database ?? []), process.pid].map(String),
+    );
+    const seconds = (this.last.at - this.first.at) / 1000 || 1;
+    return [...allProcessTicks()]
+      .filter(([key]) => !ours.has(key.split(' ')[0] ?? ''))
+      .map(([key, ticks]) => ({
+        process: key,
+        cores:
+          Math.round(
+            ((ticks - (this.processesAtStart.get(key) ?? ticks)) / TICKS_PER_SECOND / seconds) * 100,
+          ) / 100,
+      }))
+      .filter((p) => p.cores >= 0.05)
+      .sort((a, b) => b.cores - a.cores)
+      .slice(0, 5);
   }
 }
 

@@ -127,10 +127,13 @@ export function evaluateTargets(databases: DatabaseResult[], quick: boolean): Ta
 /** Other processes took more than this many cores during a measurement: its figures are marked. */
 export const DISTURBED = 0.3;
 
-const cores = (r: WrkResult) =>
-  r.cpu
-    ? `${r.cpu.server} / ${r.cpu.loadgen} / ${r.cpu.database} / ${r.cpu.others}${r.cpu.others > DISTURBED ? ' ⚠' : ''}`
-    : '–';
+const cores = (r: WrkResult) => {
+  if (!r.cpu) return '–';
+  const c = r.cpu;
+  // Older results have no irq/steal split: their "other" holds it.
+  const kernel = c.irq === undefined ? '–' : Math.round((c.irq + c.steal) * 100) / 100;
+  return `${c.server} / ${c.loadgen} / ${c.database} / ${kernel} / ${c.others}${c.others > DISTURBED ? ' ⚠' : ''}`;
+};
 
 /** Requests per second per core used by the server (and its database). */
 export function perCore(r: WrkResult): number {
@@ -157,9 +160,10 @@ export function markdown(result: BenchResult): string {
     '',
     '"× baseline" is req/s over the baseline\'s req/s, as the issue defines its targets. "per core" is req/s per core the server' +
       ' and its database used, over the same for the baseline: how much CPU a request costs, steadier when other processes take CPU.' +
-      ` ⚠: other processes on the machine took more than ${DISTURBED} cores during that measurement.`,
+      ` ⚠: other processes on the machine took more than ${DISTURBED} cores during that measurement.` +
+      " irq+steal is interrupt time (disk completions, loopback TCP) and time the hypervisor took: no process's, caused by the run itself as much as by others.",
     '',
-    '| db | scenario | req/s | × baseline | per core × baseline | p50 ms | p99 ms | max ms | errors | peak RSS MB | CPU cores: server / wrk / db / other |',
+    '| db | scenario | req/s | × baseline | per core × baseline | p50 ms | p99 ms | max ms | errors | peak RSS MB | CPU cores: server / wrk / db / irq+steal / other processes |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   );
   for (const db of result.databases) {

@@ -43,6 +43,10 @@ export interface WrkResult {
   errors: { connect: number; read: number; write: number; status: number; timeout: number; total: number };
   latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number };
   cpu: CpuShare | null;
+  /** The other processes that took most CPU during the measurement, when others took any. */
+  othersTop: { process: string; cores: number }[];
+  /** Process and thread ids handed out on the machine during the measurement. */
+  newPids: number;
   peakRssMb: number;
   hwmMb: number;
 }
@@ -124,6 +128,8 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
       mean: ms(raw.latency_us.mean),
     },
     cpu: sampled.cpu,
+    othersTop: sampled.othersTop,
+    newPids: sampled.newPids,
     peakRssMb: sampled.peakRssMb,
     hwmMb: sampled.hwmMb,
   };
