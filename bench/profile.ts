@@ -29,9 +29,7 @@ const { values: args } = parseArgs({
 });
 
 const pgUrl =
-  args['pg-url'] ??
-  process.env.LUNIPAY_BENCH_DATABASE_URL ??
-  'postgres://postgres@127.0.0.1:5432/test';
+  args['pg-url'] ?? process.env.LUNIPAY_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const runId = `p${stamp.replace(/[^0-9]/g, '').slice(0, 14)}`;
 const workDir = join(ROOT, 'bench/results/tmp', `profile-${stamp}`);

@@ -62,9 +62,7 @@ const settings = {
 const startMs = Date.now();
 const inBudget = () => Date.now() - startMs < settings.budgetMs;
 const pgUrl =
-  args['pg-url'] ??
-  process.env.LUNIPAY_BENCH_DATABASE_URL ??
-  'postgres://postgres@127.0.0.1:5432/test';
+  args['pg-url'] ?? process.env.LUNIPAY_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const dialects = (args.only ? [args.only] : ['sqlite', 'postgres']) as ('sqlite' | 'postgres')[];
 
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
