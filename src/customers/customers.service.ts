@@ -133,12 +133,15 @@ export async function createCustomer(
     version: 1,
   };
   const customer = toCustomer(row);
-  await deps.db.write(async (trx) => {
-    const { version: _, ...values } = row;
-    await store.insertCustomer(trx, values);
-    await runHooks(deps, trx, { type: 'created', customer: row });
-    await beforeCommit?.(trx, { status: 200, body: customer });
-  });
+  const { version: _, ...values } = row;
+  // The row goes in through the write path's own insert: creates committed together share it.
+  await deps.db.write(
+    async (trx) => {
+      await runHooks(deps, trx, { type: 'created', customer: row });
+      await beforeCommit?.(trx, { status: 200, body: customer });
+    },
+    { insert: { table: 'customers', values } },
+  );
   return customer;
 }
 

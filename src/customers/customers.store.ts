@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import { compiledOnce } from '../db/compiled.js';
+import { batchedById } from '../db/batched.js';
 import type { CustomersTable, Database, Mode } from '../db/schema.js';
 
 type Q = Kysely<Database> | Transaction<Database>;
@@ -11,10 +11,6 @@ export interface Owner {
   mode: Mode;
 }
 
-export async function insertCustomer(db: Q, row: Omit<CustomersTable, 'version'>): Promise<void> {
-  await db.insertInto('customers').values(row).execute();
-}
-
 /** `lock` takes a row lock until the transaction ends (PostgreSQL; SQLite transactions are serial). */
 export async function findCustomer(
   db: Q,
@@ -22,7 +18,11 @@ export async function findCustomer(
   id: string,
   lock = false,
 ): Promise<CustomerRow | undefined> {
-  if (!lock && !db.isTransaction) return (await findCustomerCompiled(db, id, owner.accountId, owner.mode))[0];
+  if (!lock && !db.isTransaction) {
+    const row = await findCustomerBatched(db, id);
+    // Scoped like every query here: a row of another account or mode is no row at all.
+    return row && row.account_id === owner.accountId && row.mode === owner.mode ? row : undefined;
+  }
   const query = db
     .selectFrom('customers')
     .selectAll()
@@ -32,14 +32,9 @@ export async function findCustomer(
   return (lock ? query.forUpdate() : query).executeTakeFirst();
 }
 
-// Every retrieve runs this: compiled once rather than built per request.
-const findCustomerCompiled = compiledOnce((db, id: string, accountId: string, mode: Mode) =>
-  db
-    .selectFrom('customers')
-    .selectAll()
-    .where('id', '=', id)
-    .where('account_id', '=', accountId)
-    .where('mode', '=', mode),
+// Every retrieve runs this: retrieves arriving together share one query.
+const findCustomerBatched = batchedById<CustomerRow>((db, ids) =>
+  db.selectFrom('customers').selectAll().where('id', 'in', ids).execute(),
 );
 
 /** The mode a customer id lives in within one account, to say so in a 404 for the other mode. */

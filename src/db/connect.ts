@@ -11,7 +11,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
-import { GroupCommit, type WriteFn } from './group-commit.js';
+import { GroupCommit, type WriteFn, type WriteOptions } from './group-commit.js';
 import type { Database } from './schema.js';
 
 export interface Db {
@@ -22,8 +22,8 @@ export interface Db {
    * transaction is open (WAL); on PostgreSQL the same pool.
    */
   readonly reader: Kysely<Database>;
-  /** Runs `fn` in a write transaction; on SQLite writes arriving together share one commit. */
-  write<T>(fn: WriteFn<T>): Promise<T>;
+  /** Runs `fn` in a write transaction; writes arriving together share one commit (group-commit.ts). */
+  write<T>(fn: WriteFn<T>, options?: WriteOptions): Promise<T>;
   readonly dialect: DatabaseConfig['dialect'];
   /** Resolves when the database answers a trivial query; rejects otherwise. */
   ping(): Promise<void>;
@@ -118,14 +118,14 @@ function openSqlite(path: string): Db {
       : new Kysely<Database>({
           dialect: new SqliteDialect({ database: withStatementCache(readerDatabase) }),
         });
-  const groupCommit = new GroupCommit(kysely);
+  const groupCommit = new GroupCommit(kysely, { concurrency: 1 });
   // Read on the writing connection: its own commits leave it alone, other processes' change it.
   const dataVersion = database.prepare('pragma data_version').pluck();
   let version = { value: dataVersion.get() as number, at: performance.now() };
   return {
     kysely,
     reader,
-    write: (fn) => groupCommit.run(fn),
+    write: (fn, options) => groupCommit.run(fn, options),
     dialect: 'sqlite',
     outsideChanges() {
       const now = performance.now();
@@ -165,6 +165,36 @@ function boundQueries(client: pg.PoolClient, ms: number): void {
   };
 }
 
+/** Statement texts longer than this (bulk inserts) stay unnamed: they are rare and large. */
+const NAMED_STATEMENT_MAX_TEXT = 2000;
+/** Distinct texts named per process; the code builds far fewer, so this only bounds a surprise. */
+const NAMED_STATEMENT_LIMIT = 1000;
+
+/**
+ * Kysely sends every query unnamed, so PostgreSQL parses and plans it afresh each time: for a
+ * primary-key lookup that is most of the database's work. The same SQL text gets the same
+ * statement name in every connection; pg prepares it once per connection and then only binds.
+ * Queries are built with parameters, so the texts are few and bounded by the code.
+ */
+function nameStatements(client: pg.PoolClient, names: Map<string, string>): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: unknown }).query = (...args: unknown[]) => {
+    const [text, values] = args;
+    if (typeof text !== 'string' || !Array.isArray(values) || args.length !== 2) return query(...args);
+    if (text.length > NAMED_STATEMENT_MAX_TEXT) return query(...args);
+    let name = names.get(text);
+    if (name === undefined) {
+      if (names.size >= NAMED_STATEMENT_LIMIT) return query(...args);
+      name = `lunipay_${names.size}`;
+      names.set(text, name);
+    }
+    return query({ name, text, values });
+  };
+}
+
+/** Write batches committing at once on PostgreSQL. */
+const PG_WRITE_BATCHES = 3;
+
 function openPostgres(url: string, options: OpenOptions): Db {
   const schema = options.pgSchema;
   if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
@@ -183,15 +213,19 @@ function openPostgres(url: string, options: OpenOptions): Db {
   // Nor may a checked-out one: the pool listens for errors only while a client is idle, and a
   // connection lost between two statements of a transaction is then an unhandled 'error' event.
   // The client's next query fails instead (a 503), and the pool discards it on release.
+  const statementNames = new Map<string, string>();
   pool.on('connect', (client) => {
     client.on('error', () => {});
+    nameStatements(client, statementNames);
     if (options.queryTimeoutMs) boundQueries(client, options.queryTimeoutMs);
   });
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // A few batches at once: PostgreSQL commits them in parallel, and reads keep connections.
+  const groupCommit = new GroupCommit(kysely, { concurrency: PG_WRITE_BATCHES });
   return {
     kysely,
     reader: kysely,
-    write: (fn) => kysely.transaction().execute(fn),
+    write: (fn, options) => groupCommit.run(fn, options),
     dialect: 'postgres',
     listen: (channel, onMessage, onLive) => listenPostgres(url, schema, channel, onMessage, onLive),
     async ping() {
