@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { openSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -12,6 +12,13 @@ import { join } from 'node:path';
  */
 
 export const ROOT = new URL('..', import.meta.url).pathname;
+
+/** `npm start`'s command after `node`: its flags and `dist/server.js`, so both run the same way. */
+const START_ARGS = (
+  JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
+).scripts.start
+  .split(/\s+/)
+  .slice(1);
 
 export interface Running {
   url: string;
@@ -86,7 +93,7 @@ export async function startServer(options: ServerOptions): Promise<Running> {
   const port = await freePort();
   const logPath = join(options.logDir, `${options.name}.log`);
   const child = start(
-    [...(options.nodeArgs ?? []), 'dist/server.js'],
+    [...(options.nodeArgs ?? []), ...START_ARGS],
     {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
