@@ -96,3 +96,70 @@ forEachDatabase('GET and DELETE /v1/customers/:id', (dialect) => {
     }
   });
 });
+
+forEachDatabase('batched retrieves and group-committed writes keep their meaning', (dialect) => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness(dialect);
+  });
+  after(() => h.close());
+
+  test('retrieves answered by one query each get their own customer, scoped to their key', async () => {
+    const a = await h.account('A');
+    const b = await h.account('B');
+    const make = async (key: string, email: string) =>
+      (await h.request('POST', '/v1/customers', { key, json: { email } })).body;
+    const aTest = await make(a.test, 'a-test@example.com');
+    const aLive = await make(a.live, 'a-live@example.com');
+    const bTest = await make(b.test, 'b-test@example.com');
+    const gone = await make(a.test, 'gone@example.com');
+    await h.request('DELETE', `/v1/customers/${gone.id}`, { key: a.test });
+
+    // Sent together, so the server batches them; each must answer as if it were alone.
+    const cases = Array.from({ length: 60 }, (_, i) => {
+      const pick = [
+        { key: a.test, id: aTest.id, want: aTest },
+        { key: a.live, id: aLive.id, want: aLive },
+        { key: b.test, id: bTest.id, want: bTest },
+        { key: b.test, id: aTest.id, want: null }, // another account's customer
+        { key: a.test, id: aLive.id, want: null }, // the other mode's customer
+        { key: a.test, id: gone.id, want: null }, // deleted
+      ][i % 6] as { key: string; id: string; want: unknown };
+      return pick;
+    });
+    const answers = await Promise.all(
+      cases.map((c) => h.request('GET', `/v1/customers/${c.id}`, { key: c.key })),
+    );
+    for (const [i, res] of answers.entries()) {
+      const c = cases[i] as { want: unknown; id: string };
+      if (c.want) assert.deepEqual([res.status, res.body], [200, c.want], `case ${i}`);
+      else assert.deepEqual([res.status, res.body.error.code], [404, 'resource_missing'], `case ${i}`);
+    }
+  });
+
+  test('a write acknowledged is what the next retrieve sees, under concurrent load', async () => {
+    const a = await h.account('RAW');
+    const rounds = await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => {
+        const created = await h.request('POST', '/v1/customers', {
+          key: a.test,
+          json: { email: `raw${i}@example.com` },
+        });
+        const seen = await h.request('GET', `/v1/customers/${created.body.id}`, { key: a.test });
+        const updated = await h.request('PATCH', `/v1/customers/${created.body.id}`, {
+          key: a.test,
+          json: { phone: `+1555000${i}` },
+        });
+        const after = await h.request('GET', `/v1/customers/${created.body.id}`, { key: a.test });
+        await h.request('DELETE', `/v1/customers/${created.body.id}`, { key: a.test });
+        const deleted = await h.request('GET', `/v1/customers/${created.body.id}`, { key: a.test });
+        return { created, seen, updated, after, deleted };
+      }),
+    );
+    for (const r of rounds) {
+      assert.deepEqual(r.seen.body, r.created.body);
+      assert.deepEqual(r.after.body, r.updated.body);
+      assert.equal(r.deleted.status, 404);
+    }
+  });
+});
