@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 // Crockford base32, as ULIDs use it: no I, L, O or U.
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -18,9 +18,19 @@ function encodeTime(ms: number): string {
   return out;
 }
 
+// Random bytes are drawn from the CSPRNG a pool at a time: one call per 256 ids, not per id.
+const pool = Buffer.alloc(RANDOM_LEN * 256);
+let poolOffset = pool.length;
+
 function freshRandom(): number[] {
-  const bytes = randomBytes(RANDOM_LEN);
-  return Array.from(bytes, (b) => b % 32);
+  if (poolOffset + RANDOM_LEN > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const digits: number[] = [];
+  for (let i = 0; i < RANDOM_LEN; i++) digits.push((pool[poolOffset + i] as number) % 32);
+  poolOffset += RANDOM_LEN;
+  return digits;
 }
 
 /** Adds one to the random part; overflow inside one millisecond borrows the next one. */
