@@ -3,7 +3,12 @@ import { Type } from '@sinclair/typebox';
 import { callerOf } from '../http/auth.js';
 import { QUERY_ERROR } from '../http/form.js';
 import { errorResponses } from '../http/schemas.js';
-import { beforeCommitOf, IdempotencyHeaders, idempotentRoute } from '../idempotency/idempotency.hooks.js';
+import {
+  beforeCommitOf,
+  IdempotencyHeaders,
+  idempotentRoute,
+  replayable,
+} from '../idempotency/idempotency.hooks.js';
 import type { IdempotencyDeps } from '../idempotency/idempotency.service.js';
 import { isId } from '../ids.js';
 import {
@@ -57,7 +62,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
         headers: IdempotencyHeaders,
         body: CreateCustomerBody,
         response: {
-          200: Type.Ref(Customer),
+          200: replayable(Type.Ref(Customer)),
           ...errorResponses(
             [...WRITE_ERRORS, 'parameter_missing', 'parameter_unknown', 'parameter_invalid'],
             IDEMPOTENT,
@@ -95,7 +100,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
       params: CustomerIdParams,
       body: UpdateCustomerBody,
       response: {
-        200: Type.Ref(Customer),
+        200: replayable(Type.Ref(Customer)),
         ...errorResponses(
           [...WRITE_ERRORS, 'parameter_unknown', 'parameter_invalid', 'resource_missing'],
           IDEMPOTENT,
@@ -149,7 +154,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
         headers: IdempotencyHeaders,
         params: CustomerIdParams,
         response: {
-          200: Type.Ref(DeletedCustomer),
+          200: replayable(Type.Ref(DeletedCustomer)),
           // It takes no parameters, but a body sent anyway is read like any other.
           ...errorResponses([...WRITE_ERRORS, 'resource_missing'], IDEMPOTENT),
         },

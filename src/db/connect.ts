@@ -165,8 +165,8 @@ function boundQueries(client: pg.PoolClient, ms: number): void {
   };
 }
 
-/** Statement texts longer than this (bulk inserts) stay unnamed: they are rare and large. */
-const NAMED_STATEMENT_MAX_TEXT = 2000;
+/** Longer texts (seeding's 500-row inserts) stay unnamed; group commit's inserts of up to 64 rows fit. */
+const NAMED_STATEMENT_MAX_TEXT = 16_000;
 /** Distinct texts named per process; the code builds far fewer, so this only bounds a surprise. */
 const NAMED_STATEMENT_LIMIT = 1000;
 

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { BeforeCommit } from '../customers/customers.service.js';
 import { callerOf } from '../http/auth.js';
@@ -39,6 +39,24 @@ export const IdempotencyHeaders = Type.Object({
     }),
   ),
 });
+
+/**
+ * A success response of an idempotent route, documented with the header a replay carries. Only
+ * the OpenAPI document reads `headers`; serialization ignores it.
+ */
+export function replayable(schema: TSchema): TSchema {
+  return {
+    ...schema,
+    headers: {
+      'Idempotent-Replayed': {
+        type: 'string',
+        enum: ['true'],
+        description:
+          'Present on a replay: this is the stored response of the first request with the same `Idempotency-Key`.',
+      },
+    },
+  };
+}
 
 /** The path with its parameters filled in, e.g. `/v1/customers/cus_…`, whatever the raw URL. */
 function routedPath(request: FastifyRequest): string {

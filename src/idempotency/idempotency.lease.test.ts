@@ -60,6 +60,7 @@ forEachDatabase('Idempotency leases', (dialect) => {
     assert.equal(busy.status, 409);
     assert.equal(busy.body.error.type, 'invalid_request_error');
     assert.equal(busy.body.error.code, 'idempotency_key_in_use');
+    assert.equal(busy.headers['retry-after'], '1');
     assert.ok(busy.body.error.message.includes(`'${key}'`));
     assert.equal((await post(key, { email: 'else@example.com' })).body.error.code, 'idempotency_key_reused');
 

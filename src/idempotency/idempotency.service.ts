@@ -88,10 +88,13 @@ function reused(key: string): AppError {
   );
 }
 
+/** Retry-After: the first execution usually finishes within milliseconds; a second is plenty. */
 function inUse(key: string): AppError {
   return new AppError(
     'idempotency_key_in_use',
     `Another request with idempotency key '${key}' is still being processed; retry it shortly.`,
+    undefined,
+    { 'Retry-After': '1' },
   );
 }
 

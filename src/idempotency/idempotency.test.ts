@@ -229,6 +229,10 @@ forEachDatabase('Idempotency-Key: replay, mismatch, scope', (dialect) => {
       assert.equal(header.required, false);
       assert.match(op.responses['400'].description, /idempotency_key_reused/);
       assert.match(op.responses['409'].description, /idempotency_key_in_use/);
+      assert.deepEqual(op.responses['200'].headers['Idempotent-Replayed'].schema, {
+        type: 'string',
+        enum: ['true'],
+      });
     }
     const read = doc.paths['/v1/customers/{id}'].get;
     assert.equal(
