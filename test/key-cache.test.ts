@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type FreshDatabase, forEachDatabase, freshDatabase } from './helpers/harness.js';
-import { runCli, type ServerProcess, startServer } from './helpers/process.js';
+import { runCli } from './helpers/process.js';
+import { type ServerProcess, startServer } from './helpers/server-process.js';
 
 /**
  * Keys are cached in each server process; revoking one with the command line (another process)
@@ -17,8 +18,7 @@ forEachDatabase('API key cache and revocation across processes', (dialect) => {
     server = await startServer(env);
   });
   after(async () => {
-    server.child.kill('SIGTERM');
-    await server.exited;
+    await server.kill('SIGTERM');
     await fresh.drop();
   });
 

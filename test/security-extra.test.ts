@@ -13,7 +13,8 @@ import {
   startHarness,
   type TestAccount,
 } from './helpers/harness.js';
-import { runCli, type ServerProcess, startServer } from './helpers/process.js';
+import { runCli } from './helpers/process.js';
+import { type ServerProcess, startServer } from './helpers/server-process.js';
 
 /**
  * Security checks beyond test/security.test.ts:
@@ -309,8 +310,7 @@ forEachDatabase('revocation in every process', (dialect: DialectName) => {
   });
   after(async () => {
     for (const server of servers) {
-      server.child.kill('SIGTERM');
-      await server.exited;
+      await server.kill('SIGTERM');
     }
     await fresh.drop();
   });

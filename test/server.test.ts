@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import SQLite from 'better-sqlite3';
-import { runCli, startServer } from './helpers/process.js';
+import { runCli } from './helpers/process.js';
+import { startServer } from './helpers/server-process.js';
 
 const tmpDb = () => join(tmpdir(), `lunipay-server-${process.pid}-${Date.now()}.sqlite`);
 const cleanup = (path: string) => {
@@ -15,8 +16,8 @@ test('the server says once how to create the first account, and not when one exi
   const path = tmpDb();
   try {
     const first = await startServer({ LUNIPAY_DATABASE_URL: `sqlite:${path}` });
-    first.child.kill('SIGTERM');
-    assert.equal(await first.exited, 0);
+    await first.kill('SIGTERM');
+    assert.equal((await first.exited).code, 0);
     assert.equal(first.output().match(/accounts create/g)?.length, 1, first.output());
 
     const created = await runCli(['accounts', 'create', '--name', 'Shop', '--json'], {
@@ -24,8 +25,8 @@ test('the server says once how to create the first account, and not when one exi
     });
     assert.equal(created.code, 0);
     const second = await startServer({ LUNIPAY_DATABASE_URL: `sqlite:${path}` });
-    second.child.kill('SIGTERM');
-    assert.equal(await second.exited, 0);
+    await second.kill('SIGTERM');
+    assert.equal((await second.exited).code, 0);
     assert.doesNotMatch(second.output(), /accounts create/);
   } finally {
     cleanup(path);
@@ -56,7 +57,7 @@ test('SIGTERM lets an in-flight request finish, then exits 0', async () => {
     const res = await pending;
     assert.equal(res.status, 200);
     assert.equal((await res.json()).email, 'inflight@example.com');
-    assert.equal(await server.exited, 0);
+    assert.equal((await server.exited).code, 0);
     const check = new SQLite(path, { readonly: true });
     assert.equal((check.prepare('select count(*) as n from customers').get() as { n: number }).n, 1);
     check.close();

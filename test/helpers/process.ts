@@ -1,6 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -11,17 +10,6 @@ const ROOT = new URL('../../', import.meta.url).pathname;
  */
 export function entryArgs(name: 'server' | 'cli' | 'worker', args: string[] = []): string[] {
   return [`${ROOT}dist/${name}.js`, ...args];
-}
-
-/** A port that was free a moment ago, for a server started as its own process. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 function baseEnv(env: Record<string, string>): NodeJS.ProcessEnv {
@@ -51,43 +39,4 @@ export async function runCli(args: string[], env: Record<string, string>): Promi
   });
   const [code] = (await once(child, 'exit')) as [number | null];
   return { code, stdout, stderr };
-}
-
-export interface ServerProcess {
-  url: string;
-  child: ChildProcess;
-  output(): string;
-  /** Resolves with the exit code (or signal name) once the process ends. */
-  exited: Promise<number | string | null>;
-}
-
-/** Starts the server as its own process and resolves once it answers /healthz. */
-export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const port = await freePort();
-  const child = spawn(process.execPath, entryArgs('server'), {
-    cwd: ROOT,
-    env: baseEnv({ HOST: '127.0.0.1', PORT: String(port), ...env }),
-  });
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    output += d;
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    output += d;
-  });
-  const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string | null);
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited early: ${output}`);
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
-    } catch {}
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`server did not start: ${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { url, child, output: () => output, exited };
 }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { entryArgs } from './process.js';
 
@@ -8,6 +8,9 @@ export interface ServerProcess {
   /** `http://127.0.0.1:PORT` */
   url: string;
   pid: number;
+  child: ChildProcess;
+  /** Everything it wrote so far, stdout and stderr. */
+  output(): string;
   /** Resolves once the process has exited, however it ended. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Sends the signal and waits for the process to be gone. */
@@ -15,8 +18,10 @@ export interface ServerProcess {
 }
 
 /**
- * Starts the real server (`src/server.ts`, as `npm run dev` does) in its own process on a free
- * port, and resolves once it listens. `env` adds to or overrides the environment.
+ * Starts the real server (the built `dist/server.js`, as `npm start` does) in its own process on
+ * a free port, and resolves once it listens (read from its log, so the log level must be `info` or
+ * lower) or rejects with what it printed if it exits first. `env` adds to or overrides the
+ * environment; rate limiting is off unless `env` sets it.
  */
 export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
   // Only what the child needs: nothing from the test's own environment leaks into its config.
@@ -39,8 +44,13 @@ export async function startServer(env: Record<string, string>): Promise<ServerPr
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   let stderr = '';
+  let output = '';
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString('utf8');
+    output += chunk.toString('utf8');
+  });
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
   });
 
   // One JSON log line per request keeps coming: stdout is read to the end, or the child blocks.
@@ -67,6 +77,8 @@ export async function startServer(env: Record<string, string>): Promise<ServerPr
   return {
     url,
     pid: child.pid as number,
+    child,
+    output: () => output,
     exited,
     async kill(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
