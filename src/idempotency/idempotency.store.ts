@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, Transaction, Updateable } from 'kysely';
 import type { Database, IdempotencyKeysTable, Mode } from '../db/schema.js';
 
 type Q = Kysely<Database> | Transaction<Database>;
@@ -40,46 +40,19 @@ export async function findRecord(db: Q, ref: KeyRef): Promise<IdempotencyRow | u
 }
 
 /**
- * Compare-and-set on the lease: succeeds only while the record is still in flight under
- * `expected`, so of two executions racing for an expired lease exactly one wins.
+ * Compare-and-set on the lease: sets `values` only while the record is still in flight under
+ * `token`; false otherwise. Every change an execution makes to its record goes through here.
  */
-export async function swapLease(
+async function setUnderLease(
   db: Q,
   ref: KeyRef,
-  expected: string,
-  lease: { token: string; expiresMs: number },
+  token: string,
+  values: Updateable<IdempotencyKeysTable>,
 ): Promise<boolean> {
   const k = byKey(ref);
   const result = await db
     .updateTable('idempotency_keys')
-    .set({ lease_token: lease.token, lease_expires_ms: lease.expiresMs })
-    .where('account_id', '=', k.account_id)
-    .where('mode', '=', k.mode)
-    .where('key', '=', k.key)
-    .where('state', '=', 'in_flight')
-    .where('lease_token', '=', expected)
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
-}
-
-/** Stores the response, again only under the caller's lease; false when the lease was lost. */
-export async function complete(
-  trx: Transaction<Database>,
-  ref: KeyRef,
-  token: string,
-  response: { status: number; body: string; customerId: string | null },
-): Promise<boolean> {
-  const k = byKey(ref);
-  const result = await trx
-    .updateTable('idempotency_keys')
-    .set({
-      state: 'done',
-      lease_token: null,
-      lease_expires_ms: null,
-      status: response.status,
-      body: response.body,
-      customer_id: response.customerId,
-    })
+    .set(values)
     .where('account_id', '=', k.account_id)
     .where('mode', '=', k.mode)
     .where('key', '=', k.key)
@@ -87,6 +60,33 @@ export async function complete(
     .where('lease_token', '=', token)
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
+}
+
+/** Takes over an expired lease: of two executions racing for it, exactly one wins. */
+export function swapLease(
+  db: Q,
+  ref: KeyRef,
+  expected: string,
+  lease: { token: string; expiresMs: number },
+): Promise<boolean> {
+  return setUnderLease(db, ref, expected, { lease_token: lease.token, lease_expires_ms: lease.expiresMs });
+}
+
+/** Stores the response, only under the caller's lease; false when the lease was lost. */
+export function complete(
+  trx: Transaction<Database>,
+  ref: KeyRef,
+  token: string,
+  response: { status: number; body: string; customerId: string | null },
+): Promise<boolean> {
+  return setUnderLease(trx, ref, token, {
+    state: 'done',
+    lease_token: null,
+    lease_expires_ms: null,
+    status: response.status,
+    body: response.body,
+    customer_id: response.customerId,
+  });
 }
 
 /** Drops an in-flight record held under `token`; a completed or taken-over one is left alone. */
