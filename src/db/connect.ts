@@ -175,6 +175,9 @@ const NAMED_STATEMENT_LIMIT = 1000;
  * primary-key lookup that is most of the database's work. The same SQL text gets the same
  * statement name in every connection; pg prepares it once per connection and then only binds.
  * Queries are built with parameters, so the texts are few and bounded by the code.
+ * A migration run by another process that changes a table's columns while this one runs makes
+ * PostgreSQL refuse its `select *` statements ("cached plan must not change result type") until
+ * their connections are replaced: restart servers after such a migration.
  */
 function nameStatements(client: pg.PoolClient, names: Map<string, string>): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
