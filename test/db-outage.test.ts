@@ -3,7 +3,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
 import * as accounts from '../src/accounts/accounts.service.js';
+import { openDatabase } from '../src/db/connect.js';
+import { isUnavailable } from '../src/db/errors.js';
 import { type FreshDatabase, freshDatabase } from './helpers/harness.js';
 import { type ServerProcess, startServer } from './helpers/server-process.js';
 import { startProxy, type TcpProxy } from './helpers/tcp-proxy.js';
@@ -21,8 +24,13 @@ const PG_URL = process.env.LUNIPAY_TEST_DATABASE_URL;
 /** Long enough that a request waiting out the partition would show; queries give up after QUERY_TIMEOUT_MS. */
 const PARTITION_MS = 8000;
 const QUERY_TIMEOUT_MS = 1500;
-/** A request in a partition ends by then: the query timeout, or pg's 5 s connection timeout, plus slack. */
-const PARTITION_ANSWER_WITHIN_MS = 5000 + 2000;
+/**
+ * A request in a partition ends by then. Not one timeout: a write waits while the batches ahead
+ * of it wait for a connection (pg's 5 s connection timeout), then its own batch waits for one,
+ * so up to two connection timeouts (a 10 s partition showed writes answering after 9.1 s), plus
+ * slack for a busy machine. Shorter than that is an open item (see SECURITY.md).
+ */
+const PARTITION_ANSWER_WITHIN_MS = 2 * 5000 + 2000;
 const LOCK_MS = 6000;
 
 interface Sample {
@@ -212,13 +220,11 @@ describe('PostgreSQL going away under load', {
     );
   });
 
-  // Known open finding, so marked todo (it runs and reports, but does not fail the suite): on a
-  // busy machine a request that meets the partition's edge can finish with 200 inside the window
-  // this test expects 503s in, and one run saw a customer end with an older, 503'd update over a
-  // later acknowledged one. Both need investigating before this becomes a hard requirement again.
-  test('partitioned (nothing answers, nothing refused): 503s within the query timeout, no crash, recovery once healed, nothing lost', {
-    todo: 'flaky at the partition edge under CPU load; one run saw a stale 503 update win over an acknowledged one',
-  }, async (t) => {
+  // A write answered 503 here may have committed (its COMMIT reached PostgreSQL before the
+  // partition, only the answer was lost) but never commits later: see idleInTransactionMs in
+  // src/db/connect.ts, and the COMMIT case below. The tracker checks that the last acknowledged
+  // update of every customer is what is stored, unacknowledged ones at most added after it.
+  test('partitioned (nothing answers, nothing refused): 503s, no hang, no crash, recovery once healed, nothing lost', async (t) => {
     const writes = new WriteTracker();
     const load = startLoad(server, apiKey, writes, { writers: 8, readers: 4 });
     let partitionedAt: number;
@@ -248,13 +254,17 @@ describe('PostgreSQL going away under load', {
     }
     const during = samples.filter((s) => s.start >= partitionedAt && s.start < healedAt);
     const slowest = Math.max(...samples.map((s) => s.end - s.start));
-    // Nothing waits out the partition: every request that met it ended in a 503 well before it healed.
-    assert.ok(slowest < PARTITION_ANSWER_WITHIN_MS, `a request took ${slowest} ms`);
-    const met = samples.filter(
-      (s) => s.end > partitionedAt + 100 && s.start < healedAt - PARTITION_ANSWER_WITHIN_MS,
-    );
-    assert.ok(met.length > 10, `requests met the partition: ${met.length}`);
-    for (const s of met) assertUnavailable(s);
+    // Nothing hangs: every request is answered within two connection timeouts.
+    const slow = samples.find((s) => s.end - s.start === slowest);
+    assert.ok(slowest < PARTITION_ANSWER_WITHIN_MS, `a request took ${slowest} ms: ${JSON.stringify(slow)}`);
+    // Every request sent after the partition began and answered before it healed is a 503: it
+    // could not reach the database. One sent before it began may still answer 200 however late
+    // the answer comes (on a busy machine, well after the cut): its queries were answered before
+    // it, and the final state (checked below) is what tells whether that was right.
+    const met = samples.filter((s) => s.end > partitionedAt && s.end < healedAt);
+    assert.ok(met.length > 10, `requests answered during the partition: ${met.length}`);
+    for (const s of met) if (s.start > partitionedAt) assertUnavailable(s);
+    const edge = samples.filter((s) => s.start <= partitionedAt && s.end > partitionedAt);
     const afterwards = samples.filter((s) => s.start > recoveredAt + 100);
     for (const s of afterwards) assert.equal(s.status, 200, `after recovery: ${JSON.stringify(s)}`);
     await writes.verify(async (id) => {
@@ -268,14 +278,88 @@ describe('PostgreSQL going away under load', {
       .select(['id', 'email'])
       .where('email', 'like', writes.emailPattern)
       .execute();
-    writes.checkRows(rows);
+    const strays = writes.checkRows(rows);
     const count = (list: Sample[], status: number) => list.filter((s) => s.status === status).length;
     t.diagnostic(
       `partitioned for ${healedAt - partitionedAt} ms: ${samples.length} requests (${count(samples, 200)}×200, ` +
         `${count(samples, 503)}×503); started during the partition ${during.length} (${count(during, 200)}×200 once healed, ` +
         `${count(during, 503)}×503), all answered within ${slowest} ms (query timeout ${QUERY_TIMEOUT_MS} ms); ` +
-        `recovered ${recoveryMs} ms after healing; ${writes.summary()}`,
+        `in flight at the cut ${edge.length} (${count(edge, 200)}×200, ${count(edge, 503)}×503); ` +
+        `recovered ${recoveryMs} ms after healing; ${writes.summary()}; 503'd creates that committed anyway: ${strays}`,
     );
+  });
+});
+
+/**
+ * The one statement a transaction can have in flight when its query times out, and the only one
+ * whose late delivery could commit it, is COMMIT. Here COMMIT is caught in a partition
+ * (deterministically: the proxy is partitioned from inside the transaction, after its last
+ * statement was answered), the write is answered unavailable, and then the partition heals and
+ * the buffered COMMIT reaches PostgreSQL. A write answered unavailable must not commit after that
+ * answer, and must not keep its row locked while the partition lasts.
+ */
+describe('PostgreSQL: a COMMIT caught in a partition', {
+  skip: PG_URL ? false : 'LUNIPAY_TEST_DATABASE_URL is not set',
+}, () => {
+  const TIMEOUT_MS = 600;
+  let fresh: FreshDatabase;
+  let proxy: TcpProxy;
+  before(async () => {
+    fresh = await freshDatabase('postgres');
+    const target = new URL(PG_URL as string);
+    proxy = await startProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  });
+  after(async () => {
+    await proxy?.close();
+    await fresh?.drop();
+  });
+
+  test('the write answered unavailable never commits, and a later write is not held up or overwritten', async () => {
+    const direct = fresh.db.kysely;
+    await sql`create table partition_probe (id int primary key, v text not null)`.execute(direct);
+    await sql`insert into partition_probe values (1, 'start')`.execute(direct);
+    const proxied = new URL(fresh.url);
+    proxied.hostname = '127.0.0.1';
+    proxied.port = String(proxy.port);
+    const db = await openDatabase(
+      { dialect: 'postgres', url: proxied.toString() },
+      { poolSize: 1, queryTimeoutMs: TIMEOUT_MS },
+    );
+    const value = async () =>
+      (await sql<{ v: string }>`select v from partition_probe where id = 1`.execute(direct)).rows[0]?.v;
+    try {
+      await db.ping();
+      const stale = db.write(async (trx) => {
+        await sql`update partition_probe set v = 'stale' where id = 1`.execute(trx);
+        // Answered; Kysely sends COMMIT next, into the partition.
+        proxy.partition();
+      });
+      await assert.rejects(stale, (error) => isUnavailable(error));
+      // The client has its answer. A later write (here on a connection not behind the proxy) must
+      // go through at once, not wait for the partition to heal: the stale write holds no lock.
+      const later = await direct
+        .transaction()
+        .execute(async (trx) => {
+          await sql`set local lock_timeout = '1s'`.execute(trx);
+          await sql`update partition_probe set v = 'later' where id = 1`.execute(trx);
+        })
+        .then(
+          () => 'committed',
+          (error: { code?: string }) => (error.code === '55P03' ? 'blocked by the stale write' : error),
+        );
+      const beforeHeal = await value();
+      // Healed: whatever the proxy buffered, COMMIT included, reaches PostgreSQL now.
+      await proxy.restore();
+      await sleep(500);
+      const afterHeal = await value();
+      assert.deepEqual(
+        { later, beforeHeal, afterHeal },
+        { later: 'committed', beforeHeal: 'later', afterHeal: 'later' },
+      );
+    } finally {
+      await proxy.restore();
+      await db.close();
+    }
   });
 });
 

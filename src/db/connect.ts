@@ -145,9 +145,15 @@ function openSqlite(path: string): Db {
 
 /**
  * Makes every query of a pooled client fail after `ms` without an answer (a database behind a
- * network partition answers nothing and refuses nothing), and ends the client: PostgreSQL then
- * rolls back whatever transaction it was in, and the pool discards it on release. pg's own
+ * network partition answers nothing and refuses nothing), and ends the client (pg destroys the
+ * socket of a client with a query in flight); the pool discards it on release. pg's own
  * query_timeout would leave the statement queued on a connection that goes back to the pool.
+ *
+ * Closing our end does not take back bytes already sent: a partition holds them, and delivers
+ * them when it heals. Statements go one at a time, so what can be in flight is one statement of
+ * a transaction, and PostgreSQL rolls back when it reads the end of the connection after it, with
+ * one exception: COMMIT, which would commit long after its caller was told the write failed.
+ * `idleInTransactionMs` (below) is what stops that.
  */
 function boundQueries(client: pg.PoolClient, ms: number): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
@@ -195,6 +201,23 @@ function nameStatements(client: pg.PoolClient, names: Map<string, string>): void
   };
 }
 
+/**
+ * How long PostgreSQL lets a connection sit in a transaction waiting for its next statement before
+ * it ends the session and rolls back, given the query timeout: half of it.
+ *
+ * A COMMIT caught in a partition finds the transaction gone when it arrives: PostgreSQL went idle
+ * when it answered the statement before COMMIT, which is before the COMMIT was sent, so it has
+ * rolled back by the time the query timeout answers the write "unavailable" (with half the
+ * timeout to spare for a slow server). A write so answered therefore never commits after the
+ * answer: either its COMMIT arrived in time, and committed or is committing (holding its rows'
+ * locks, so a later write to the same rows waits for it and builds on it), or it never will. Nor
+ * does a transaction cut off keep its rows locked for as long as the partition lasts. Between the
+ * statements of a healthy transaction the wait is a round trip and our own processing, far less.
+ */
+export function idleInTransactionMs(queryTimeoutMs: number): number {
+  return Math.max(1, Math.floor(queryTimeoutMs / 2));
+}
+
 /** Write batches committing at once on PostgreSQL. */
 const PG_WRITE_BATCHES = 3;
 
@@ -208,6 +231,9 @@ function openPostgres(url: string, options: OpenOptions): Db {
     // A database that does not answer should become a quick 503, not a hung request.
     connectionTimeoutMillis: 5000,
     types: pgTypes,
+    ...(options.queryTimeoutMs
+      ? { idle_in_transaction_session_timeout: idleInTransactionMs(options.queryTimeoutMs) }
+      : {}),
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
   // An idle client losing its connection (server restart) must not crash the process; the

@@ -15,6 +15,7 @@ const PG_UNAVAILABLE_CODES = new Set([
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now
   '53300', // too_many_connections
+  '25P03', // idle_in_transaction_session_timeout: the session was ended (connect.ts)
   '08000',
   '08001',
   '08003',
