@@ -21,7 +21,8 @@ import { runWrk, type Template, type WrkResult, wrkVersion } from './wrk.js';
 /**
  * `npm run bench [-- --quick] [-- --only sqlite|postgres]`: issue 6's benchmark. Seeds each
  * database through the store, starts the built server on it as its own process, and drives every
- * scenario with wrk after a warm-up. A bare node:http baseline runs in the same session (at the
+ * scenario with wrk after a warm-up, each right after a measurement of a bare node:http baseline
+ * (the pair shares the machine's drift). The baseline also runs on its own (at the
  * start, between the databases and at the end of a full run); every figure is a ratio to it.
  */
 
@@ -177,6 +178,7 @@ async function baselineRun(
 
 async function runScenario(
   server: Running,
+  baseline: Running,
   dialect: 'sqlite' | 'postgres',
   scenario: Scenario,
   seeded: Seeded,
@@ -189,6 +191,15 @@ async function runScenario(
   const tag = `${runId}-${dialect}-${scenario.name}`;
   const quietWait = await quietly(await rolesOf());
   const shapes = await preflight(server.url, scenario, seeded.sampleIds, tag);
+  const ctx = { secret: seeded.secret, deepCursor: seeded.deepCursor };
+  const paired = await measure(
+    baseline.url,
+    baselineTemplates(ctx),
+    `${tag}-base`,
+    { server: baseline.pid },
+    settings.durationS,
+    idsFile,
+  );
   const { result: r, attempts } = await warmAndMeasure(server.url, scenario.templates, tag, rolesOf, idsFile);
   log(
     `${dialect} ${scenario.name}: ${r.rps} req/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, ` +
@@ -199,6 +210,8 @@ async function runScenario(
     description: scenario.description,
     ...r,
     ratio: 0,
+    pairedBaselineRps: paired.rps,
+    pairedRatio: Math.round((r.rps / paired.rps) * 1000) / 1000,
     perCoreRps: 0,
     perCoreRatio: 0,
     responseBytes: shapes.map((s) => s.bytes),
@@ -217,6 +230,7 @@ async function runDatabase(
   seeded: Seeded,
   databaseUrl: string,
   idsFile: string,
+  baseline: Running,
 ): Promise<DatabaseResult> {
   const wanted = args.scenario;
   const list = scenarios({ secret: seeded.secret, deepCursor: seeded.deepCursor }).filter(
@@ -229,7 +243,7 @@ async function runDatabase(
   try {
     for (const scenario of list) {
       try {
-        results.push(await runScenario(server, dialect, scenario, seeded, idsFile));
+        results.push(await runScenario(server, baseline, dialect, scenario, seeded, idsFile));
       } catch (error) {
         const { exitCode, signalCode } = server.child;
         if (exitCode === null && signalCode === null) throw error;
@@ -238,7 +252,7 @@ async function runDatabase(
         );
         restarts.push({ during: scenario.name, exit: String(exitCode ?? signalCode) });
         server = await start();
-        results.push(await runScenario(server, dialect, scenario, seeded, idsFile));
+        results.push(await runScenario(server, baseline, dialect, scenario, seeded, idsFile));
       }
     }
   } finally {
@@ -283,9 +297,20 @@ async function main(): Promise<void> {
     if (i === 0) baselineBody = db.seeded.sampleCustomerJson;
     if (i === 0 || !quick)
       baselineRuns.push(await baselineRun(baselineBody, ctx, idsFile, baselineRuns.length + 1));
+    // A baseline process kept for the pairs, idle between them: the warm-up before the first.
+    const paired = await startBaseline(baselineBody, workDir);
     try {
-      databases.push(await runDatabase(dialect, db.seeded, db.url, idsFile));
+      await measure(
+        paired.url,
+        baselineTemplates(ctx),
+        `pair-w-${dialect}`,
+        { server: paired.pid },
+        settings.warmupS,
+        idsFile,
+      );
+      databases.push(await runDatabase(dialect, db.seeded, db.url, idsFile, paired));
     } finally {
+      await paired.stop();
       if (!args.keep) await db.drop();
     }
     if (!quick && i === dialects.length - 1) {
