@@ -1,8 +1,8 @@
-import type { Writable } from 'node:stream';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
+import type { DestinationStream } from 'pino';
 import * as accounts from './accounts/accounts.service.js';
 import { KeyCache } from './accounts/key-cache.js';
 import type { Config } from './config.js';
@@ -32,7 +32,7 @@ export interface AppDeps {
   /** Shared rate-limit counters (LUNIPAY_REDIS_URL); the caller owns the connection. */
   redis?: Redis;
   /** Where log lines go; stdout when not given. */
-  logStream?: Writable;
+  logStream?: DestinationStream;
   /** Decides which modes provision into Stripe; made from the configuration when not given. */
   gateway?: StripeGateway;
 }

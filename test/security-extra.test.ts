@@ -351,6 +351,8 @@ forEachDatabase('revocation in every process', (dialect: DialectName) => {
       // Only that key: the account's own keys still work.
       assert.equal((await get(server, account.keys.test)).status, 200);
     }
+    // Log lines are buffered: they are all out once the processes have shut down.
+    await Promise.all(servers.map((server) => server.kill('SIGTERM')));
     for (const server of servers) {
       const output = server.output();
       assert.match(output, /"status":401/, 'the 401s were logged');

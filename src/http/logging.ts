@@ -1,5 +1,5 @@
-import type { Writable } from 'node:stream';
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import type { DestinationStream } from 'pino';
 import type { LogLevel } from '../config.js';
 
 /**
@@ -44,7 +44,7 @@ function serializeError(error: Error): {
   };
 }
 
-export function loggerOptions(level: LogLevel, stream?: Writable) {
+export function loggerOptions(level: LogLevel, stream?: DestinationStream) {
   return {
     logger: { level, serializers: { err: serializeError }, ...(stream ? { stream } : {}) },
     logController: new OneLinePerRequest(),
