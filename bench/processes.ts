@@ -14,7 +14,7 @@ import { join } from 'node:path';
 export const ROOT = new URL('..', import.meta.url).pathname;
 
 /** `npm start`'s command after `node`: its flags and `dist/server.js`, so both run the same way. */
-const START_ARGS = (
+export const START_ARGS = (
   JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
 ).scripts.start
   .split(/\s+/)

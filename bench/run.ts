@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backendPids, prepare } from './databases.js';
 import { machineInfo, type Roles, waitForQuiet } from './machine.js';
-import { ROOT, type Running, startBaseline, startServer } from './processes.js';
+import { ROOT, type Running, START_ARGS, startBaseline, startServer } from './processes.js';
 import {
   type BenchResult,
   type DatabaseResult,
@@ -341,8 +341,7 @@ async function main(): Promise<void> {
       warmupS: settings.warmupS,
       timeoutS: settings.timeoutS,
       customers: settings.customers,
-      server:
-        'node dist/server.js, LUNIPAY_RATE_LIMIT=0, LUNIPAY_LOG_LEVEL=info (log lines to /dev/null), no Stripe keys',
+      server: `node ${START_ARGS.join(' ')} (as npm start), LUNIPAY_RATE_LIMIT=0, LUNIPAY_LOG_LEVEL=info (log lines to /dev/null), no Stripe keys`,
     },
     baseline: {
       runs: baselineRuns,
