@@ -1,56 +1,62 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { buildIfStale } from './build.js';
 import { summariseFile, toMarkdown } from './cpuprofile.js';
-import { backendPids, prepare } from './databases.js';
+import { prepare } from './databases.js';
 import { machineInfo } from './machine.js';
+import { measurer, serverRoles } from './measure.js';
+import { parsedOrExit, profileOptions, runNames } from './options.js';
 import { ROOT, startServer } from './processes.js';
 import { preflight, scenarios } from './scenarios.js';
-import { runWrk, wrkVersion } from './wrk.js';
+import { requireWrk } from './wrk.js';
 
 /**
- * `npm run bench:profile`: the server under `node --cpu-prof`, one fresh process per scenario
- * and database, driven by wrk as in the benchmark; prints and writes (bench/results/profile-*.md)
- * where its CPU time goes. The profile covers the whole process, start-up included (well under a
- * second of the run; a 2 s warm-up is in it too). Build first (`npm run build`); profiling slows the server, so its req/s are
- * not benchmark figures.
+ * `npm run bench:profile` (options in `options.ts`): the server under `node --cpu-prof`, one
+ * fresh process per scenario and database, driven by wrk as in the benchmark; prints and writes
+ * (bench/results/profile-*.md) where its CPU time goes. The profile covers the whole process,
+ * start-up included (well under a second of the run; the 2 s warm-up is in it too). Profiling
+ * slows the server, so its req/s are not benchmark figures.
  */
 
-const { values: args } = parseArgs({
-  options: {
-    only: { type: 'string' },
-    scenario: { type: 'string', multiple: true },
-    customers: { type: 'string', default: '50000' },
-    duration: { type: 'string', default: '20' },
-    connections: { type: 'string', default: '50' },
-    top: { type: 'string', default: '25' },
-    'pg-url': { type: 'string' },
-  },
+const options = parsedOrExit('bench:profile', () => profileOptions());
+const { stamp, runId, workDir } = runNames('profile');
+const wanted = options.scenarios ?? ['retrieve', 'create', 'create_idempotent'];
+const log = (m: string) => process.stderr.write(`[profile] ${m}\n`);
+// A short warm-up first, so the pool's connections exist when its backends are listed.
+const { warmAndMeasure } = measurer({
+  threads: 1,
+  connections: options.connections,
+  timeoutS: 10,
+  warmupS: 2,
+  durationS: options.durationS,
+  workDir,
+  quietWaitMs: 0,
+  retryAboveOthers: Number.POSITIVE_INFINITY,
+  budgetMs: Number.POSITIVE_INFINITY,
+  log,
 });
 
-const pgUrl =
-  args['pg-url'] ?? process.env.LUNIPAY_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-const runId = `p${stamp.replace(/[^0-9]/g, '').slice(0, 14)}`;
-const workDir = join(ROOT, 'bench/results/tmp', `profile-${stamp}`);
-const wanted = args.scenario ?? ['retrieve', 'create', 'create_idempotent'];
-const dialects = (args.only ? [args.only] : ['sqlite', 'postgres']) as ('sqlite' | 'postgres')[];
-const log = (m: string) => process.stderr.write(`[profile] ${m}\n`);
-
 async function main(): Promise<void> {
-  if (!wrkVersion()) throw new Error('wrk is not installed: apt-get install -y wrk');
+  requireWrk();
   mkdirSync(workDir, { recursive: true });
+  buildIfStale(false, log);
   const m = machineInfo();
   const sections: string[] = [
     `# CPU profiles, ${stamp}`,
     '',
-    `${m.nproc} cores (${m.cpuModel}), Node ${m.node}; wrk (1 thread, ${args.connections} connections) shares the cores with the server. ` +
-      `${Number(args.customers).toLocaleString('en')} customers seeded; ${args.duration} s of load per profile; LUNIPAY_RATE_LIMIT=0, log level info to /dev/null.`,
+    `${m.nproc} cores (${m.cpuModel}), Node ${m.node}; wrk (1 thread, ${options.connections} connections) shares the cores with the server. ` +
+      `${options.customers.toLocaleString('en')} customers seeded; ${options.durationS} s of load per profile; LUNIPAY_RATE_LIMIT=0, log level info to /dev/null.`,
     '',
   ];
-  for (const dialect of dialects) {
+  for (const dialect of options.dialects) {
     const idsFile = join(workDir, `ids-${dialect}.txt`);
-    const db = await prepare(dialect, { customers: Number(args.customers), workDir, idsFile, pgUrl, runId });
+    const db = await prepare(dialect, {
+      customers: options.customers,
+      workDir,
+      idsFile,
+      pgUrl: options.pgUrl,
+      runId,
+    });
     try {
       for (const scenario of scenarios({ secret: db.seeded.secret, deepCursor: db.seeded.deepCursor })) {
         if (!wanted.includes(scenario.name)) continue;
@@ -64,25 +70,13 @@ async function main(): Promise<void> {
         });
         try {
           await preflight(server.url, scenario, db.seeded.sampleIds, `${runId}-${dialect}`);
-          const load = async (durationS: number, suffix: string) =>
-            runWrk({
-              url: server.url,
-              templates: scenario.templates,
-              idsFile,
-              threads: 1,
-              connections: Number(args.connections),
-              durationS,
-              timeoutS: 10,
-              tag: `${runId}-${dialect}-${scenario.name}${suffix}`,
-              workDir,
-              roles: {
-                server: server.pid,
-                ...(dialect === 'postgres' ? { database: await backendPids(pgUrl) } : {}),
-              },
-            });
-          // A short warm-up first, so the pool's connections exist when its backends are listed.
-          await load(2, '-w');
-          const r = await load(Number(args.duration), '');
+          const { result: r } = await warmAndMeasure(
+            server.url,
+            scenario.templates,
+            `${runId}-${dialect}-${scenario.name}`,
+            serverRoles(dialect, server.pid, options.pgUrl),
+            idsFile,
+          );
           log(
             `${dialect} ${scenario.name}: ${r.rps} req/s under the profiler, errors ${r.errors.total}, cpu ${JSON.stringify(r.cpu)}`,
           );
@@ -100,7 +94,7 @@ async function main(): Promise<void> {
         sections.push(
           toMarkdown(
             `${dialect} · ${scenario.name} (${file})`,
-            summariseFile(join(profDir, file), Number(args.top)),
+            summariseFile(join(profDir, file), options.top),
           ),
         );
       }

@@ -1,4 +1,6 @@
 import type { MachineInfo } from './machine.js';
+import { DISTURBED } from './measure.js';
+import type { Dialect } from './options.js';
 import type { WrkResult } from './wrk.js';
 
 /** The JSON written to bench/results/, and the Markdown summary made from it. */
@@ -30,7 +32,7 @@ export interface ScenarioResult extends WrkResult {
 }
 
 export interface DatabaseResult {
-  dialect: 'sqlite' | 'postgres';
+  dialect: Dialect;
   seed: { count: number; seconds: number; rowsPerSecond: number };
   /** Version and durability settings (synchronous, fsync, …). */
   settings: Record<string, string>;
@@ -63,90 +65,25 @@ export interface BenchResult {
   targets: Target[];
 }
 
+/** A target of `targets.ts`, judged on one database's figures. */
 export interface Target {
   target: string;
-  dialect: 'sqlite' | 'postgres';
+  dialect: Dialect;
   value: number;
   goal: string;
   met: boolean;
   note?: string;
 }
 
-const find = (db: DatabaseResult, name: string) => db.scenarios.find((s) => s.name === name);
-const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
-
-export function evaluateTargets(databases: DatabaseResult[], quick: boolean): Target[] {
-  const out: Target[] = [];
-  for (const db of databases) {
-    const sqlite = db.dialect === 'sqlite';
-    const retrieve = find(db, 'retrieve');
-    const create = find(db, 'create');
-    const first = find(db, 'list_first_10');
-    const deep = find(db, 'list_deep_10');
-    const atScale = quick
-      ? `measured at ${db.seed.count.toLocaleString('en')} customers, not 1,000,000`
-      : undefined;
-    if (retrieve) {
-      const goal = sqlite ? 0.5 : 0.25;
-      out.push({
-        note: `× the run's median baseline: ${round(retrieve.ratio)}; per core: ${round(retrieve.perCoreRatio)}`,
-        target: 'retrieve',
-        dialect: db.dialect,
-        value: round(retrieve.pairedRatio),
-        goal: `≥ ${goal} × paired baseline`,
-        met: retrieve.pairedRatio >= goal,
-      });
-    }
-    if (create) {
-      const goal = sqlite ? 0.25 : 0.15;
-      out.push({
-        note: `× the run's median baseline: ${round(create.ratio)}; per core: ${round(create.perCoreRatio)}`,
-        target: 'create (durable)',
-        dialect: db.dialect,
-        value: round(create.pairedRatio),
-        goal: `≥ ${goal} × paired baseline`,
-        met: create.pairedRatio >= goal,
-      });
-    }
-    if (first && deep) {
-      const value = deep.latencyMs.p50 / first.latencyMs.p50;
-      out.push({
-        target: 'list deep p50 ÷ first p50',
-        dialect: db.dialect,
-        value: round(value),
-        goal: '≤ 1.3',
-        met: value <= 1.3,
-        note: atScale,
-      });
-    }
-    out.push({
-      target: 'server peak RSS (MB)',
-      dialect: db.dialect,
-      value: round(db.serverPeakRssMb, 0),
-      goal: '≤ 200',
-      met: db.serverPeakRssMb <= 200,
-      note: atScale,
-    });
-  }
-  return out;
-}
-
-/** Other processes took more than this many cores during a measurement: its figures are marked. */
-export const DISTURBED = 0.3;
+/** Two decimals, rounded as the targets round them (toFixed would print 0.615 as 0.61). */
+const two = (n: number) => (Math.round(n * 100) / 100).toFixed(2);
 
 const cores = (r: WrkResult) => {
   if (!r.cpu) return '–';
   const c = r.cpu;
-  // Older results have no irq/steal split: their "other" holds it.
-  const kernel = c.irq === undefined ? '–' : Math.round((c.irq + c.steal) * 100) / 100;
+  const kernel = Math.round((c.irq + c.steal) * 100) / 100;
   return `${c.server} / ${c.loadgen} / ${c.database} / ${kernel} / ${c.others}${c.others > DISTURBED ? ' ⚠' : ''}`;
 };
-
-/** Requests per second per core used by the server (and its database). */
-export function perCore(r: WrkResult): number {
-  const used = (r.cpu?.server ?? 0) + (r.cpu?.database ?? 0);
-  return used > 0 ? Math.round(r.rps / used) : 0;
-}
 
 export function markdown(result: BenchResult): string {
   const m = result.machine;
@@ -176,14 +113,20 @@ export function markdown(result: BenchResult): string {
   for (const db of result.databases) {
     for (const r of db.scenarios) {
       lines.push(
-        `| ${db.dialect} | ${r.name} | ${r.rps.toLocaleString('en')} | ${(r.pairedBaselineRps ?? 0).toLocaleString('en')} | ${(r.pairedRatio ?? 0).toFixed(2)} | ${r.ratio.toFixed(2)} | ${r.perCoreRatio.toFixed(2)} | ${r.latencyMs.p50} | ${r.latencyMs.p99} | ${r.latencyMs.max} | ${r.errors.total} | ${Math.round(r.peakRssMb)} | ${cores(r)} |`,
+        `| ${db.dialect} | ${r.name} | ${r.rps.toLocaleString('en')} | ${r.pairedBaselineRps.toLocaleString('en')} | ${two(r.pairedRatio)} | ${two(r.ratio)} | ${two(r.perCoreRatio)} | ${r.latencyMs.p50} | ${r.latencyMs.p99} | ${r.latencyMs.max} | ${r.errors.total} | ${Math.round(r.peakRssMb)} | ${cores(r)} |`,
       );
     }
   }
-  lines.push('', '| target | SQLite | PostgreSQL |', '|---|---|---|');
+  lines.push(
+    '',
+    "The service's performance targets (bench/targets.ts); throughput is judged on × paired.",
+    '',
+    '| target | SQLite | PostgreSQL |',
+    '|---|---|---|',
+  );
   const names = [...new Set(result.targets.map((t) => t.target))];
   for (const name of names) {
-    const cell = (dialect: 'sqlite' | 'postgres') => {
+    const cell = (dialect: Dialect) => {
       const t = result.targets.find((x) => x.target === name && x.dialect === dialect);
       if (!t) return '–';
       return `${t.value} (${t.goal}) ${t.met ? '**met**' : '**missed**'}${t.note ? ` — ${t.note}` : ''}`;

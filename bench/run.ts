@@ -1,154 +1,43 @@
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { backendPids, prepare } from './databases.js';
-import { machineInfo, type Roles, waitForQuiet } from './machine.js';
+import { buildIfStale, gitState } from './build.js';
+import { prepare } from './databases.js';
+import { machineInfo } from './machine.js';
+import { DISTURBED, measurer, median, perCore, ratio, serverRoles } from './measure.js';
+import { benchOptions, type Dialect, parsedOrExit, runNames } from './options.js';
 import { ROOT, type Running, START_ARGS, startBaseline, startServer } from './processes.js';
-import {
-  type BenchResult,
-  type DatabaseResult,
-  DISTURBED,
-  evaluateTargets,
-  markdown,
-  perCore,
-  type ScenarioResult,
-} from './report.js';
+import { type BenchResult, type DatabaseResult, markdown, type ScenarioResult } from './report.js';
 import { baselineTemplates, preflight, type Scenario, type ScenarioContext, scenarios } from './scenarios.js';
 import type { Seeded } from './seed.js';
-import { runWrk, type Template, type WrkResult, wrkVersion } from './wrk.js';
+import { evaluateTargets } from './targets.js';
+import { requireWrk, type WrkResult } from './wrk.js';
 
 /**
- * `npm run bench [-- --quick] [-- --only sqlite|postgres]`: issue 6's benchmark. Seeds each
- * database through the store, starts the built server on it as its own process, and drives every
- * scenario with wrk after a warm-up, each right after a measurement of a bare node:http baseline
- * (the pair shares the machine's drift). The baseline also runs on its own (at the
- * start, between the databases and at the end of a full run); every figure is a ratio to it.
+ * `npm run bench`: the service's benchmark (options in `options.ts`). Seeds each database through
+ * the store, starts the built server on it as its own process, and drives every scenario with
+ * wrk after a warm-up, each right after a measurement of a bare node:http baseline (the pair
+ * shares the machine's drift). The baseline also runs on its own (at the start, between the
+ * databases and at the end of a full run); every figure is a ratio to it, judged against the
+ * targets in `targets.ts`.
  */
 
-const { values: args } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    only: { type: 'string' },
-    customers: { type: 'string' },
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
-    connections: { type: 'string', default: '50' },
-    threads: { type: 'string', default: '1' },
-    scenario: { type: 'string', multiple: true },
-    'pg-url': { type: 'string' },
-    'quiet-wait': { type: 'string' },
-    /** Minutes: past this, no more waiting for quiet and no second measurements. */
-    budget: { type: 'string' },
-    build: { type: 'boolean', default: false },
-    keep: { type: 'boolean', default: false },
-  },
-});
-
-const quick = args.quick ?? false;
-const settings = {
-  customers: Number(args.customers ?? (quick ? 50_000 : 1_000_000)),
-  durationS: Number(args.duration ?? (quick ? 2 : 20)),
-  warmupS: Number(args.warmup ?? (quick ? 1 : 5)),
-  connections: Number(args.connections),
-  threads: Number(args.threads),
-  timeoutS: 10,
-  /** Before each measurement, wait up to this long for other processes to quieten (0: don't). */
-  quietWaitMs: Number(args['quiet-wait'] ?? (quick ? 0 : 20)) * 1000,
-  /** A measurement during which others used more cores than this is taken again once (full runs). */
-  retryAboveOthers: quick ? Number.POSITIVE_INFINITY : DISTURBED,
-  /** Past this much wall time, no more waiting for quiet and no second measurements. */
-  budgetMs: Number(args.budget ?? 20) * 60_000,
-};
-const startMs = Date.now();
-const inBudget = () => Date.now() - startMs < settings.budgetMs;
-const pgUrl =
-  args['pg-url'] ?? process.env.LUNIPAY_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const dialects = (args.only ? [args.only] : ['sqlite', 'postgres']) as ('sqlite' | 'postgres')[];
-
-const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-const runId = stamp.replace(/[^0-9]/g, '').slice(0, 14);
-const workDir = join(ROOT, 'bench/results/tmp', stamp);
+const options = parsedOrExit('bench', () => benchOptions());
+const { stamp, runId, workDir } = runNames('bench');
 const log = (message: string) =>
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-
-function git(...argv: string[]): string {
-  return spawnSync('git', argv, { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
-}
-
-function newestMtime(dir: string): number {
-  return Math.max(
-    0,
-    ...readdirSync(dir, { withFileTypes: true, recursive: true })
-      .filter((e) => e.isFile() && e.name.endsWith('.ts'))
-      .map((e) => statSync(join(e.parentPath, e.name)).mtimeMs),
-  );
-}
-
-/** Builds when dist/ is missing or older than any file in src/ (or when --build says so). */
-function buildIfStale(): void {
-  let built = 0;
-  try {
-    built = statSync(join(ROOT, 'dist/server.js')).mtimeMs;
-  } catch {}
-  if (!args.build && built > newestMtime(join(ROOT, 'src'))) {
-    log('dist/ is up to date with src/');
-    return;
-  }
-  log('npm run build');
-  const result = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-  if (result.status !== 0) throw new Error('npm run build failed');
-}
-
-const quietly = (roles: Omit<Roles, 'loadgen'>) =>
-  settings.quietWaitMs > 0 && inBudget()
-    ? waitForQuiet(roles, settings.quietWaitMs)
-    : { waitedMs: 0, othersCores: 0 };
-
-function measure(
-  url: string,
-  templates: Template[],
-  tag: string,
-  roles: Omit<Roles, 'loadgen'>,
-  durationS: number,
-  idsFile: string,
-): Promise<WrkResult> {
-  return runWrk({
-    url,
-    templates,
-    idsFile,
-    threads: settings.threads,
-    connections: settings.connections,
-    durationS,
-    timeoutS: settings.timeoutS,
-    tag,
-    workDir,
-    roles,
-  });
-}
-
-/**
- * Warm-up, then the measurement; measured again once (after waiting for quiet) when other
- * processes took more than `retryAboveOthers` cores, keeping the less disturbed of the two.
- */
-async function warmAndMeasure(
-  url: string,
-  templates: Template[],
-  tag: string,
-  rolesOf: () => Promise<Omit<Roles, 'loadgen'>>,
-  idsFile: string,
-): Promise<{ result: WrkResult; attempts: { rps: number; othersCores: number }[] }> {
-  await measure(url, templates, `${tag}-w`, await rolesOf(), settings.warmupS, idsFile);
-  const first = await measure(url, templates, tag, await rolesOf(), settings.durationS, idsFile);
-  const attempts = [{ rps: first.rps, othersCores: first.cpu?.others ?? 0 }];
-  if ((first.cpu?.others ?? 0) <= settings.retryAboveOthers || !inBudget())
-    return { result: first, attempts };
-  log(`${tag}: others used ${first.cpu?.others} cores; measuring again`);
-  await quietly(await rolesOf());
-  const second = await measure(url, templates, `${tag}-r`, await rolesOf(), settings.durationS, idsFile);
-  attempts.push({ rps: second.rps, othersCores: second.cpu?.others ?? 0 });
-  return { result: (second.cpu?.others ?? 0) < (first.cpu?.others ?? 0) ? second : first, attempts };
-}
+const TIMEOUT_S = 10;
+const { measure, warmAndMeasure, quietly } = measurer({
+  threads: options.threads,
+  connections: options.connections,
+  timeoutS: TIMEOUT_S,
+  warmupS: options.warmupS,
+  durationS: options.durationS,
+  workDir,
+  quietWaitMs: options.quietWaitMs,
+  retryAboveOthers: options.quick ? Number.POSITIVE_INFINITY : DISTURBED,
+  budgetMs: options.budgetMs,
+  log,
+});
 
 async function baselineRun(
   body: string,
@@ -176,18 +65,16 @@ async function baselineRun(
   }
 }
 
+/** One scenario, right after its paired baseline. The ratios to the run's median come at the end. */
 async function runScenario(
   server: Running,
   baseline: Running,
-  dialect: 'sqlite' | 'postgres',
+  dialect: Dialect,
   scenario: Scenario,
   seeded: Seeded,
   idsFile: string,
 ): Promise<ScenarioResult> {
-  const rolesOf = async () =>
-    dialect === 'postgres'
-      ? { server: server.pid, database: await backendPids(pgUrl) }
-      : { server: server.pid };
+  const rolesOf = serverRoles(dialect, server.pid, options.pgUrl);
   const tag = `${runId}-${dialect}-${scenario.name}`;
   const quietWait = await quietly(await rolesOf());
   const shapes = await preflight(server.url, scenario, seeded.sampleIds, tag);
@@ -197,7 +84,7 @@ async function runScenario(
     baselineTemplates(ctx),
     `${tag}-base`,
     { server: baseline.pid },
-    settings.durationS,
+    options.durationS,
     idsFile,
   );
   const { result: r, attempts } = await warmAndMeasure(server.url, scenario.templates, tag, rolesOf, idsFile);
@@ -211,7 +98,7 @@ async function runScenario(
     ...r,
     ratio: 0,
     pairedBaselineRps: paired.rps,
-    pairedRatio: Math.round((r.rps / paired.rps) * 1000) / 1000,
+    pairedRatio: ratio(r.rps, paired.rps),
     perCoreRps: 0,
     perCoreRatio: 0,
     responseBytes: shapes.map((s) => s.bytes),
@@ -226,13 +113,13 @@ async function runScenario(
  * that scenario runs once more. Anything else that goes wrong stops the run.
  */
 async function runDatabase(
-  dialect: 'sqlite' | 'postgres',
+  dialect: Dialect,
   seeded: Seeded,
   databaseUrl: string,
   idsFile: string,
   baseline: Running,
 ): Promise<DatabaseResult> {
-  const wanted = args.scenario;
+  const wanted = options.scenarios;
   const list = scenarios({ secret: seeded.secret, deepCursor: seeded.deepCursor }).filter(
     (s) => !wanted || wanted.includes(s.name),
   );
@@ -272,30 +159,29 @@ async function runDatabase(
   };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  if (sorted.length % 2) return sorted[mid] as number;
-  return Math.round(((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2);
-}
-
-async function main(): Promise<void> {
-  const loadgen = wrkVersion();
-  if (!loadgen) throw new Error('wrk is not installed: apt-get install -y wrk (or brew install wrk)');
-  mkdirSync(workDir, { recursive: true });
-  buildIfStale();
-  const startedAt = new Date().toISOString();
+/** Seeds each database in turn and runs its scenarios, with the baseline's own runs around them. */
+async function runAll(): Promise<{
+  baselineRuns: WrkResult[];
+  baselineBody: string;
+  databases: DatabaseResult[];
+}> {
   const baselineRuns: WrkResult[] = [];
   const databases: DatabaseResult[] = [];
   let baselineBody = '';
-  for (const [i, dialect] of dialects.entries()) {
+  for (const [i, dialect] of options.dialects.entries()) {
     const idsFile = join(workDir, `ids-${dialect}.txt`);
-    log(`seeding ${dialect} with ${settings.customers.toLocaleString('en')} customers`);
-    const db = await prepare(dialect, { customers: settings.customers, workDir, idsFile, pgUrl, runId });
+    log(`seeding ${dialect} with ${options.customers.toLocaleString('en')} customers`);
+    const db = await prepare(dialect, {
+      customers: options.customers,
+      workDir,
+      idsFile,
+      pgUrl: options.pgUrl,
+      runId,
+    });
     log(`seeded in ${Math.round(db.seeded.seedMs / 100) / 10} s`);
     const ctx = { secret: db.seeded.secret, deepCursor: db.seeded.deepCursor };
     if (i === 0) baselineBody = db.seeded.sampleCustomerJson;
-    if (i === 0 || !quick)
+    if (i === 0 || !options.quick)
       baselineRuns.push(await baselineRun(baselineBody, ctx, idsFile, baselineRuns.length + 1));
     // A baseline process kept for the pairs, idle between them: the warm-up before the first.
     const paired = await startBaseline(baselineBody, workDir);
@@ -305,42 +191,51 @@ async function main(): Promise<void> {
         baselineTemplates(ctx),
         `pair-w-${dialect}`,
         { server: paired.pid },
-        settings.warmupS,
+        options.warmupS,
         idsFile,
       );
       databases.push(await runDatabase(dialect, db.seeded, db.url, idsFile, paired));
     } finally {
       await paired.stop();
-      if (!args.keep) await db.drop();
+      if (!options.keep) await db.drop();
     }
-    if (!quick && i === dialects.length - 1) {
+    if (!options.quick && i === options.dialects.length - 1) {
       baselineRuns.push(await baselineRun(baselineBody, ctx, idsFile, baselineRuns.length + 1));
     }
   }
+  return { baselineRuns, baselineBody, databases };
+}
+
+async function main(): Promise<void> {
+  const loadgen = requireWrk();
+  mkdirSync(workDir, { recursive: true });
+  buildIfStale(options.build, log);
+  const startedAt = new Date().toISOString();
+  const { baselineRuns, baselineBody, databases } = await runAll();
   const baselineRps = median(baselineRuns.map((r) => r.rps));
   const baselinePerCore = median(baselineRuns.map(perCore));
   for (const db of databases) {
     for (const s of db.scenarios) {
-      s.ratio = Math.round((s.rps / baselineRps) * 1000) / 1000;
+      s.ratio = ratio(s.rps, baselineRps);
       s.perCoreRps = perCore(s);
-      s.perCoreRatio = Math.round((s.perCoreRps / baselinePerCore) * 1000) / 1000;
+      s.perCoreRatio = ratio(s.perCoreRps, baselinePerCore);
     }
   }
   const result: BenchResult = {
     startedAt,
     finishedAt: new Date().toISOString(),
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-    quick,
-    git: { commit: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain') !== '' },
+    quick: options.quick,
+    git: gitState(),
     machine: machineInfo(),
     settings: {
       loadgen,
-      threads: settings.threads,
-      connections: settings.connections,
-      durationS: settings.durationS,
-      warmupS: settings.warmupS,
-      timeoutS: settings.timeoutS,
-      customers: settings.customers,
+      threads: options.threads,
+      connections: options.connections,
+      durationS: options.durationS,
+      warmupS: options.warmupS,
+      timeoutS: TIMEOUT_S,
+      customers: options.customers,
       server: `node ${START_ARGS.join(' ')} (as npm start), LUNIPAY_RATE_LIMIT=0, LUNIPAY_LOG_LEVEL=info (log lines to /dev/null), no Stripe keys`,
     },
     baseline: {
@@ -350,12 +245,12 @@ async function main(): Promise<void> {
       bodyBytes: Buffer.byteLength(baselineBody),
     },
     databases,
-    targets: evaluateTargets(databases, quick),
+    targets: evaluateTargets(databases, options.quick),
   };
   const base = join(ROOT, 'bench/results', stamp);
   writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(`${base}.md`, markdown(result));
-  if (!args.keep) rmSync(workDir, { recursive: true, force: true });
+  if (!options.keep) rmSync(workDir, { recursive: true, force: true });
   process.stdout.write(`${markdown(result)}\nwritten: bench/results/${stamp}.json and .md\n`);
 }
 

@@ -1,10 +1,11 @@
 import type { Template } from './wrk.js';
 
 /**
- * The scenarios of issue 6, as request templates. Every request carries the API key; writes
- * send JSON. {id} is a random customer from a sample spread over the whole table, {uniq} a
- * value no other request of the run uses (new emails, new Idempotency-Keys, a phone number that
- * really changes, so an update is never a no-op).
+ * The benchmark's scenarios, as request templates: the requests the service's performance
+ * targets (`targets.ts`) are set on, and the lists and writes around them. Every request
+ * carries the API key; writes send JSON. {id} is a random customer from a sample spread over
+ * the whole table, {uniq} a value no other request of the run uses (new emails, new
+ * Idempotency-Keys, a phone number that really changes, so an update is never a no-op).
  */
 
 export interface Scenario {

@@ -57,6 +57,13 @@ export function wrkVersion(): string | null {
   return `${result.stdout}${result.stderr}`.split('\n')[0]?.trim() ?? 'wrk';
 }
 
+/** wrk's version line, or an error saying how to install it. */
+export function requireWrk(): string {
+  const version = wrkVersion();
+  if (!version) throw new Error('wrk is not installed (Debian or Ubuntu: apt-get install -y wrk)');
+  return version;
+}
+
 function spec(templates: Template[], idsFile: string | undefined): string {
   const lines: string[] = [];
   if (idsFile) lines.push(`ids ${idsFile}`);

@@ -1,0 +1,111 @@
+import type { Dialect } from './options.js';
+import type { DatabaseResult, ScenarioResult, Target } from './report.js';
+
+/**
+ * The service's performance targets, and how a run is judged against them.
+ *
+ * Throughput is a ratio to the bare node:http baseline (`baseline-server.mjs`), not a number of
+ * requests per second, so that a target means the same on any machine: it says what share of
+ * a do-nothing server's speed the service keeps once it authenticates, validates, stores
+ * durably and logs. The ratio judged is the paired one (the baseline measured just before the
+ * scenario, sharing the machine's state); the ratio to the run's median baseline and the
+ * per-core ratio are reported beside it. PostgreSQL's goals are lower than SQLite's: every
+ * statement is a round trip to another process that shares the same cores.
+ *
+ * Latency and memory are absolute. The targets hold at 1,000,000 customers per database; a
+ * quick run, at fewer, says so beside each figure that depends on the table's size.
+ */
+
+interface TargetSpec {
+  /** The name in the report. */
+  target: string;
+  goal: Record<Dialect, number>;
+  /** How the goal reads in the report. */
+  goalText: (goal: number) => string;
+  /** At least the goal (throughput), or at most (latency, memory). */
+  atLeast: boolean;
+  /** The figure, or undefined when the run did not measure it. */
+  value: (db: DatabaseResult) => number | undefined;
+  /** The other views of the figure, printed beside it. */
+  note?: (db: DatabaseResult) => string | undefined;
+  /** The figure depends on the table's size, so a run at fewer customers says so. */
+  dependsOnSize: boolean;
+  /** Decimals in the report. */
+  digits: number;
+}
+
+const find = (db: DatabaseResult, name: string): ScenarioResult | undefined =>
+  db.scenarios.find((s) => s.name === name);
+const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/** The paired ratio of a throughput scenario, with the other two ratios as its note. */
+function throughput(target: string, scenario: string, goal: Record<Dialect, number>): TargetSpec {
+  return {
+    target,
+    goal,
+    goalText: (g) => `≥ ${g} × paired baseline`,
+    atLeast: true,
+    value: (db) => find(db, scenario)?.pairedRatio,
+    note: (db) => {
+      const s = find(db, scenario);
+      return s && `× the run's median baseline: ${round(s.ratio)}; per core: ${round(s.perCoreRatio)}`;
+    },
+    dependsOnSize: false,
+    digits: 2,
+  };
+}
+
+export const TARGETS: readonly TargetSpec[] = [
+  /** A retrieve by id. */
+  throughput('retrieve', 'retrieve', { sqlite: 0.5, postgres: 0.25 }),
+  /** A create acknowledged only once committed durably (SQLite synchronous=FULL, PostgreSQL fsync). */
+  throughput('create (durable)', 'create', { sqlite: 0.25, postgres: 0.15 }),
+  {
+    /** A page deep in the list costs what the first page costs: lists are keyset-paginated. */
+    target: 'list deep p50 ÷ first p50',
+    goal: { sqlite: 1.3, postgres: 1.3 },
+    goalText: (g) => `≤ ${g}`,
+    atLeast: false,
+    value: (db) => {
+      const first = find(db, 'list_first_10');
+      const deep = find(db, 'list_deep_10');
+      return first && deep ? deep.latencyMs.p50 / first.latencyMs.p50 : undefined;
+    },
+    dependsOnSize: true,
+    digits: 2,
+  },
+  {
+    /** The server's peak resident memory over all of a database's scenarios. */
+    target: 'server peak RSS (MB)',
+    goal: { sqlite: 200, postgres: 200 },
+    goalText: (g) => `≤ ${g}`,
+    atLeast: false,
+    value: (db) => db.serverPeakRssMb,
+    dependsOnSize: true,
+    digits: 0,
+  },
+];
+
+export function evaluateTargets(databases: DatabaseResult[], quick: boolean): Target[] {
+  const out: Target[] = [];
+  for (const db of databases) {
+    const atScale = quick
+      ? `measured at ${db.seed.count.toLocaleString('en')} customers, not 1,000,000`
+      : undefined;
+    for (const spec of TARGETS) {
+      const value = spec.value(db);
+      if (value === undefined) continue;
+      const goal = spec.goal[db.dialect];
+      const note = spec.dependsOnSize ? atScale : spec.note?.(db);
+      out.push({
+        target: spec.target,
+        dialect: db.dialect,
+        value: round(value, spec.digits),
+        goal: spec.goalText(goal),
+        met: spec.atLeast ? value >= goal : value <= goal,
+        ...(note === undefined ? {} : { note }),
+      });
+    }
+  }
+  return out;
+}
