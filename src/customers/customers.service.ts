@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import type { AuthContext } from '../accounts/accounts.service.js';
+import type { AuthContext } from '../accounts/keys.js';
 import type { Db } from '../db/connect.js';
 import type { Database } from '../db/schema.js';
 import { AppError } from '../errors.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { forEachDatabase, type Harness, startHarness, type TestAccount } from '../../test/helpers/harness.js';
-import type { AuthContext } from '../accounts/accounts.service.js';
+import type { AuthContext } from '../accounts/keys.js';
 import * as customers from '../customers/customers.service.js';
 import { AppError } from '../errors.js';
 import * as idem from './idempotency.service.js';

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { AuthContext } from '../accounts/accounts.service.js';
+import type { AuthContext } from '../accounts/keys.js';
 import type { BeforeCommit, CustomerWriteHook } from '../customers/customers.service.js';
 import { notFound } from '../customers/customers.service.js';
 import type { Db } from '../db/connect.js';
