@@ -15,7 +15,7 @@ import { BODY_LIMIT, registerBodyParsers } from './http/body.js';
 import { docsRoutes } from './http/docs.js';
 import { registerErrorHandler, send, toAppError, unknownUrl } from './http/error-handler.js';
 import { parseQuery } from './http/form.js';
-import { loggerOptions } from './http/logging.js';
+import { fastifyLoggerOptions } from './http/logging.js';
 import { openapiOptions, operationRoutes } from './http/operations.js';
 import { registerRateLimit } from './http/rate-limit.js';
 import { ErrorEnvelope } from './http/schemas.js';
@@ -62,7 +62,7 @@ const ROUTES: Record<string, string[]> = {
 /** Builds the whole HTTP application; it never listens (server.ts does). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    ...loggerOptions(deps.config.logLevel, deps.logStream),
+    ...fastifyLoggerOptions(deps.config.logLevel, deps.logStream),
     bodyLimit: BODY_LIMIT,
     // A slow client cannot hold a connection: the whole request must arrive within the request
     // timeout and its headers within 10 s of it (Node checks once a second rather than every 30 s).
