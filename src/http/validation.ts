@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject } from 'ajv';
-import type { FastifySchemaCompiler } from 'fastify';
+import type { FastifySchemaCompiler, FastifyServerOptions } from 'fastify';
 import { READ_ONLY_FIELDS } from '../customers/customers.schema.js';
 import { AppError } from '../errors.js';
 
@@ -46,6 +46,18 @@ export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, http
     return validate(data) ? { value: data } : { error: validate.errors as never };
   };
 };
+
+type ValidatorFactory = NonNullable<
+  NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']
+>['buildValidator'];
+
+/**
+ * `validatorCompiler` for every Fastify context, as the server's `schemaController` option:
+ * `setValidatorCompiler` does not reach a plugin that registers schemas of its own (Fastify builds
+ * its default compiler there). The cast: a query's validator returns `{ value } | { error }`,
+ * which Fastify accepts but the factory's type (ajv's validate function) does not express.
+ */
+export const buildValidator = (() => validatorCompiler) as unknown as ValidatorFactory;
 
 /** `/metadata/a~1b` → `metadata[a/b]`, the bracket notation that forms and query strings use. */
 export function paramName(instancePath: string, child?: string): string {
