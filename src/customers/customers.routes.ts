@@ -19,6 +19,7 @@ import {
   CustomerList,
   DeletedCustomer,
   ListCustomersQuery,
+  READ_ONLY_MESSAGES,
   UpdateCustomerBody,
 } from './customers.schema.js';
 import type { CustomerDeps } from './customers.service.js';
@@ -28,6 +29,8 @@ const tags = ['Customers'];
 const WRITE_ERRORS = ['invalid_json', 'body_too_large', 'unsupported_media_type'] as const;
 // Writes also answer for their Idempotency-Key: malformed, reused, in flight, or a deleted customer's replay.
 const IDEMPOTENT = { idempotent: true };
+// Naming a field the customer owns (`id`, `stripe_customer_id`, …) says why it cannot be set.
+const config = { readOnlyFields: READ_ONLY_MESSAGES };
 
 /** Thin: parse (Fastify does, from the schemas), call the service, reply. */
 export const customerRoutes: FastifyPluginAsyncTypebox<{
@@ -44,6 +47,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
     '/v1/customers',
     {
       ...idempotent,
+      config,
       schema: {
         operationId: 'createCustomer',
         summary: 'Create a customer',
@@ -88,6 +92,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
 
   const update = {
     ...idempotent,
+    config,
     schema: {
       summary: 'Update a customer',
       description:
@@ -173,6 +178,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
   app.get(
     '/v1/customers',
     {
+      config,
       schema: {
         operationId: 'listCustomers',
         summary: 'List customers',
