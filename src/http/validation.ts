@@ -50,7 +50,7 @@ function coerceIntegers(schema: JsonSchema, data: unknown): void {
   }
 }
 
-export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
+const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
   if (httpPart !== 'querystring') return strictAjv.compile(schema as object);
   const validate = queryAjv.compile(schema as object);
   return (data: unknown) => {
