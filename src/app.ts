@@ -7,20 +7,19 @@ import * as accounts from './accounts/accounts.service.js';
 import { KeyCache } from './accounts/key-cache.js';
 import type { Config } from './config.js';
 import { customerRoutes } from './customers/customers.routes.js';
-import { Customer, CustomerList, DeletedCustomer } from './customers/customers.schema.js';
 import type { Db } from './db/connect.js';
-import { AppError } from './errors.js';
+import { AppError, ErrorEnvelope } from './errors.js';
 import { authHook } from './http/auth.js';
 import { BODY_LIMIT, registerBodyParsers } from './http/body.js';
 import { docsRoutes } from './http/docs.js';
 import { registerErrorHandler, send, toAppError, unknownUrl } from './http/error-handler.js';
 import { parseQuery } from './http/form.js';
-import { loggerOptions } from './http/logging.js';
+import { fastifyLoggerOptions } from './http/logging.js';
+import { methodNotAllowed } from './http/method-not-allowed.js';
 import { openapiOptions, operationRoutes } from './http/operations.js';
 import { registerRateLimit } from './http/rate-limit.js';
-import { ErrorEnvelope } from './http/schemas.js';
-import { validatorCompiler } from './http/validation.js';
-import { eraseDeletedCustomer } from './idempotency/idempotency.service.js';
+import { parametersHook } from './http/route-hooks.js';
+import { buildValidator } from './http/validation.js';
 import { startSweeper } from './idempotency/idempotency.sweeper.js';
 import { newId } from './ids.js';
 import { provisioningNotices, stripeOutbox } from './jobs/outbox.js';
@@ -51,18 +50,10 @@ const SECURITY_HEADERS = {
   'x-frame-options': 'DENY',
 };
 
-/** Every path the API serves and the methods it allows there; any other method is a 405. */
-const ROUTES: Record<string, string[]> = {
-  '/v1/customers': ['GET', 'POST'],
-  '/v1/customers/:id': ['GET', 'POST', 'PATCH', 'DELETE'],
-  '/healthz': ['GET'],
-  '/v1/openapi.json': ['GET'],
-};
-
 /** Builds the whole HTTP application; it never listens (server.ts does). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    ...loggerOptions(deps.config.logLevel, deps.logStream),
+    ...fastifyLoggerOptions(deps.config.logLevel, deps.logStream),
     bodyLimit: BODY_LIMIT,
     // A slow client cannot hold a connection: the whole request must arrive within the request
     // timeout and its headers within 10 s of it (Node checks once a second rather than every 30 s).
@@ -76,6 +67,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     genReqId: () => newId('req'),
     routerOptions: { querystringParser: parseQuery, maxParamLength: 200 },
+    schemaController: { compilersFactory: { buildValidator } },
     // Fastify's own 503 while closing is not the error envelope: the hooks below answer instead.
     return503OnClosing: false,
     // Raised before any hook runs (a path that is not valid URL encoding, a parameter over
@@ -89,6 +81,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // Before any route: the 405 table is read off the routes as they are added.
+  const wrongMethods = methodNotAllowed(app);
   app.decorateRequest('auth', null);
   // Shutting down (app.close(), on SIGTERM): a request already in flight is finished and its
   // connection closed after it; one that arrives on a kept-alive connection gets a 503 and a closed
@@ -117,28 +111,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (closing) reply.header('Connection', 'close');
     done(null, payload);
   });
-  app.setValidatorCompiler(validatorCompiler);
   registerBodyParsers(app);
   registerErrorHandler(app);
 
-  for (const schema of [ErrorEnvelope, Customer, CustomerList, DeletedCustomer]) app.addSchema(schema);
+  app.addSchema(ErrorEnvelope);
   await app.register(swagger, openapiOptions);
-
-  for (const [url, allowed] of Object.entries(ROUTES)) {
-    app.route({
-      // Every method Fastify can route (TRACE and QUERY too); HEAD comes with each GET.
-      method: app.supportedMethods.filter((m) => m !== 'HEAD' && !allowed.includes(m)),
-      url,
-      schema: { hide: true },
-      // Refused as the request arrives, before its body is read: a wrong method is a 405 whatever it sent.
-      onRequest: async (request) => {
-        throw new AppError('method_not_allowed', `${request.method} is not allowed on ${url}.`, undefined, {
-          Allow: allowed.join(', '),
-        });
-      },
-      handler: async () => undefined,
-    });
-  }
 
   const gateway = deps.gateway ?? createStripeGateway(deps.config.stripe);
   for (const notice of provisioningNotices(gateway)) app.log.warn(notice);
@@ -155,11 +132,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       authHook((secret) => accounts.authenticate(deps.db, secret, keyCache)),
     );
     await registerRateLimit(api, { perSecond: deps.config.rateLimit, redis: deps.redis });
+    api.addHook('preValidation', parametersHook);
     await api.register(customerRoutes, {
-      deps: { db: deps.db, hooks: [...hooks, eraseDeletedCustomer] },
+      deps: { db: deps.db, hooks },
       idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
     });
   });
+
+  wrongMethods.register();
 
   const sweeper = startSweeper(deps.db, deps.config.idempotency, app.log);
   app.addHook('onClose', () => sweeper.stop());

@@ -98,12 +98,34 @@ export function parseDatabaseUrl(raw: string, name = 'LUNIPAY_DATABASE_URL'): Da
   return { dialect: 'sqlite', path };
 }
 
-function stripeKey(env: Env, name: string, prefix: string): string | undefined {
+/**
+ * The one check of the Stripe keys; the gateway takes them as given. A live key in the test slot
+ * would put test customers into real accounts, and the other way round. The key is not echoed.
+ */
+function stripeKey(env: Env, name: string, mode: 'test' | 'live'): string | undefined {
   const key = nonEmpty(env, name);
-  if (key !== undefined && !key.startsWith(prefix) && !key.startsWith(prefix.replace('sk_', 'rk_'))) {
-    throw new ConfigError(`${name} must be a Stripe secret key starting with ${prefix}.`);
+  if (key !== undefined && !new RegExp(`^(sk|rk)_${mode}_`).test(key)) {
+    throw new ConfigError(
+      `${name} must be a ${mode}-mode Stripe key, starting with sk_${mode}_ or rk_${mode}_.`,
+    );
   }
   return key;
+}
+
+/**
+ * The one check of the Stripe API base: an http(s) origin, since the SDK always requests /v1/…
+ * from the host root and a path prefix cannot be honoured.
+ */
+function stripeApiBase(env: Env): string | undefined {
+  const apiBase = nonEmpty(env, 'STRIPE_API_BASE');
+  if (apiBase === undefined) return undefined;
+  const url = URL.canParse(apiBase) ? new URL(apiBase) : undefined;
+  if (!/^https?:\/\/[^/]+\/?$/.test(apiBase) || !url || url.search !== '' || url.hash !== '') {
+    throw new ConfigError(
+      `STRIPE_API_BASE must be an http(s) origin with no path, query or fragment, such as http://127.0.0.1:12111, got '${apiBase}'.`,
+    );
+  }
+  return apiBase;
 }
 
 function redisUrl(env: Env): string | undefined {
@@ -119,20 +141,14 @@ export function loadConfig(env: Env): Config {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError(`LUNIPAY_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'.`);
   }
-  const apiBase = nonEmpty(env, 'STRIPE_API_BASE');
-  if (apiBase !== undefined && !/^https?:\/\/[^/]+\/?$/.test(apiBase)) {
-    throw new ConfigError(
-      `STRIPE_API_BASE must be an http(s) origin such as http://127.0.0.1:12111, got '${apiBase}'.`,
-    );
-  }
   const config: Config = {
     host: nonEmpty(env, 'HOST') ?? '127.0.0.1',
     port: integer(env, 'PORT', 4242, 0, 65535),
     database: parseDatabaseUrl(nonEmpty(env, 'LUNIPAY_DATABASE_URL') ?? 'sqlite:./data/lunipay.sqlite'),
     stripe: {
-      liveKey: stripeKey(env, 'STRIPE_SECRET_KEY', 'sk_live_'),
-      testKey: stripeKey(env, 'STRIPE_TEST_SECRET_KEY', 'sk_test_'),
-      apiBase,
+      liveKey: stripeKey(env, 'STRIPE_SECRET_KEY', 'live'),
+      testKey: stripeKey(env, 'STRIPE_TEST_SECRET_KEY', 'test'),
+      apiBase: stripeApiBase(env),
     },
     rateLimit: integer(env, 'LUNIPAY_RATE_LIMIT', 1000, 0, 1_000_000),
     requestTimeoutMs: integer(env, 'LUNIPAY_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),

@@ -1,3 +1,5 @@
+import { type Static, Type } from '@sinclair/typebox';
+
 /**
  * The closed list of errors the API can return. Every error response is rendered from this
  * table, and the OpenAPI document's error responses are generated from it too, so status codes
@@ -26,9 +28,29 @@ export const ERRORS = {
 export type ErrorCode = keyof typeof ERRORS;
 export type ErrorType = (typeof ERRORS)[ErrorCode]['type'];
 
-export interface ErrorBody {
-  error: { type: ErrorType; code: ErrorCode; message: string; param?: string };
-}
+const CODES = Object.keys(ERRORS) as ErrorCode[];
+const TYPES = [...new Set(CODES.map((code) => ERRORS[code].type))];
+
+/** A string one of `values`, as a plain JSON Schema enum (an OpenAPI enum, a union in the SDK). */
+const StringEnum = <T extends string>(values: readonly T[], description: string) =>
+  Type.Unsafe<T>({ type: 'string', enum: [...values], description });
+
+/** Every error response's body, rendered from the table above. */
+export const ErrorEnvelope = Type.Object(
+  {
+    error: Type.Object(
+      {
+        type: StringEnum(TYPES, 'The kind of error, which groups the codes.'),
+        code: StringEnum(CODES, 'A short, stable code for programs to act on.'),
+        message: Type.String({ description: 'One sentence for a person.' }),
+        param: Type.Optional(Type.String({ description: 'The parameter at fault, when there is one.' })),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { $id: 'Error', additionalProperties: false, title: 'Error' },
+);
+export type ErrorBody = Static<typeof ErrorEnvelope>;
 
 export class AppError extends Error {
   readonly code: ErrorCode;

@@ -1,32 +1,30 @@
-import { hostname } from 'node:os';
-import type { Writable } from 'node:stream';
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import type { LogLevel } from './config.js';
-import type { Log } from './jobs/jobs.service.js';
 
-const LEVELS: Record<LogLevel, number> = {
-  trace: 10,
-  debug: 20,
-  info: 30,
-  warn: 40,
-  error: 50,
-  fatal: 60,
-  silent: Number.POSITIVE_INFINITY,
-};
+/** What code that logs is given, as pino declares it: the server's logger, a child of it, the worker's. */
+export type Log = Pick<Logger, 'info' | 'warn' | 'error'>;
 
-/**
- * JSON lines in pino's shape, for processes without an HTTP server (the worker), so their logs
- * read like the server's. Errors are reduced to name, message and code, as the server does.
- */
-export function jsonLogger(level: LogLevel, stream: Writable = process.stdout): Log {
-  const base = { pid: process.pid, hostname: hostname() };
-  const write = (at: number) => (obj: object, msg: string) => {
-    if (at < LEVELS[level]) return;
-    const fields: Record<string, unknown> = { ...obj };
-    if (fields.err instanceof Error) {
-      const err = fields.err as Error & { code?: unknown };
-      fields.err = { type: err.name, message: err.message, code: err.code };
-    }
-    stream.write(`${JSON.stringify({ level: at, time: Date.now(), ...base, ...fields, msg })}\n`);
+/** Errors are logged by type, message, code and stack only: drivers attach row values elsewhere. */
+function serializeError(error: Error): {
+  type: string;
+  message: string;
+  stack: string;
+  [key: string]: unknown;
+} {
+  return {
+    type: error.name,
+    message: error.message,
+    code: (error as { code?: unknown }).code,
+    stack: error.stack ?? '',
   };
-  return { info: write(30), warn: write(40), error: write(50) };
+}
+
+/** The options every logger of this project is made with, the server's included. */
+export function loggerOptions(level: LogLevel): LoggerOptions & { level: LogLevel } {
+  return { level, serializers: { err: serializeError } };
+}
+
+/** JSON lines for processes without an HTTP server (the worker), so their logs read like the server's. */
+export function jsonLogger(level: LogLevel, stream: DestinationStream = process.stdout): Log {
+  return pino(loggerOptions(level), stream);
 }

@@ -1,24 +1,8 @@
 import type { ErrorResponse, ErrorType } from './types.js';
 
-/** Error codes the API documents. Other strings may appear if the API grows new ones. */
+/** Error codes: those the API documents (generated from its error table), then the SDK's own. */
 export type ErrorCode =
-  | 'invalid_json'
-  | 'parameter_missing'
-  | 'parameter_unknown'
-  | 'parameter_invalid'
-  | 'parameters_exclusive'
-  | 'idempotency_key_reused'
-  | 'api_key_missing'
-  | 'api_key_invalid'
-  | 'resource_missing'
-  | 'url_invalid'
-  | 'method_not_allowed'
-  | 'idempotency_key_in_use'
-  | 'body_too_large'
-  | 'unsupported_media_type'
-  | 'rate_limited'
-  | 'internal_error'
-  | 'service_unavailable'
+  | ErrorResponse['error']['code']
   // SDK-side codes, for errors that never reached (or never came back from) the API:
   | 'connection_failed'
   | 'timeout'

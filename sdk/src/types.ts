@@ -27,30 +27,19 @@ export type CustomerList = components['schemas']['CustomerList'];
 export type ErrorResponse = components['schemas']['Error'];
 
 /**
- * The error `type`s this SDK maps to classes. The document declares `error.type` as a plain
- * string (so that a new type is not a breaking change), hence this union is the SDK's own list;
- * `ErrorResponse['error']['type']` stays `string`, and an unknown type still becomes an error
- * class (see errorFromResponse).
+ * The error `type`s the API documents, each mapped to an error class. A type this SDK version
+ * does not know yet (a newer API) still becomes an error class (see errorFromResponse).
  */
-export type ErrorType =
-  | 'invalid_request_error'
-  | 'idempotency_error'
-  | 'authentication_error'
-  | 'rate_limit_error'
-  | 'api_error';
+export type ErrorType = ErrorResponse['error']['type'];
+
+/** Parameters of `customers.create`: `components['schemas']['CreateCustomerParams']`. */
+export type CustomerCreateParams = components['schemas']['CreateCustomerParams'];
 
 /**
- * Parameters of `customers.create`: the JSON body of `createCustomer`. The server names the
- * schema `CreateCustomerParams`, but it is inline in the operation rather than in components.
+ * Parameters of `customers.update`: `components['schemas']['UpdateCustomerParams']`, the body of
+ * `updateCustomer` (PATCH, what the SDK sends).
  */
-export type CustomerCreateParams = NonNullable<
-  operations['createCustomer']['requestBody']
->['content']['application/json'];
-
-/** Parameters of `customers.update`: the JSON body of `updateCustomer` (PATCH, what the SDK sends). */
-export type CustomerUpdateParams = NonNullable<
-  operations['updateCustomer']['requestBody']
->['content']['application/json'];
+export type CustomerUpdateParams = components['schemas']['UpdateCustomerParams'];
 
 /** Parameters of `customers.list`: the query of `listCustomers` (filters and cursors). */
 export type CustomerListParams = NonNullable<operations['listCustomers']['parameters']['query']>;

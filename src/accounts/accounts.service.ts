@@ -4,20 +4,13 @@ import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
 import * as store from './accounts.store.js';
 import { evictEverywhere, type KeyCache } from './key-cache.js';
-import { hashSecret, newSecret, secretMode, secretStart } from './keys.js';
+import { type AuthContext, hashSecret, newSecret, secretMode, secretStart } from './keys.js';
 
 export interface Account {
   id: string;
   name: string;
   stripe_account_id: string | null;
   created: number;
-}
-
-/** Who is calling: decided by the API key alone, for every request. */
-export interface AuthContext {
-  accountId: string;
-  mode: Mode;
-  keyId: string;
 }
 
 const STRIPE_ACCOUNT = /^acct_[0-9A-Za-z]{1,64}$/;

@@ -1,6 +1,6 @@
 import type { Db } from '../db/connect.js';
 import { NOTIFY_CHANNEL_KEYS } from '../db/connect.js';
-import type { AuthContext } from './accounts.service.js';
+import type { AuthContext } from './keys.js';
 
 const MAX_ENTRIES = 10_000;
 

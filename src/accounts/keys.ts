@@ -1,6 +1,13 @@
 import { createHash, randomInt } from 'node:crypto';
 import type { Mode } from '../db/schema.js';
 
+/** Who is calling: decided by the API key alone, for every request. */
+export interface AuthContext {
+  accountId: string;
+  mode: Mode;
+  keyId: string;
+}
+
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const SECRET_RANDOM_LENGTH = 32;
 /** What a well-formed secret looks like; anything else is refused before the database is asked. */

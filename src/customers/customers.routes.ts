@@ -1,16 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { callerOf } from '../http/auth.js';
-import { QUERY_ERROR } from '../http/form.js';
+import { pathIdHook } from '../http/route-hooks.js';
 import { errorResponses } from '../http/schemas.js';
 import {
   beforeCommitOf,
   IdempotencyHeaders,
   idempotentRoute,
+  originOf,
   replayable,
 } from '../idempotency/idempotency.hooks.js';
 import type { IdempotencyDeps } from '../idempotency/idempotency.service.js';
-import { isId } from '../ids.js';
+import { eraseDeletedCustomer } from './customers.hooks.js';
 import {
   CreateCustomerBody,
   Customer,
@@ -18,6 +19,7 @@ import {
   CustomerList,
   DeletedCustomer,
   ListCustomersQuery,
+  READ_ONLY_MESSAGES,
   UpdateCustomerBody,
 } from './customers.schema.js';
 import type { CustomerDeps } from './customers.service.js';
@@ -27,32 +29,27 @@ const tags = ['Customers'];
 const WRITE_ERRORS = ['invalid_json', 'body_too_large', 'unsupported_media_type'] as const;
 // Writes also answer for their Idempotency-Key: malformed, reused, in flight, or a deleted customer's replay.
 const IDEMPOTENT = { idempotent: true };
+// Naming a field the customer owns (`id`, `stripe_customer_id`, …) says why it cannot be set.
+const config = { readOnlyFields: READ_ONLY_MESSAGES };
 
 /** Thin: parse (Fastify does, from the schemas), call the service, reply. */
 export const customerRoutes: FastifyPluginAsyncTypebox<{
   deps: CustomerDeps;
   idempotency: IdempotencyDeps;
-}> = async (app, { deps, idempotency }) => {
+}> = async (app, options) => {
+  // Named in the OpenAPI document's components: the objects, and the bodies the SDK's types take.
+  for (const schema of [Customer, CustomerList, DeletedCustomer, CreateCustomerBody, UpdateCustomerBody])
+    app.addSchema(schema);
+  // A deleted customer's stored responses are erased with it, whatever else the app hooks in.
+  const deps = { ...options.deps, hooks: [...(options.deps.hooks ?? []), eraseDeletedCustomer] };
   // Every write takes an Idempotency-Key; reads ignore the header.
-  const idempotent = idempotentRoute(idempotency);
-  // A write sent with no body at all (`curl -X POST`) has no parameters, like an empty form.
-  // A query string that could not be parsed is an error only where a query is read (the list);
-  // the other routes ignore their query string, broken or not, as their documents say.
-  app.addHook('preValidation', async (request) => {
-    if (request.body === undefined || request.body === null) request.body = {};
-    const queryError = (request.query as Record<symbol, unknown>)[QUERY_ERROR];
-    if (queryError && request.routeOptions.schema?.querystring) throw queryError;
-  });
-  // A path id that is not a customer id is a 404 before anything is looked up or stored; an
-  // Idempotency-Key is not claimed for it either (PostgreSQL cannot even store a path holding NUL).
-  app.addHook('preHandler', async (request) => {
-    const id = (request.params as { id?: string } | undefined)?.id;
-    if (id !== undefined && !isId('cus', id)) throw service.notFound(id);
-  });
+  const idempotent = idempotentRoute(options.idempotency);
+  app.addHook('preHandler', pathIdHook('cus', service.notFound));
   app.post(
     '/v1/customers',
     {
       ...idempotent,
+      config,
       schema: {
         operationId: 'createCustomer',
         summary: 'Create a customer',
@@ -70,7 +67,14 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
         },
       },
     },
-    async (request) => service.createCustomer(deps, callerOf(request), request.body, beforeCommitOf(request)),
+    async (request) =>
+      service.createCustomer(
+        deps,
+        callerOf(request),
+        request.body,
+        originOf(request),
+        beforeCommitOf(request),
+      ),
   );
 
   app.get(
@@ -90,6 +94,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
 
   const update = {
     ...idempotent,
+    config,
     schema: {
       summary: 'Update a customer',
       description:
@@ -117,6 +122,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
         callerOf(request),
         request.params.id,
         request.body,
+        originOf(request),
         beforeCommitOf(request),
       ),
   );
@@ -137,6 +143,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
         callerOf(request),
         request.params.id,
         request.body,
+        originOf(request),
         beforeCommitOf(request),
       ),
   );
@@ -161,12 +168,19 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request) =>
-      service.deleteCustomer(deps, callerOf(request), request.params.id, beforeCommitOf(request)),
+      service.deleteCustomer(
+        deps,
+        callerOf(request),
+        request.params.id,
+        originOf(request),
+        beforeCommitOf(request),
+      ),
   );
 
   app.get(
     '/v1/customers',
     {
+      config,
       schema: {
         operationId: 'listCustomers',
         summary: 'List customers',

@@ -5,6 +5,12 @@ export const EMAIL_PATTERN = '^[^@\\s\\u0000\\p{Cs}]+@[^@\\s\\u0000\\p{Cs}]+$';
 export const METADATA_MAX_KEYS = 20;
 export const METADATA_KEY_MAX = 40;
 export const METADATA_VALUE_MAX = 500;
+const EMAIL_LENGTH = { min: 3, max: 512 };
+const NAME_MAX = 255;
+const PHONE_MAX = 64;
+const COMPANY_NAME_MAX = 255;
+const NOTES_MAX = 5000;
+const PAGE_SIZE = { min: 1, max: 100, default: 10 };
 
 /** The fields a request may never set; naming one gets a `parameter_unknown` that says why. */
 export const READ_ONLY_FIELDS = [
@@ -15,6 +21,16 @@ export const READ_ONLY_FIELDS = [
   'created',
   'updated',
 ] as const;
+
+/** What naming a read-only field answers: its route `config`, read by the validation errors. */
+export const READ_ONLY_MESSAGES: Readonly<Record<string, string>> = Object.fromEntries(
+  READ_ONLY_FIELDS.map((field) => [
+    field,
+    field === 'stripe_customer_id'
+      ? 'stripe_customer_id is managed by LuniPay and cannot be set.'
+      : `${field} is read-only and cannot be set.`,
+  ]),
+);
 
 const seed = {
   id: 'cus_01JRZK2Q4T9ZS0VCNA3HX7W9EY',
@@ -50,7 +66,7 @@ export const Customer = Type.Object(
       description: 'Free-form internal notes. Never shown to the customer and never sent to Stripe.',
     }),
     metadata: Type.Union([Type.Record(Type.String(), Type.String()), Type.Null()], {
-      description: 'Up to 20 key/value pairs for your bookkeeping; `null` when there are none.',
+      description: `Up to ${METADATA_MAX_KEYS} key/value pairs for your bookkeeping; \`null\` when there are none.`,
     }),
     stripe_customer_id: Type.Union([Type.String(), Type.Null()], {
       description:
@@ -102,23 +118,23 @@ const MetadataParam = Type.Unsafe<Record<string, string | null> | null | ''>({
   propertyNames: { minLength: 1, maxLength: METADATA_KEY_MAX, pattern: '^[^\\[\\]\\u0000\\p{Cs}]*$' },
   additionalProperties: { type: ['string', 'null'], maxLength: METADATA_VALUE_MAX, pattern: NO_NUL },
   description:
-    'Up to 20 keys (1–40 characters, no `[` or `]`) with string values of up to 500 characters. ' +
+    `Up to ${METADATA_MAX_KEYS} keys (1–${METADATA_KEY_MAX} characters, no \`[\` or \`]\`) with string values of up to ${METADATA_VALUE_MAX} characters. ` +
     'On update, keys are merged: a value of `""` or `null` removes that key; `metadata: null` or `""` removes them all.',
   examples: [seed.metadata],
 });
 
 const email = {
-  minLength: 3,
-  maxLength: 512,
+  minLength: EMAIL_LENGTH.min,
+  maxLength: EMAIL_LENGTH.max,
   pattern: EMAIL_PATTERN,
-  description: 'One `@` with text on both sides and no whitespace; 3–512 characters. Stored as given.',
+  description: `One \`@\` with text on both sides and no whitespace; ${EMAIL_LENGTH.min}–${EMAIL_LENGTH.max} characters. Stored as given.`,
   examples: [seed.email],
 };
 const name = (description: string, example: string) =>
   Type.String({
-    maxLength: 255,
+    maxLength: NAME_MAX,
     pattern: NO_NUL,
-    description: `${description} 0–255 characters.`,
+    description: `${description} 0–${NAME_MAX} characters.`,
     examples: [example],
   });
 
@@ -127,23 +143,22 @@ const writable = {
   last_name: Type.Optional(name('Family name.', seed.last_name)),
   phone: Type.Optional(
     NullableString({
-      maxLength: 64,
-      description: 'Free-form, up to 64 characters; `""` or `null` clears it.',
+      maxLength: PHONE_MAX,
+      description: `Free-form, up to ${PHONE_MAX} characters; \`""\` or \`null\` clears it.`,
       example: seed.phone,
     }),
   ),
   company_name: Type.Optional(
     NullableString({
-      maxLength: 255,
-      description: 'Up to 255 characters; `""` or `null` clears it.',
+      maxLength: COMPANY_NAME_MAX,
+      description: `Up to ${COMPANY_NAME_MAX} characters; \`""\` or \`null\` clears it.`,
       example: seed.company_name,
     }),
   ),
   notes: Type.Optional(
     NullableString({
-      maxLength: 5000,
-      description:
-        'Internal notes, up to 5,000 characters; never sent to Stripe. `""` or `null` clears them.',
+      maxLength: NOTES_MAX,
+      description: `Internal notes, up to ${NOTES_MAX.toLocaleString('en-US')} characters; never sent to Stripe. \`""\` or \`null\` clears them.`,
       example: seed.notes,
     }),
   ),
@@ -200,7 +215,12 @@ const CreatedRange = Type.Object(
 export const ListCustomersQuery = Type.Object(
   {
     limit: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Page size, 1–100.' }),
+      Type.Integer({
+        minimum: PAGE_SIZE.min,
+        maximum: PAGE_SIZE.max,
+        default: PAGE_SIZE.default,
+        description: `Page size, ${PAGE_SIZE.min}–${PAGE_SIZE.max}.`,
+      }),
     ),
     starting_after: Type.Optional(
       Type.String({ maxLength: 64, description: 'A customer id: the page of customers older than it.' }),
@@ -210,7 +230,7 @@ export const ListCustomersQuery = Type.Object(
     ),
     email: Type.Optional(
       Type.String({
-        maxLength: 512,
+        maxLength: EMAIL_LENGTH.max,
         pattern: NO_NUL,
         description: 'Only customers with this email, compared case-insensitively.',
       }),

@@ -1,7 +1,8 @@
 import type { Transaction } from 'kysely';
-import type { AuthContext } from '../accounts/accounts.service.js';
+import type { AuthContext } from '../accounts/keys.js';
 import type { Db } from '../db/connect.js';
 import type { Database } from '../db/schema.js';
+import type { BeforeCommit, CustomerEvent, CustomerWriteHook, Origin } from '../db/write-hooks.js';
 import { AppError } from '../errors.js';
 import { isId, newId } from '../ids.js';
 import type {
@@ -16,15 +17,6 @@ import { METADATA_MAX_KEYS } from './customers.schema.js';
 import type { CustomerRow, Owner } from './customers.store.js';
 import * as store from './customers.store.js';
 
-/** What a committed write did, for the subsystems that follow customers (outbox, idempotency). */
-export type CustomerEvent =
-  | { type: 'created'; customer: CustomerRow }
-  | { type: 'updated'; before: CustomerRow; customer: CustomerRow }
-  | { type: 'deleted'; customer: CustomerRow };
-
-/** Runs inside the write's transaction: whatever it writes commits with the customer, or not at all. */
-export type CustomerWriteHook = (trx: Transaction<Database>, event: CustomerEvent) => Promise<void>;
-
 export interface CustomerDeps {
   db: Db;
   /** Called in order, inside every write's transaction, after the customer row is written. */
@@ -34,15 +26,6 @@ export interface CustomerDeps {
 async function runHooks(deps: CustomerDeps, trx: Transaction<Database>, event: CustomerEvent): Promise<void> {
   for (const hook of deps.hooks ?? []) await hook(trx, event);
 }
-
-/**
- * Work another subsystem adds to a write, run inside the write's own transaction so both commit
- * or neither does (an idempotency record, say). It sees the response the write will return.
- */
-export type BeforeCommit = (
-  trx: Transaction<Database>,
-  response: { status: number; body: unknown },
-) => Promise<void>;
 
 type Metadata = Record<string, string>;
 type MetadataParam = Record<string, string | null> | null | '' | undefined;
@@ -112,6 +95,7 @@ export async function createCustomer(
   deps: CustomerDeps,
   auth: AuthContext,
   body: CreateCustomerBody,
+  origin: Origin,
   beforeCommit?: BeforeCommit,
 ): Promise<Customer> {
   const now = nowSeconds();
@@ -137,7 +121,7 @@ export async function createCustomer(
   // The row goes in through the write path's own insert: creates committed together share it.
   await deps.db.write(
     async (trx) => {
-      await runHooks(deps, trx, { type: 'created', customer: row });
+      await runHooks(deps, trx, { type: 'created', customer: row, origin });
       await beforeCommit?.(trx, { status: 200, body: customer });
     },
     { insert: { table: 'customers', values } },
@@ -177,6 +161,7 @@ export async function updateCustomer(
   auth: AuthContext,
   id: string,
   body: UpdateCustomerBody,
+  origin: Origin,
   beforeCommit?: BeforeCommit,
 ): Promise<Customer> {
   if (!isId('cus', id)) throw await missing(deps, auth, id);
@@ -189,7 +174,7 @@ export async function updateCustomer(
       changes.updated = nowSeconds();
       await store.updateCustomer(trx, owner(auth), id, changes);
       updated = { ...row, ...changes, version: row.version + 1 };
-      await runHooks(deps, trx, { type: 'updated', before: row, customer: updated });
+      await runHooks(deps, trx, { type: 'updated', before: row, customer: updated, origin });
     }
     const customer = toCustomer(updated);
     await beforeCommit?.(trx, { status: 200, body: customer });
@@ -204,6 +189,7 @@ export async function deleteCustomer(
   deps: CustomerDeps,
   auth: AuthContext,
   id: string,
+  origin: Origin,
   beforeCommit?: BeforeCommit,
 ): Promise<DeletedCustomer> {
   if (!isId('cus', id)) throw await missing(deps, auth, id);
@@ -212,7 +198,7 @@ export async function deleteCustomer(
     const row = await store.findCustomer(trx, owner(auth), id, deps.db.dialect === 'postgres');
     if (!row) return false;
     await store.deleteCustomer(trx, owner(auth), id);
-    await runHooks(deps, trx, { type: 'deleted', customer: row });
+    await runHooks(deps, trx, { type: 'deleted', customer: row, origin });
     await beforeCommit?.(trx, { status: 200, body: deleted });
     return true;
   });

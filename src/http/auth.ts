@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { AuthContext } from '../accounts/accounts.service.js';
+import type { AuthContext } from '../accounts/keys.js';
 import { AppError } from '../errors.js';
 
 declare module 'fastify' {

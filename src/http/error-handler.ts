@@ -1,13 +1,14 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isUnavailable } from '../db/errors.js';
 import { AppError } from '../errors.js';
+import { BODY_LIMIT } from './body.js';
 import { validationError } from './validation.js';
 
 /** Fastify's own request errors, mapped onto the closed list. */
 function fromFastify(error: FastifyError): AppError | null {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new AppError('body_too_large', 'The request body is larger than 64 KiB.');
+      return new AppError('body_too_large', `The request body is larger than ${BODY_LIMIT / 1024} KiB.`);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_TYPE':
       return new AppError(
@@ -22,10 +23,14 @@ function fromFastify(error: FastifyError): AppError | null {
   }
 }
 
-export function toAppError(error: unknown): AppError | null {
+/** The error as one of the closed list, or null for an unexpected one (a 500). */
+export function toAppError(error: unknown, request?: FastifyRequest): AppError | null {
   if (error instanceof AppError) return error;
   const fe = error as FastifyError;
-  if (fe.validation) return validationError(fe.validation as Parameters<typeof validationError>[0]);
+  if (fe.validation) {
+    const errors = fe.validation as Parameters<typeof validationError>[0];
+    return validationError(errors, request?.routeOptions.config.readOnlyFields);
+  }
   const mapped = fromFastify(fe);
   if (mapped) return mapped;
   if (isUnavailable(error)) {
@@ -43,7 +48,7 @@ export function send(reply: FastifyReply, error: AppError): FastifyReply {
 
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const known = toAppError(error);
+    const known = toAppError(error, request);
     if (known) {
       if (known.code === 'service_unavailable') request.log.warn({ err: error }, 'database unavailable');
       return send(reply, known);

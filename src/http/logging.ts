@@ -1,6 +1,7 @@
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { LogLevel } from '../config.js';
+import { loggerOptions } from '../log.js';
 
 /**
  * One JSON line per request, with the request id. It names the route and the path without its
@@ -29,24 +30,10 @@ class OneLinePerRequest extends LogController {
   }
 }
 
-/** Errors are logged by type, message, code and stack only: drivers attach row values elsewhere. */
-function serializeError(error: Error): {
-  type: string;
-  message: string;
-  stack: string;
-  [key: string]: unknown;
-} {
+/** Fastify's logger: the project's pino options, with one line per request. */
+export function fastifyLoggerOptions(level: LogLevel, stream?: DestinationStream) {
   return {
-    type: error.name,
-    message: error.message,
-    code: (error as { code?: unknown }).code,
-    stack: error.stack ?? '',
-  };
-}
-
-export function loggerOptions(level: LogLevel, stream?: DestinationStream) {
-  return {
-    logger: { level, serializers: { err: serializeError }, ...(stream ? { stream } : {}) },
+    logger: { ...loggerOptions(level), ...(stream ? { stream } : {}) },
     logController: new OneLinePerRequest(),
   };
 }

@@ -34,6 +34,13 @@ export const openapiOptions: FastifyDynamicSwaggerOptions = {
     },
     security: [{ bearerAuth: [] }, { basicAuth: [] }],
   },
+  // A body whose schema is also registered is documented by reference, under its own name.
+  transform: ({ schema, url, ...document }) => {
+    const id = (schema?.body as { $id?: unknown } | undefined)?.$id;
+    const shared = 'openapiObject' in document ? document.openapiObject.components?.schemas : undefined;
+    const named = typeof id === 'string' && shared?.[id] !== undefined;
+    return { schema: named ? { ...schema, body: { $ref: id } } : schema, url };
+  },
   // Shared schemas keep their own names in components/schemas instead of def-0, def-1, …
   refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
 };

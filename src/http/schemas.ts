@@ -1,5 +1,5 @@
 import { type TSchema, Type } from '@sinclair/typebox';
-import { codesByStatus, type ErrorCode } from '../errors.js';
+import { codesByStatus, type ErrorCode, ErrorEnvelope } from '../errors.js';
 
 /**
  * No string the API stores may hold a NUL character (several drivers and tools truncate at it) or
@@ -21,23 +21,6 @@ export function NullableString(options: {
     ...(options.example === undefined ? {} : { examples: [options.example] }),
   });
 }
-
-export const ErrorEnvelope = Type.Object(
-  {
-    error: Type.Object(
-      {
-        type: Type.String({
-          description: 'The kind of error: `invalid_request_error`, `authentication_error`, …',
-        }),
-        code: Type.String({ description: 'A short, stable code for programs to act on.' }),
-        message: Type.String({ description: 'One sentence for a person.' }),
-        param: Type.Optional(Type.String({ description: 'The parameter at fault, when there is one.' })),
-      },
-      { additionalProperties: false },
-    ),
-  },
-  { $id: 'Error', additionalProperties: false, title: 'Error' },
-);
 
 /** Every route can answer with these, whatever it does. */
 const COMMON_ERRORS: ErrorCode[] = [

@@ -1,7 +1,16 @@
 import { Ajv, type ErrorObject } from 'ajv';
-import type { FastifySchemaCompiler } from 'fastify';
-import { READ_ONLY_FIELDS } from '../customers/customers.schema.js';
+import type { FastifySchemaCompiler, FastifyServerOptions } from 'fastify';
 import { AppError } from '../errors.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * Top-level fields of the route's parameters that are the resource's own (read-only), each
+     * with the message a request naming one gets, as a `parameter_unknown` that says why.
+     */
+    readOnlyFields?: Readonly<Record<string, string>>;
+  }
+}
 
 /**
  * Request validation. Bodies are checked strictly — no type coercion, no silently dropped
@@ -14,11 +23,14 @@ const common = {
   strict: false,
   unicodeRegExp: true,
   coerceTypes: false,
+  // Errors carry the schema they broke, so messages can quote its limits.
+  verbose: true,
 } as const;
 const strictAjv = new Ajv({ ...common, useDefaults: false });
 const queryAjv = new Ajv({ ...common, useDefaults: true });
 
 type JsonSchema = { type?: string | string[]; properties?: Record<string, JsonSchema> };
+type KeySchema = { minLength?: number; maxLength?: number };
 const DECIMAL = /^-?[0-9]{1,15}$/;
 
 /**
@@ -38,7 +50,7 @@ function coerceIntegers(schema: JsonSchema, data: unknown): void {
   }
 }
 
-export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
+const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
   if (httpPart !== 'querystring') return strictAjv.compile(schema as object);
   const validate = queryAjv.compile(schema as object);
   return (data: unknown) => {
@@ -46,6 +58,18 @@ export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, http
     return validate(data) ? { value: data } : { error: validate.errors as never };
   };
 };
+
+type ValidatorFactory = NonNullable<
+  NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']
+>['buildValidator'];
+
+/**
+ * `validatorCompiler` for every Fastify context, as the server's `schemaController` option:
+ * `setValidatorCompiler` does not reach a plugin that registers schemas of its own (Fastify builds
+ * its default compiler there). The cast: a query's validator returns `{ value } | { error }`,
+ * which Fastify accepts but the factory's type (ajv's validate function) does not express.
+ */
+export const buildValidator = (() => validatorCompiler) as unknown as ValidatorFactory;
 
 /** `/metadata/a~1b` → `metadata[a/b]`, the bracket notation that forms and query strings use. */
 export function paramName(instancePath: string, child?: string): string {
@@ -97,8 +121,14 @@ function describe(error: ErrorObject, param: string): string {
   }
 }
 
-/** The first problem ajv found, as the API's error with the parameter at fault. */
-export function validationError(errors: ErrorObject[]): AppError {
+/**
+ * The first problem ajv found, as the API's error with the parameter at fault. `readOnlyFields`
+ * is the route's own (its `config`).
+ */
+export function validationError(
+  errors: ErrorObject[],
+  readOnlyFields: Readonly<Record<string, string>> = {},
+): AppError {
   const error = errors[0];
   if (!error) return new AppError('parameter_invalid', 'The request parameters are invalid.');
   const p = error.params as Record<string, unknown>;
@@ -109,15 +139,8 @@ export function validationError(errors: ErrorObject[]): AppError {
   if (error.keyword === 'additionalProperties') {
     const name = String(p.additionalProperty);
     const param = paramName(error.instancePath, name);
-    if (error.instancePath === '' && name === 'stripe_customer_id') {
-      return new AppError(
-        'parameter_unknown',
-        'stripe_customer_id is managed by LuniPay and cannot be set.',
-        param,
-      );
-    }
-    if (error.instancePath === '' && (READ_ONLY_FIELDS as readonly string[]).includes(name)) {
-      return new AppError('parameter_unknown', `${name} is read-only and cannot be set.`, param);
+    if (error.instancePath === '' && Object.hasOwn(readOnlyFields, name)) {
+      return new AppError('parameter_unknown', readOnlyFields[name] as string, param);
     }
     return new AppError('parameter_unknown', `Received unknown parameter: ${param}.`, param);
   }
@@ -125,9 +148,13 @@ export function validationError(errors: ErrorObject[]): AppError {
   const key = (error as ErrorObject & { propertyName?: string }).propertyName;
   if (key !== undefined || error.keyword === 'propertyNames') {
     const name = key ?? String(p.propertyName);
+    // The key's own limits, from the schema that set them (`verbose` gives it to each error).
+    const parent = error.parentSchema as { propertyNames?: KeySchema } & KeySchema;
+    const keys = key === undefined ? (parent.propertyNames ?? {}) : parent;
+    // No brackets: a form or query string names a key inside brackets, `metadata[key]`.
     return new AppError(
       'parameter_invalid',
-      `Invalid key '${name}': keys must be 1 to 40 characters with no [ or ].`,
+      `Invalid key '${name}': keys must be ${keys.minLength ?? 0} to ${keys.maxLength} characters with no [ or ].`,
       paramName(error.instancePath, name),
     );
   }

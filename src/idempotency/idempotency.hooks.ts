@@ -1,6 +1,6 @@
 import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { BeforeCommit } from '../customers/customers.service.js';
+import type { BeforeCommit, Origin } from '../db/write-hooks.js';
 import { callerOf } from '../http/auth.js';
 import type { IdempotencyDeps, Lease } from './idempotency.service.js';
 import * as service from './idempotency.service.js';
@@ -137,4 +137,9 @@ export function beforeCommitOf(request: FastifyRequest): BeforeCommit | undefine
     // Only a success that follows counts as committed; an error after this still releases.
     state.recorded = true;
   };
+}
+
+/** The origin of a write an API request makes: the request's id, the key it was sent with, if any. */
+export function originOf(request: FastifyRequest): Origin {
+  return { requestId: request.id, idempotencyKey: states.get(request)?.key ?? null, source: 'api' };
 }

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { forEachDatabase, type Harness, startHarness, type TestAccount } from '../../test/helpers/harness.js';
-import type { AuthContext } from '../accounts/accounts.service.js';
+import type { AuthContext } from '../accounts/keys.js';
+import { eraseDeletedCustomer } from '../customers/customers.hooks.js';
 import * as customers from '../customers/customers.service.js';
+import type { Origin } from '../db/write-hooks.js';
 import { AppError } from '../errors.js';
 import * as idem from './idempotency.service.js';
 
@@ -16,6 +18,7 @@ const SHORT_MS = 100;
 const outlive = () => sleep(SHORT_MS + 50);
 
 const asJson = (_status: number, body: unknown) => JSON.stringify(body);
+const origin: Origin = { requestId: null, idempotencyKey: null, source: 'api' };
 const lostLease = (error: unknown) => error instanceof AppError && error.code === 'idempotency_key_in_use';
 
 forEachDatabase('Idempotency leases', (dialect) => {
@@ -29,7 +32,7 @@ forEachDatabase('Idempotency leases', (dialect) => {
     acct = await h.account();
     auth = { accountId: acct.id, mode: 'test', keyId: acct.testKeyId };
     deps = { db: h.db, leaseMs: h.config.idempotency.leaseMs };
-    customerDeps = { db: h.db, hooks: [idem.eraseDeletedCustomer] };
+    customerDeps = { db: h.db, hooks: [eraseDeletedCustomer] };
   });
   after(() => h.close());
 
@@ -69,6 +72,7 @@ forEachDatabase('Idempotency leases', (dialect) => {
       customerDeps,
       auth,
       body,
+      origin,
       idem.recordResponse(lease, asJson),
     );
     const replay = await post(key, body);
@@ -89,7 +93,7 @@ forEachDatabase('Idempotency leases', (dialect) => {
 
     // The first execution comes back late: its commit finds the lease gone and rolls back.
     await assert.rejects(
-      customers.createCustomer(customerDeps, auth, body, idem.recordResponse(stale, asJson)),
+      customers.createCustomer(customerDeps, auth, body, origin, idem.recordResponse(stale, asJson)),
       lostLease,
     );
     assert.equal(await countByEmail(body.email), 1);
@@ -112,6 +116,7 @@ forEachDatabase('Idempotency leases', (dialect) => {
         auth,
         customer.id,
         { first_name: 'After' },
+        origin,
         idem.recordResponse(staleUpdate, asJson),
       ),
       lostLease,
@@ -126,7 +131,13 @@ forEachDatabase('Idempotency leases', (dialect) => {
     await outlive();
     await claimed(remove, 'DELETE', path, {});
     await assert.rejects(
-      customers.deleteCustomer(customerDeps, auth, customer.id, idem.recordResponse(staleDelete, asJson)),
+      customers.deleteCustomer(
+        customerDeps,
+        auth,
+        customer.id,
+        origin,
+        idem.recordResponse(staleDelete, asJson),
+      ),
       lostLease,
     );
     assert.equal((await h.request('GET', path, { key: acct.test })).status, 200);

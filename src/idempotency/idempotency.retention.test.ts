@@ -96,8 +96,8 @@ forEachDatabase('Idempotency retention', (dialect) => {
     await inFlight('swept', 2 * DAY, Date.now() - 1);
     const logged: string[] = [];
     const log = {
-      info: (_: object, m: string) => logged.push(m),
-      warn: (_: object, m: string) => logged.push(m),
+      info: (_: unknown, m?: string) => logged.push(m ?? ''),
+      warn: (_: unknown, m?: string) => logged.push(m ?? ''),
     };
     const sweeper = startSweeper(h.db, { retentionHours: 24, sweepSeconds: 1 }, log);
     try {

@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { AuthContext } from '../accounts/accounts.service.js';
-import type { BeforeCommit, CustomerWriteHook } from '../customers/customers.service.js';
-import { notFound } from '../customers/customers.service.js';
+import type { Transaction } from 'kysely';
+import type { AuthContext } from '../accounts/keys.js';
 import type { Db } from '../db/connect.js';
+import type { Database } from '../db/schema.js';
+import type { BeforeCommit } from '../db/write-hooks.js';
 import { AppError } from '../errors.js';
 import type { KeyRef } from './idempotency.store.js';
 import * as store from './idempotency.store.js';
@@ -152,11 +153,14 @@ export async function claim(deps: IdempotencyDeps, request: IdempotentRequest): 
   throw inUse(request.key);
 }
 
-/** The customer a response body shows in full; a deletion receipt shows none. */
-function customerIdOf(body: unknown): string | null {
+/**
+ * The object a response body shows in full (`{ object, id, … }`), whose data the stored body
+ * then holds; a deletion receipt (`deleted: true`) and a list show none.
+ */
+function objectIdOf(body: unknown): string | null {
   if (typeof body !== 'object' || body === null) return null;
   const b = body as { object?: unknown; id?: unknown; deleted?: unknown };
-  return b.object === 'customer' && b.deleted !== true && typeof b.id === 'string' ? b.id : null;
+  return typeof b.object === 'string' && b.deleted !== true && typeof b.id === 'string' ? b.id : null;
 }
 
 /**
@@ -172,7 +176,7 @@ export function recordResponse(
     const stored = await store.complete(trx, lease.ref, lease.token, {
       status: response.status,
       body: serialize(response.status, response.body),
-      customerId: customerIdOf(response.body),
+      objectId: objectIdOf(response.body),
     });
     if (!stored) throw inUse(lease.ref.key);
   };
@@ -187,19 +191,21 @@ export async function release(deps: IdempotencyDeps, lease: Lease): Promise<void
 }
 
 /**
- * A customer write hook: when a customer is deleted, every stored response that held it becomes
- * the 404 the customer now gets, in the delete's transaction. Its personal data is gone from the
- * table, and a replay does nothing but say the customer is missing.
+ * For a write that deletes an object: every stored response that showed it becomes `replacement`
+ * (the error the object now gets), in the delete's transaction. Its data is gone from the table,
+ * and a replay does nothing but answer that error.
  */
-export const eraseDeletedCustomer: CustomerWriteHook = async (trx, event) => {
-  if (event.type !== 'deleted') return;
-  const { customer } = event;
-  const missing = notFound(customer.id);
-  await store.eraseCustomer(trx, { accountId: customer.account_id, mode: customer.mode }, customer.id, {
-    status: missing.status,
-    body: JSON.stringify(missing.toBody()),
+export async function eraseResponsesShowing(
+  trx: Transaction<Database>,
+  owner: Pick<AuthContext, 'accountId' | 'mode'>,
+  objectId: string,
+  replacement: AppError,
+): Promise<void> {
+  await store.eraseObject(trx, owner, objectId, {
+    status: replacement.status,
+    body: JSON.stringify(replacement.toBody()),
   });
-};
+}
 
 const PRUNE_BATCH = 1000;
 

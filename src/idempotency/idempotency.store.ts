@@ -77,7 +77,7 @@ export function complete(
   trx: Transaction<Database>,
   ref: KeyRef,
   token: string,
-  response: { status: number; body: string; customerId: string | null },
+  response: { status: number; body: string; objectId: string | null },
 ): Promise<boolean> {
   return setUnderLease(trx, ref, token, {
     state: 'done',
@@ -85,7 +85,7 @@ export function complete(
     lease_expires_ms: null,
     status: response.status,
     body: response.body,
-    customer_id: response.customerId,
+    customer_id: response.objectId,
   });
 }
 
@@ -104,13 +104,14 @@ export async function release(db: Q, ref: KeyRef, token: string): Promise<boolea
 }
 
 /**
- * Replaces every stored response that holds the customer with `replacement`, and forgets the
- * parameters' hash (it was computed from the customer's personal data).
+ * Replaces every stored response that holds the object with `replacement`, and forgets the
+ * parameters' hash (it was computed from the object's data). `customer_id` holds the id of the
+ * object a stored body shows, whatever kind it is.
  */
-export async function eraseCustomer(
+export async function eraseObject(
   trx: Transaction<Database>,
   owner: { accountId: string; mode: Mode },
-  customerId: string,
+  objectId: string,
   replacement: { status: number; body: string },
 ): Promise<number> {
   const result = await trx
@@ -118,7 +119,7 @@ export async function eraseCustomer(
     .set({ status: replacement.status, body: replacement.body, customer_id: null, params_hash: null })
     .where('account_id', '=', owner.accountId)
     .where('mode', '=', owner.mode)
-    .where('customer_id', '=', customerId)
+    .where('customer_id', '=', objectId)
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }

@@ -1,10 +1,6 @@
 import type { Db } from '../db/connect.js';
+import type { Log } from '../log.js';
 import { prune } from './idempotency.service.js';
-
-interface Log {
-  info(details: object, message: string): void;
-  warn(details: object, message: string): void;
-}
 
 export interface Sweeper {
   /** Stops the timers and waits for a sweep in progress, so the database can be closed after. */
@@ -19,7 +15,7 @@ export interface Sweeper {
 export function startSweeper(
   db: Db,
   options: { retentionHours: number; sweepSeconds: number },
-  log: Log,
+  log: Pick<Log, 'info' | 'warn'>,
 ): Sweeper {
   if (options.sweepSeconds === 0) return { stop: async () => {} };
   const intervalMs = options.sweepSeconds * 1000;

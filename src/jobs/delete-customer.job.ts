@@ -1,4 +1,5 @@
-import { idempotencyKey, type JobType, keyBurned, parseJson, stripeFailure, unknownVersion } from './job.js';
+import { type Static, Type } from '@sinclair/typebox';
+import { idempotencyKey, type JobType, keyBurned, parsePayload, stripeFailure } from './job.js';
 import { deleteLink, findLink } from './stripe-customers.store.js';
 
 /**
@@ -6,19 +7,18 @@ import { deleteLink, findLink } from './stripe-customers.store.js';
  * the customer row for this purpose. If a provisioning attempt was still unresolved when the
  * customer was deleted, it runs first (per-customer order) and leaves a link for what it made.
  */
-export interface DeletePayload {
-  v: 1;
+const DeletePayload = Type.Object({
+  v: Type.Literal(1),
   /** counts keys given up after a stored 500; deleting twice is harmless, so a new key is safe */
-  rekey?: number;
-}
+  rekey: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+export type DeletePayload = Static<typeof DeletePayload>;
 
 export const deleteCustomer: JobType<DeletePayload> = {
   type: 'delete_customer',
 
   parse(raw) {
-    const p = parseJson(raw, this.type);
-    if (p.v !== 1) throw unknownVersion(this.type, p.v);
-    return p as unknown as DeletePayload;
+    return parsePayload(this.type, DeletePayload, raw);
   },
 
   async run(ctx, p) {

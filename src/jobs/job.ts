@@ -1,3 +1,5 @@
+import type { Static, TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import type { Transaction } from 'kysely';
 import type { Db } from '../db/connect.js';
 import type { Database } from '../db/schema.js';
@@ -62,14 +64,19 @@ export const keyBurned = (error: unknown): boolean =>
 /** The idempotency key for one operation on one LuniPay customer. */
 export const idempotencyKey = (customerId: string, operation: string) => `lunipay:${customerId}:${operation}`;
 
-export function parseJson(raw: string, type: string): Record<string, unknown> & { v: unknown } {
-  const value = JSON.parse(raw) as unknown;
-  if (typeof value !== 'object' || value === null || !('v' in value)) {
-    throw new Error(`${type}: payload has no version`);
-  }
-  return value as Record<string, unknown> & { v: unknown };
-}
-
-export function unknownVersion(type: string, v: unknown): Error {
-  return new Error(`${type}: unknown payload version ${String(v)}`);
+/**
+ * Reads a stored payload: JSON that must match the schema of the version the job type reads. A
+ * payload with no version, another version, or that does not match fails its job.
+ */
+export function parsePayload<T extends TSchema>(type: string, schema: T, raw: string): Static<T> {
+  const value: unknown = JSON.parse(raw);
+  if (Value.Check(schema, value)) return value;
+  const v = typeof value === 'object' && value !== null ? (value as { v?: unknown }).v : undefined;
+  if (v === undefined) throw new Error(`${type}: payload has no version`);
+  const version = (schema as { properties?: { v?: { const?: unknown } } }).properties?.v?.const;
+  if (v !== version) throw new Error(`${type}: unknown payload version ${String(v)}`);
+  const error = Value.Errors(schema, value).First();
+  throw new Error(
+    `${type}: payload version ${String(v)} is invalid at ${error?.path || '/'}: ${error?.message}`,
+  );
 }

@@ -1,5 +1,6 @@
 import type { Db } from '../db/connect.js';
 import { AppError } from '../errors.js';
+import type { Log } from '../log.js';
 import type { StripeGateway } from '../stripe/gateway.js';
 import { deleteCustomer } from './delete-customer.job.js';
 import type { JobOutcome, JobType, RecoveryTiming } from './job.js';
@@ -11,13 +12,6 @@ import { updateCustomer } from './update-customer.job.js';
 const JOB_TYPES = new Map<string, JobType<unknown>>(
   [provisionCustomer, updateCustomer, deleteCustomer].map((t) => [t.type, t as JobType<unknown>]),
 );
-
-/** The subset of a pino logger the jobs use. */
-export interface Log {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
 
 export interface RunSettings {
   /** how long a claim holds a job; longer than any attempt can take */

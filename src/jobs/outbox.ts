@@ -1,8 +1,8 @@
 import type { Transaction } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
-import type { CustomerWriteHook } from '../customers/customers.service.js';
 import type { CustomerRow } from '../customers/customers.store.js';
 import type { Database, Mode } from '../db/schema.js';
+import type { CustomerWriteHook } from '../db/write-hooks.js';
 import { newId } from '../ids.js';
 import { stripeFieldsDiffer } from '../stripe/fields.js';
 import type { StripeGateway } from '../stripe/gateway.js';

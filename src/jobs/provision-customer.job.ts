@@ -1,3 +1,4 @@
+import { type Static, Type } from '@sinclair/typebox';
 import type { Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { stripeFields } from '../stripe/fields.js';
@@ -8,9 +9,8 @@ import {
   type JobOutcome,
   type JobType,
   keyBurned,
-  parseJson,
+  parsePayload,
   stripeFailure,
-  unknownVersion,
 } from './job.js';
 import { findCustomerById, findLink, insertLink, setStripeCustomerId } from './stripe-customers.store.js';
 
@@ -25,25 +25,24 @@ import { findCustomerById, findLink, insertLink, setStripeCustomerId } from './s
  * the key was first used) before it creates anything under a fresh key. So it does after a 500,
  * which Stripe stores under the key and would otherwise repeat to every retry for a day.
  */
-export interface ProvisionPayload {
-  v: 1;
+const ProvisionPayload = Type.Object({
+  v: Type.Literal(1),
   /** the connected account at the time the customer was created */
-  stripeAccount: string;
+  stripeAccount: Type.String(),
   /** bumped when a key is retired, after checking nothing was created under it */
-  keyGeneration: number;
+  keyGeneration: Type.Integer({ minimum: 0 }),
   /** when the current key came into use; null means the job's first attempt */
-  keySince: number | null;
+  keySince: Type.Union([Type.Number(), Type.Null()]),
   /** Stripe refused the key as reused: look before creating */
-  verify: boolean;
-}
+  verify: Type.Boolean(),
+});
+export type ProvisionPayload = Static<typeof ProvisionPayload>;
 
 export const provisionCustomer: JobType<ProvisionPayload> = {
   type: 'provision_customer',
 
   parse(raw) {
-    const p = parseJson(raw, this.type);
-    if (p.v !== 1) throw unknownVersion(this.type, p.v);
-    return p as unknown as ProvisionPayload;
+    return parsePayload(this.type, ProvisionPayload, raw);
   },
 
   async run(ctx, p) {

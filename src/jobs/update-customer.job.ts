@@ -1,6 +1,7 @@
+import { type Static, Type } from '@sinclair/typebox';
 import { stripeFields } from '../stripe/fields.js';
 import { removedMetadataKeys } from '../stripe/gateway.js';
-import { idempotencyKey, type JobType, keyBurned, parseJson, stripeFailure, unknownVersion } from './job.js';
+import { idempotencyKey, type JobType, keyBurned, parsePayload, stripeFailure } from './job.js';
 import { findCustomerById, findLink, setLinkMetadataKeys } from './stripe-customers.store.js';
 
 /**
@@ -9,21 +10,20 @@ import { findCustomerById, findLink, setLinkMetadataKeys } from './stripe-custom
  * which is why the outbox keeps at most one waiting update per customer. No personal data waits
  * in the outbox either.
  */
-export interface UpdatePayload {
-  v: 1;
+const UpdatePayload = Type.Object({
+  v: Type.Literal(1),
   /** the customer's version that asked for this update, for operators */
-  version: number;
+  version: Type.Integer(),
   /** counts keys given up after a stored 500; a repeated update is harmless, so a new key is safe */
-  rekey?: number;
-}
+  rekey: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+export type UpdatePayload = Static<typeof UpdatePayload>;
 
 export const updateCustomer: JobType<UpdatePayload> = {
   type: 'update_customer',
 
   parse(raw) {
-    const p = parseJson(raw, this.type);
-    if (p.v !== 1) throw unknownVersion(this.type, p.v);
-    return p as unknown as UpdatePayload;
+    return parsePayload(this.type, UpdatePayload, raw);
   },
 
   async run(ctx, p) {

@@ -1,8 +1,9 @@
 import { hostname } from 'node:os';
 import type { Db } from '../db/connect.js';
 import { newId } from '../ids.js';
+import type { Log } from '../log.js';
 import type { StripeGateway } from '../stripe/gateway.js';
-import { type Log, pruneJobs, type RunSettings, runNext } from './jobs.service.js';
+import { pruneJobs, type RunSettings, runNext } from './jobs.service.js';
 
 export interface WorkerSettings extends RunSettings {
   /** jobs run at once by this process (each for a different customer) */

@@ -1,8 +1,5 @@
 import type { CustomerRow } from '../customers/customers.store.js';
-import type { StripeCustomerFields } from './gateway.js';
-
-/** The metadata key that ties a Stripe customer back to its LuniPay customer. */
-export const LUNIPAY_ID_KEY = 'lunipay_customer_id';
+import { LUNIPAY_ID_KEY, type StripeCustomerFields } from './gateway.js';
 
 /** The non-empty ones of first and last name joined by a space; else the company name; else none. */
 export function stripeName(

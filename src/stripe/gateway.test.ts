@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import Stripe from 'stripe';
 import { type FakeStripe, startFakeStripe } from '../../test/fake-stripe/server.js';
+import { loadConfig } from '../config.js';
 import {
   createStripeGateway,
   removedMetadataKeys,
@@ -57,16 +58,20 @@ describe('configuration', () => {
     assert.equal(fake.requests.length, 0);
   });
 
+  // Checked once, by the configuration the gateway is made from.
   test('a key of the wrong mode is refused without echoing it', () => {
     assert.throws(
-      () => createStripeGateway({ testKey: LIVE_KEY }),
+      () => loadConfig({ STRIPE_TEST_SECRET_KEY: LIVE_KEY }),
       (err: Error) => !err.message.includes(LIVE_KEY) && /test-mode/.test(err.message),
     );
-    assert.throws(() => createStripeGateway({ liveKey: TEST_KEY }), /live-mode/);
+    assert.throws(() => loadConfig({ STRIPE_SECRET_KEY: TEST_KEY }), /live-mode/);
   });
 
   test('an API base with a path is refused', () => {
-    assert.throws(() => createStripeGateway({ testKey: TEST_KEY, apiBase: `${fake.url}/stripe` }), /path/);
+    assert.throws(
+      () => loadConfig({ STRIPE_TEST_SECRET_KEY: TEST_KEY, STRIPE_API_BASE: `${fake.url}/stripe` }),
+      /path/,
+    );
   });
 });
 

@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as accounts from '../../src/accounts/accounts.service.js';
-import type { Log, RunDeps } from '../../src/jobs/jobs.service.js';
+import type { RunDeps } from '../../src/jobs/jobs.service.js';
 import { runNext } from '../../src/jobs/jobs.service.js';
 import type { JobRow, JobTables } from '../../src/jobs/jobs.store.js';
 import { startWorker, type Worker, type WorkerSettings } from '../../src/jobs/worker.js';
+import type { Log } from '../../src/log.js';
 import { createStripeGateway, type StripeGateway } from '../../src/stripe/gateway.js';
 import { type FakeStripe, startFakeStripe } from '../fake-stripe/server.js';
 import { type DialectName, type Harness, startHarness, type TestAccount } from './harness.js';
@@ -50,7 +51,8 @@ export interface StripeHarness {
 }
 
 export function collectingLog(lines: Record<string, unknown>[]): Log {
-  const push = (level: string) => (obj: object, msg: string) => void lines.push({ level, ...obj, msg });
+  const push = (level: string) => (obj: unknown, msg?: string) =>
+    void lines.push({ level, ...(obj as object), msg });
   return { info: push('info'), warn: push('warn'), error: push('error') };
 }
 

@@ -107,10 +107,16 @@ export interface components {
         /** Error */
         Error: {
             error: {
-                /** @description The kind of error: `invalid_request_error`, `authentication_error`, … */
-                type: string;
-                /** @description A short, stable code for programs to act on. */
-                code: string;
+                /**
+                 * @description The kind of error, which groups the codes.
+                 * @enum {string}
+                 */
+                type: "invalid_request_error" | "idempotency_error" | "authentication_error" | "rate_limit_error" | "api_error";
+                /**
+                 * @description A short, stable code for programs to act on.
+                 * @enum {string}
+                 */
+                code: "invalid_json" | "parameter_missing" | "parameter_unknown" | "parameter_invalid" | "parameters_exclusive" | "idempotency_key_reused" | "api_key_missing" | "api_key_invalid" | "resource_missing" | "url_invalid" | "method_not_allowed" | "idempotency_key_in_use" | "body_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
                 /** @description One sentence for a person. */
                 message: string;
                 /** @description The parameter at fault, when there is one. */
@@ -224,6 +230,118 @@ export interface components {
             object: "customer";
             /** @enum {boolean} */
             deleted: true;
+        };
+        /**
+         * CreateCustomerParams
+         * @example {
+         *       "email": "ada@example.com",
+         *       "first_name": "Ada",
+         *       "last_name": "Lovelace",
+         *       "phone": "+18765551234",
+         *       "company_name": "Analytical Engines Ltd.",
+         *       "notes": "VIP — priority support",
+         *       "metadata": {
+         *         "internal_id": "ACCT-42"
+         *       }
+         *     }
+         */
+        CreateCustomerParams: {
+            /**
+             * @description One `@` with text on both sides and no whitespace; 3–512 characters. Stored as given.
+             * @example ada@example.com
+             */
+            email: string;
+            /**
+             * @description Given name. 0–255 characters.
+             * @example Ada
+             */
+            first_name?: string;
+            /**
+             * @description Family name. 0–255 characters.
+             * @example Lovelace
+             */
+            last_name?: string;
+            /**
+             * @description Free-form, up to 64 characters; `""` or `null` clears it.
+             * @example +18765551234
+             * @example +18765551234
+             */
+            phone?: string | null;
+            /**
+             * @description Up to 255 characters; `""` or `null` clears it.
+             * @example Analytical Engines Ltd.
+             * @example Analytical Engines Ltd.
+             */
+            company_name?: string | null;
+            /**
+             * @description Internal notes, up to 5,000 characters; never sent to Stripe. `""` or `null` clears them.
+             * @example VIP — priority support
+             * @example VIP — priority support
+             */
+            notes?: string | null;
+            /**
+             * @description Up to 20 keys (1–40 characters, no `[` or `]`) with string values of up to 500 characters. On update, keys are merged: a value of `""` or `null` removes that key; `metadata: null` or `""` removes them all.
+             * @example {
+             *       "internal_id": "ACCT-42"
+             *     }
+             */
+            metadata?: {
+                [key: string]: string | null;
+            } | null | string;
+        };
+        /**
+         * UpdateCustomerParams
+         * @example {
+         *       "phone": "+18765551234",
+         *       "metadata": {
+         *         "internal_id": "ACCT-43",
+         *         "tier": ""
+         *       }
+         *     }
+         */
+        UpdateCustomerParams: {
+            /**
+             * @description One `@` with text on both sides and no whitespace; 3–512 characters. Stored as given.
+             * @example ada@example.com
+             */
+            email?: string;
+            /**
+             * @description Given name. 0–255 characters.
+             * @example Ada
+             */
+            first_name?: string;
+            /**
+             * @description Family name. 0–255 characters.
+             * @example Lovelace
+             */
+            last_name?: string;
+            /**
+             * @description Free-form, up to 64 characters; `""` or `null` clears it.
+             * @example +18765551234
+             * @example +18765551234
+             */
+            phone?: string | null;
+            /**
+             * @description Up to 255 characters; `""` or `null` clears it.
+             * @example Analytical Engines Ltd.
+             * @example Analytical Engines Ltd.
+             */
+            company_name?: string | null;
+            /**
+             * @description Internal notes, up to 5,000 characters; never sent to Stripe. `""` or `null` clears them.
+             * @example VIP — priority support
+             * @example VIP — priority support
+             */
+            notes?: string | null;
+            /**
+             * @description Up to 20 keys (1–40 characters, no `[` or `]`) with string values of up to 500 characters. On update, keys are merged: a value of `""` or `null` removes that key; `metadata: null` or `""` removes them all.
+             * @example {
+             *       "internal_id": "ACCT-42"
+             *     }
+             */
+            metadata?: {
+                [key: string]: string | null;
+            } | null | string;
         };
     };
     responses: never;
@@ -403,63 +521,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "email": "ada@example.com",
-                 *       "first_name": "Ada",
-                 *       "last_name": "Lovelace",
-                 *       "phone": "+18765551234",
-                 *       "company_name": "Analytical Engines Ltd.",
-                 *       "notes": "VIP — priority support",
-                 *       "metadata": {
-                 *         "internal_id": "ACCT-42"
-                 *       }
-                 *     }
-                 */
-                "application/json": {
-                    /**
-                     * @description One `@` with text on both sides and no whitespace; 3–512 characters. Stored as given.
-                     * @example ada@example.com
-                     */
-                    email: string;
-                    /**
-                     * @description Given name. 0–255 characters.
-                     * @example Ada
-                     */
-                    first_name?: string;
-                    /**
-                     * @description Family name. 0–255 characters.
-                     * @example Lovelace
-                     */
-                    last_name?: string;
-                    /**
-                     * @description Free-form, up to 64 characters; `""` or `null` clears it.
-                     * @example +18765551234
-                     * @example +18765551234
-                     */
-                    phone?: string | null;
-                    /**
-                     * @description Up to 255 characters; `""` or `null` clears it.
-                     * @example Analytical Engines Ltd.
-                     * @example Analytical Engines Ltd.
-                     */
-                    company_name?: string | null;
-                    /**
-                     * @description Internal notes, up to 5,000 characters; never sent to Stripe. `""` or `null` clears them.
-                     * @example VIP — priority support
-                     * @example VIP — priority support
-                     */
-                    notes?: string | null;
-                    /**
-                     * @description Up to 20 keys (1–40 characters, no `[` or `]`) with string values of up to 500 characters. On update, keys are merged: a value of `""` or `null` removes that key; `metadata: null` or `""` removes them all.
-                     * @example {
-                     *       "internal_id": "ACCT-42"
-                     *     }
-                     */
-                    metadata?: {
-                        [key: string]: string | null;
-                    } | null | string;
-                };
+                "application/json": components["schemas"]["CreateCustomerParams"];
             };
         };
         responses: {
@@ -646,59 +708,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "phone": "+18765551234",
-                 *       "metadata": {
-                 *         "internal_id": "ACCT-43",
-                 *         "tier": ""
-                 *       }
-                 *     }
-                 */
-                "application/json": {
-                    /**
-                     * @description One `@` with text on both sides and no whitespace; 3–512 characters. Stored as given.
-                     * @example ada@example.com
-                     */
-                    email?: string;
-                    /**
-                     * @description Given name. 0–255 characters.
-                     * @example Ada
-                     */
-                    first_name?: string;
-                    /**
-                     * @description Family name. 0–255 characters.
-                     * @example Lovelace
-                     */
-                    last_name?: string;
-                    /**
-                     * @description Free-form, up to 64 characters; `""` or `null` clears it.
-                     * @example +18765551234
-                     * @example +18765551234
-                     */
-                    phone?: string | null;
-                    /**
-                     * @description Up to 255 characters; `""` or `null` clears it.
-                     * @example Analytical Engines Ltd.
-                     * @example Analytical Engines Ltd.
-                     */
-                    company_name?: string | null;
-                    /**
-                     * @description Internal notes, up to 5,000 characters; never sent to Stripe. `""` or `null` clears them.
-                     * @example VIP — priority support
-                     * @example VIP — priority support
-                     */
-                    notes?: string | null;
-                    /**
-                     * @description Up to 20 keys (1–40 characters, no `[` or `]`) with string values of up to 500 characters. On update, keys are merged: a value of `""` or `null` removes that key; `metadata: null` or `""` removes them all.
-                     * @example {
-                     *       "internal_id": "ACCT-42"
-                     *     }
-                     */
-                    metadata?: {
-                        [key: string]: string | null;
-                    } | null | string;
-                };
+                "application/json": components["schemas"]["UpdateCustomerParams"];
             };
         };
         responses: {
@@ -926,59 +936,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "phone": "+18765551234",
-                 *       "metadata": {
-                 *         "internal_id": "ACCT-43",
-                 *         "tier": ""
-                 *       }
-                 *     }
-                 */
-                "application/json": {
-                    /**
-                     * @description One `@` with text on both sides and no whitespace; 3–512 characters. Stored as given.
-                     * @example ada@example.com
-                     */
-                    email?: string;
-                    /**
-                     * @description Given name. 0–255 characters.
-                     * @example Ada
-                     */
-                    first_name?: string;
-                    /**
-                     * @description Family name. 0–255 characters.
-                     * @example Lovelace
-                     */
-                    last_name?: string;
-                    /**
-                     * @description Free-form, up to 64 characters; `""` or `null` clears it.
-                     * @example +18765551234
-                     * @example +18765551234
-                     */
-                    phone?: string | null;
-                    /**
-                     * @description Up to 255 characters; `""` or `null` clears it.
-                     * @example Analytical Engines Ltd.
-                     * @example Analytical Engines Ltd.
-                     */
-                    company_name?: string | null;
-                    /**
-                     * @description Internal notes, up to 5,000 characters; never sent to Stripe. `""` or `null` clears them.
-                     * @example VIP — priority support
-                     * @example VIP — priority support
-                     */
-                    notes?: string | null;
-                    /**
-                     * @description Up to 20 keys (1–40 characters, no `[` or `]`) with string values of up to 500 characters. On update, keys are merged: a value of `""` or `null` removes that key; `metadata: null` or `""` removes them all.
-                     * @example {
-                     *       "internal_id": "ACCT-42"
-                     *     }
-                     */
-                    metadata?: {
-                        [key: string]: string | null;
-                    } | null | string;
-                };
+                "application/json": components["schemas"]["UpdateCustomerParams"];
             };
         };
         responses: {
