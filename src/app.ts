@@ -24,7 +24,10 @@ import { eraseDeletedCustomer } from './idempotency/idempotency.service.js';
 import { startSweeper } from './idempotency/idempotency.sweeper.js';
 import { newId } from './ids.js';
 import { provisioningNotices, stripeOutbox } from './jobs/outbox.js';
+import { ephemeralSecretBox, type SecretBox } from './secret-key.js';
 import { createStripeGateway, type StripeGateway } from './stripe/gateway.js';
+import { webhookEndpointRoutes } from './webhooks/webhooks.routes.js';
+import { WEBHOOK_SCHEMAS } from './webhooks/webhooks.schema.js';
 
 export interface AppDeps {
   config: Config;
@@ -35,6 +38,12 @@ export interface AppDeps {
   logStream?: DestinationStream;
   /** Decides which modes provision into Stripe; made from the configuration when not given. */
   gateway?: StripeGateway;
+  /**
+   * Seals stored secrets; the entry points load it (loadSecretBox). When not given, a box with a
+   * random key of this app's own: enough for tests and for writing the API document, but
+   * nothing it seals can be opened by another process.
+   */
+  secretBox?: SecretBox;
 }
 
 /**
@@ -55,6 +64,9 @@ const SECURITY_HEADERS = {
 const ROUTES: Record<string, string[]> = {
   '/v1/customers': ['GET', 'POST'],
   '/v1/customers/:id': ['GET', 'POST', 'PATCH', 'DELETE'],
+  '/v1/webhook_endpoints': ['GET', 'POST'],
+  '/v1/webhook_endpoints/:id': ['GET', 'POST', 'PATCH', 'DELETE'],
+  '/v1/webhook_endpoints/:id/roll_secret': ['POST'],
   '/healthz': ['GET'],
   '/v1/openapi.json': ['GET'],
 };
@@ -121,7 +133,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerBodyParsers(app);
   registerErrorHandler(app);
 
-  for (const schema of [ErrorEnvelope, Customer, CustomerList, DeletedCustomer]) app.addSchema(schema);
+  for (const schema of [ErrorEnvelope, Customer, CustomerList, DeletedCustomer, ...WEBHOOK_SCHEMAS]) {
+    app.addSchema(schema);
+  }
   await app.register(swagger, openapiOptions);
 
   for (const [url, allowed] of Object.entries(ROUTES)) {
@@ -157,6 +171,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await registerRateLimit(api, { perSecond: deps.config.rateLimit, redis: deps.redis });
     await api.register(customerRoutes, {
       deps: { db: deps.db, hooks: [...hooks, eraseDeletedCustomer] },
+      idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
+    });
+    await api.register(webhookEndpointRoutes, {
+      deps: {
+        db: deps.db,
+        secretBox: deps.secretBox ?? ephemeralSecretBox(),
+        allowPrivate: deps.config.webhooks.allowPrivate,
+      },
       idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
     });
   });
