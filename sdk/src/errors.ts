@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'parameter_unknown'
   | 'parameter_invalid'
   | 'parameters_exclusive'
+  | 'limit_exceeded'
   | 'idempotency_key_reused'
   | 'api_key_missing'
   | 'api_key_invalid'
