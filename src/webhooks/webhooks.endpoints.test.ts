@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { forEachDatabase, type Harness, startHarness, type TestAccount } from '../../test/helpers/harness.js';
 import { loadActiveSecrets } from './webhooks.secrets.js';
+import { endpointsForEvent, matchesEvent } from './webhooks.service.js';
 
 const ID = /^we_[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
 const SECRET = /^whsec_[A-Za-z0-9+/]{43}=$/;
@@ -267,5 +268,29 @@ forEachDatabase('webhook endpoints', (dialect) => {
       ids: [e6, e5],
       more: true,
     });
+  });
+
+  test('endpointsForEvent: the enabled endpoints of the account and mode whose enabled_events match', async () => {
+    const owner = await h.account('Matcher');
+    const made = async (events: string[], key = owner.test) =>
+      (await create({ enabled_events: events }, key)).id;
+    const all = await made(['*']);
+    const customers = await made(['customer.*']);
+    const created = await made(['customer.created']);
+    const updated = await made(['customer.updated', 'customer.deleted']);
+    const disabled = await made(['*']);
+    await h.request('PATCH', `/v1/webhook_endpoints/${disabled}`, {
+      key: owner.test,
+      json: { disabled: true },
+    });
+    await made(['*'], owner.live);
+    const ids = async (type: string) =>
+      (await endpointsForEvent(h.db.kysely, { accountId: owner.id, mode: 'test' }, type)).map((e) => e.id);
+    assert.deepEqual(await ids('customer.created'), [all, customers, created]);
+    assert.deepEqual(await ids('customer.updated'), [all, customers, updated]);
+    assert.deepEqual(await ids('customer.deleted'), [all, customers, updated]);
+    assert.equal(matchesEvent(['customer.*'], 'customerx.created'), false);
+    assert.equal(matchesEvent(['customer.*'], 'invoice.paid'), false);
+    assert.equal(matchesEvent(['*'], 'invoice.paid'), true);
   });
 });

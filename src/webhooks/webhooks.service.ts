@@ -1,6 +1,8 @@
+import type { Kysely, Transaction } from 'kysely';
 import type { AuthContext } from '../accounts/accounts.service.js';
 import type { BeforeCommit } from '../customers/customers.service.js';
 import type { Db } from '../db/connect.js';
+import type { Database } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { mergeMetadata, parseMetadata } from '../http/metadata.js';
 import { isId, newId } from '../ids.js';
@@ -63,6 +65,20 @@ export function matchesEvent(enabled: readonly string[], type: string): boolean 
       selector === type ||
       (selector.endsWith('.*') && type.startsWith(selector.slice(0, -1))),
   );
+}
+
+/**
+ * The endpoints that get a delivery of an event of `type` written now: enabled, of the event's
+ * account and mode, with a matching `enabled_events`. Pass the event's own transaction, so the
+ * answer is the one at the moment the event is written.
+ */
+export async function endpointsForEvent(
+  db: Kysely<Database> | Transaction<Database>,
+  owner: Owner,
+  type: string,
+): Promise<EndpointRow[]> {
+  const rows = await store.listEnabledEndpoints(db, owner);
+  return rows.filter((row) => matchesEvent(enabledEventsOf(row), type));
 }
 
 export function notFound(id: string, otherMode?: string): AppError {

@@ -118,6 +118,18 @@ export async function listEndpoints(
     .execute();
 }
 
+/** Every enabled endpoint of one account and mode, oldest first. */
+export async function listEnabledEndpoints(db: Q, owner: Owner): Promise<EndpointRow[]> {
+  return db
+    .selectFrom('webhook_endpoints')
+    .selectAll()
+    .where('account_id', '=', owner.accountId)
+    .where('mode', '=', owner.mode)
+    .where('status', '=', 'enabled')
+    .orderBy('id')
+    .execute();
+}
+
 export async function insertSecret(db: Q, row: SecretRow): Promise<void> {
   await db.insertInto('webhook_endpoint_secrets').values(row).execute();
 }
