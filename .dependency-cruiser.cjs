@@ -4,7 +4,7 @@
 
 /** Lowest first. A layer may import from its own and the ones before it, never from later ones. */
 const LAYERS = [
-  ['errors/ids/config/log', '^src/(errors|ids|config|log)\\.ts$'],
+  ['errors/ids/config/log/secret-key', '^src/(errors|ids|config|log|secret-key)\\.ts$'],
   ['db', '^src/db/'],
   ['accounts', '^src/accounts/'],
   ['http', '^src/http/'],

@@ -23,7 +23,9 @@ import { buildValidator } from './http/validation.js';
 import { startSweeper } from './idempotency/idempotency.sweeper.js';
 import { newId } from './ids.js';
 import { provisioningNotices, stripeOutbox } from './jobs/outbox.js';
+import { ephemeralSecretBox, type SecretBox } from './secret-key.js';
 import { createStripeGateway, type StripeGateway } from './stripe/gateway.js';
+import { webhookEndpointRoutes } from './webhooks/webhooks.routes.js';
 
 export interface AppDeps {
   config: Config;
@@ -34,6 +36,12 @@ export interface AppDeps {
   logStream?: DestinationStream;
   /** Decides which modes provision into Stripe; made from the configuration when not given. */
   gateway?: StripeGateway;
+  /**
+   * Seals stored secrets; the entry points load it (loadSecretBox). When not given, a box with a
+   * random key of this app's own: enough for tests and for writing the API document, but
+   * nothing it seals can be opened by another process.
+   */
+  secretBox?: SecretBox;
 }
 
 /**
@@ -135,6 +143,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     api.addHook('preValidation', parametersHook);
     await api.register(customerRoutes, {
       deps: { db: deps.db, hooks },
+      idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
+    });
+    await api.register(webhookEndpointRoutes, {
+      deps: {
+        db: deps.db,
+        secretBox: deps.secretBox ?? ephemeralSecretBox(),
+        allowPrivate: deps.config.webhooks.allowPrivate,
+      },
       idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
     });
   });

@@ -1,3 +1,5 @@
+import { dirname, join } from 'node:path';
+
 /**
  * Configuration is data: read from the environment once at start, validated, frozen and passed
  * into whatever needs it. No module reads `process.env` on its own.
@@ -33,6 +35,27 @@ export interface Config {
   /** Whether this process runs the Stripe provisioning worker next to the API. */
   readonly worker: boolean;
   readonly idempotency: IdempotencyConfig;
+  readonly secrets: SecretsConfig;
+  readonly webhooks: WebhooksConfig;
+}
+
+/**
+ * The key that encrypts stored secrets (webhook signing secrets) with AES-256-GCM:
+ * `LUNIPAY_SECRET_KEY`, 32 bytes in base64; when unset, the key in `LUNIPAY_SECRET_KEY_FILE`
+ * (default `secret.key` beside the SQLite database, or `./data/secret.key` with PostgreSQL),
+ * created on first start. Loaded by the entry points (secret-key.ts), never at import.
+ */
+export interface SecretsConfig {
+  readonly key: string | undefined;
+  readonly keyFile: string;
+}
+
+export interface WebhooksConfig {
+  /**
+   * `LUNIPAY_WEBHOOK_ALLOW_PRIVATE=true` lifts the address rules (loopback, private and other
+   * internal ranges, `localhost`), for local development only.
+   */
+  readonly allowPrivate: boolean;
 }
 
 /**
@@ -136,15 +159,31 @@ function redisUrl(env: Env): string | undefined {
   return url;
 }
 
+function secretsConfig(env: Env, database: DatabaseConfig): SecretsConfig {
+  const key = nonEmpty(env, 'LUNIPAY_SECRET_KEY');
+  if (key !== undefined && (!/^[A-Za-z0-9+/]{43}=$/.test(key) || Buffer.from(key, 'base64').length !== 32)) {
+    throw new ConfigError(
+      'LUNIPAY_SECRET_KEY must be 32 bytes in base64 (44 characters), e.g. from `openssl rand -base64 32`.',
+    );
+  }
+  const beside =
+    database.dialect === 'sqlite' && database.path !== ':memory:' ? dirname(database.path) : './data';
+  return Object.freeze({
+    key,
+    keyFile: nonEmpty(env, 'LUNIPAY_SECRET_KEY_FILE') ?? join(beside, 'secret.key'),
+  });
+}
+
 export function loadConfig(env: Env): Config {
   const logLevel = nonEmpty(env, 'LUNIPAY_LOG_LEVEL') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError(`LUNIPAY_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'.`);
   }
+  const database = parseDatabaseUrl(nonEmpty(env, 'LUNIPAY_DATABASE_URL') ?? 'sqlite:./data/lunipay.sqlite');
   const config: Config = {
     host: nonEmpty(env, 'HOST') ?? '127.0.0.1',
     port: integer(env, 'PORT', 4242, 0, 65535),
-    database: parseDatabaseUrl(nonEmpty(env, 'LUNIPAY_DATABASE_URL') ?? 'sqlite:./data/lunipay.sqlite'),
+    database,
     stripe: {
       liveKey: stripeKey(env, 'STRIPE_SECRET_KEY', 'live'),
       testKey: stripeKey(env, 'STRIPE_TEST_SECRET_KEY', 'test'),
@@ -161,6 +200,8 @@ export function loadConfig(env: Env): Config {
       retentionHours: integer(env, 'LUNIPAY_IDEMPOTENCY_RETENTION_HOURS', 24, 24, 8760),
       sweepSeconds: integer(env, 'LUNIPAY_IDEMPOTENCY_SWEEP_SECONDS', 600, 0, 86_400),
     }),
+    secrets: secretsConfig(env, database),
+    webhooks: Object.freeze({ allowPrivate: boolean(env, 'LUNIPAY_WEBHOOK_ALLOW_PRIVATE', false) }),
   };
   return Object.freeze(config);
 }

@@ -11,6 +11,7 @@ export const ERRORS = {
   parameter_unknown: { status: 400, type: 'invalid_request_error' },
   parameter_invalid: { status: 400, type: 'invalid_request_error' },
   parameters_exclusive: { status: 400, type: 'invalid_request_error' },
+  limit_exceeded: { status: 400, type: 'invalid_request_error' },
   idempotency_key_reused: { status: 400, type: 'idempotency_error' },
   api_key_missing: { status: 401, type: 'authentication_error' },
   api_key_invalid: { status: 401, type: 'authentication_error' },

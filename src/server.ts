@@ -5,11 +5,13 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { openMigrated } from './db/index.js';
 import { startWorker, type Worker } from './jobs/worker.js';
+import { loadSecretBox } from './secret-key.js';
 import { createStripeGateway } from './stripe/gateway.js';
 
 /** The process around the app: configuration, signals and exit codes. Nothing else. */
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
+  const secretBox = loadSecretBox(config.secrets);
   const db = await openMigrated(config.database, { queryTimeoutMs: config.dbQueryTimeoutMs });
   // Counters only: a Redis that is down must not stop the API (the limiter then lets requests by).
   const redis = config.redisUrl
@@ -22,7 +24,7 @@ async function main(): Promise<void> {
   // every other exit writes them out first.
   const logStream = pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: 200 });
   process.on('exit', () => logStream.flushSync());
-  const app = await buildApp({ config, db, redis, gateway, logStream });
+  const app = await buildApp({ config, db, redis, gateway, logStream, secretBox });
   let worker: Worker | null = null;
 
   let closing = false;

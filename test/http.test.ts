@@ -163,15 +163,22 @@ test('the OpenAPI document is 3.1, documents every operation with errors, and pa
     const keys = ops.map((o) => o.key).sort();
     assert.deepEqual(keys, [
       'DELETE /v1/customers/{id}',
+      'DELETE /v1/webhook_endpoints/{id}',
       'GET /healthz',
       'GET /v1/customers',
       'GET /v1/customers/{id}',
       'GET /v1/openapi.json',
+      'GET /v1/webhook_endpoints',
+      'GET /v1/webhook_endpoints/{id}',
       'PATCH /v1/customers/{id}',
+      'PATCH /v1/webhook_endpoints/{id}',
       'POST /v1/customers',
       'POST /v1/customers/{id}',
+      'POST /v1/webhook_endpoints',
+      'POST /v1/webhook_endpoints/{id}',
+      'POST /v1/webhook_endpoints/{id}/roll_secret',
     ]);
-    for (const { key, op } of ops.filter((o) => o.key.includes('customers'))) {
+    for (const { key, op } of ops.filter((o) => /customers|webhook_endpoints/.test(o.key))) {
       for (const status of ['200', '401', '500', '503'])
         assert.ok(status in op.responses, `${key} documents ${status}`);
     }

@@ -1,5 +1,7 @@
 import { Customers } from './customers.js';
 import { type FetchLike, HttpClient, type HttpSettings } from './http.js';
+import { WebhookEndpoints } from './webhook-endpoints.js';
+import { webhooks } from './webhooks.js';
 
 /** Options of `new LuniPay(key, options)`. All optional. */
 export interface LuniPayOptions {
@@ -70,8 +72,17 @@ function normaliseBaseUrl(baseUrl: string): string {
  * const customer = await lunipay.customers.create({ email: 'ada@example.com' });
  */
 export class LuniPay {
+  /**
+   * Verifying webhook deliveries, with no client needed: `LuniPay.webhooks.verify(rawBody,
+   * headers, secret)`, and `generateTestHeaders` for tests.
+   */
+  static readonly webhooks = webhooks;
+  /** The same as `LuniPay.webhooks`, from an instance. */
+  readonly webhooks = webhooks;
   /** Customers: `create`, `retrieve`, `update`, `list`, `del`. */
   readonly customers: Customers;
+  /** Webhook endpoints: `create`, `retrieve`, `update`, `list`, `del`, `rollSecret`. */
+  readonly webhookEndpoints: WebhookEndpoints;
   /** The resolved base URL (without `/v1`). */
   readonly baseUrl: string;
 
@@ -110,6 +121,8 @@ export class LuniPay {
       // on globalThis: a `fetch` called with another `this` throws "Illegal invocation" in browsers.
       fetch: userFetch ?? ((url, init) => (globalThis as unknown as { fetch: FetchLike }).fetch(url, init)),
     };
-    this.customers = new Customers(new HttpClient(settings));
+    const http = new HttpClient(settings);
+    this.customers = new Customers(http);
+    this.webhookEndpoints = new WebhookEndpoints(http);
   }
 }

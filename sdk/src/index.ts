@@ -22,6 +22,15 @@ export {
   TimeoutError,
 } from './errors.js';
 export type { FetchLike, RequestOptions, ResponseLike } from './http.js';
+export { WebhookEndpoints } from './webhook-endpoints.js';
+export {
+  type TestHeadersParams,
+  type VerifyOptions,
+  type WebhookEvent,
+  type WebhookHeaders,
+  WebhookVerificationError,
+  webhooks,
+} from './webhooks.js';
 export { type CursorParams, ListPromise } from './pagination.js';
 export type {
   Customer,
@@ -33,6 +42,14 @@ export type {
   ErrorResponse,
   ErrorType,
   ListPage,
+  WebhookEndpoint,
+  WebhookEndpointCreateParams,
+  WebhookEndpointList,
+  WebhookEndpointListParams,
+  WebhookEndpointRollSecretParams,
+  WebhookEndpointUpdateParams,
+  WebhookEndpointWithSecret,
+  DeletedWebhookEndpoint,
 } from './types.js';
 
 import { LuniPay } from './client.js';

@@ -44,6 +44,36 @@ export type CustomerUpdateParams = components['schemas']['UpdateCustomerParams']
 /** Parameters of `customers.list`: the query of `listCustomers` (filters and cursors). */
 export type CustomerListParams = NonNullable<operations['listCustomers']['parameters']['query']>;
 
+/** A webhook endpoint as retrieve, list and update show it: `components['schemas']['WebhookEndpoint']`. */
+export type WebhookEndpoint = components['schemas']['WebhookEndpoint'];
+
+/** A webhook endpoint with its signing `secret`: what create and rollSecret answer, and only they. */
+export type WebhookEndpointWithSecret = components['schemas']['WebhookEndpointWithSecret'];
+
+/** The answer to deleting a webhook endpoint. */
+export type DeletedWebhookEndpoint = components['schemas']['DeletedWebhookEndpoint'];
+
+/** One page of webhook endpoints. */
+export type WebhookEndpointList = components['schemas']['WebhookEndpointList'];
+
+/** Parameters of `webhookEndpoints.create`. */
+export type WebhookEndpointCreateParams = NonNullable<
+  operations['createWebhookEndpoint']['requestBody']
+>['content']['application/json'];
+
+/** Parameters of `webhookEndpoints.update` (PATCH, what the SDK sends). */
+export type WebhookEndpointUpdateParams = NonNullable<
+  operations['updateWebhookEndpoint']['requestBody']
+>['content']['application/json'];
+
+/** Parameters of `webhookEndpoints.rollSecret`. */
+export type WebhookEndpointRollSecretParams = NonNullable<
+  operations['rollWebhookEndpointSecret']['requestBody']
+>['content']['application/json'];
+
+/** Parameters of `webhookEndpoints.list`: the cursors and `limit`. */
+export type WebhookEndpointListParams = NonNullable<operations['listWebhookEndpoints']['parameters']['query']>;
+
 /**
  * A page of any list endpoint (all lists share this shape). Generic and hand-written because the
  * document has one list schema per resource (`CustomerList`, whose `url` is a literal); a
@@ -60,3 +90,6 @@ export interface ListPage<T> {
 // renamed field, say), the build fails here instead of the pagination silently misreading pages.
 type Assert<T extends true> = T;
 type _CustomerListIsAListPage = Assert<CustomerList extends ListPage<Customer> ? true : false>;
+type _WebhookEndpointListIsAListPage = Assert<
+  WebhookEndpointList extends ListPage<WebhookEndpoint> ? true : false
+>;

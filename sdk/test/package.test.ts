@@ -121,6 +121,10 @@ describe('the package', () => {
       setTimeout,
       clearTimeout,
       crypto: globalThis.crypto,
+      TextEncoder,
+      TextDecoder,
+      atob,
+      btoa,
       DOMException,
       console,
     });
@@ -133,7 +137,10 @@ describe('the package', () => {
         for await (const c of lunipay.customers.list({ limit: 2 })) ids.push(c.id);
         let error;
         try { await lunipay.customers.retrieve('cus_01JRZK2Q4T9ZS0VCNA3HX7W9EY'); } catch (e) { error = e; }
-        return { created, ids, errorName: error.name, isBase: error instanceof LuniPaySDK.LuniPayError, code: error.code };
+        const secret = 'whsec_' + btoa('k'.repeat(32));
+        const headers = await LuniPaySDK.LuniPay.webhooks.generateTestHeaders({ payload: { id: 'evt_1' }, secret });
+        const event = await LuniPaySDK.LuniPay.webhooks.verify('{"id":"evt_1"}', headers, secret);
+        return { created, ids, errorName: error.name, isBase: error instanceof LuniPaySDK.LuniPayError, code: error.code, verified: event.id };
       })`,
       browserish,
     ) as (
@@ -145,6 +152,7 @@ describe('the package', () => {
       errorName: string;
       isBase: boolean;
       code: string;
+      verified: string;
     }>;
     server.reset();
     const result = await run(server.url, key);
@@ -154,6 +162,7 @@ describe('the package', () => {
     assert.equal(result.errorName, 'InvalidRequestError');
     assert.equal(result.isBase, true);
     assert.equal(result.code, 'resource_missing');
+    assert.equal(result.verified, 'evt_1', 'webhook verification runs on Web Crypto alone');
     assert.match(server.attempts[0]?.idempotencyKey ?? '', /^[0-9a-f-]{36}$/);
   });
 

@@ -1,10 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { METADATA_MAX_KEYS, MetadataParam } from '../http/metadata.js';
 import { NO_NUL, NullableString } from '../http/schemas.js';
 
 export const EMAIL_PATTERN = '^[^@\\s\\u0000\\p{Cs}]+@[^@\\s\\u0000\\p{Cs}]+$';
-export const METADATA_MAX_KEYS = 20;
-export const METADATA_KEY_MAX = 40;
-export const METADATA_VALUE_MAX = 500;
 const EMAIL_LENGTH = { min: 3, max: 512 };
 const NAME_MAX = 255;
 const PHONE_MAX = 64;
@@ -111,17 +109,6 @@ export const CustomerList = Type.Object(
   },
 );
 export type CustomerList = Static<typeof CustomerList>;
-
-const MetadataParam = Type.Unsafe<Record<string, string | null> | null | ''>({
-  type: ['object', 'null', 'string'],
-  maxLength: 0,
-  propertyNames: { minLength: 1, maxLength: METADATA_KEY_MAX, pattern: '^[^\\[\\]\\u0000\\p{Cs}]*$' },
-  additionalProperties: { type: ['string', 'null'], maxLength: METADATA_VALUE_MAX, pattern: NO_NUL },
-  description:
-    `Up to ${METADATA_MAX_KEYS} keys (1–${METADATA_KEY_MAX} characters, no \`[\` or \`]\`) with string values of up to ${METADATA_VALUE_MAX} characters. ` +
-    'On update, keys are merged: a value of `""` or `null` removes that key; `metadata: null` or `""` removes them all.',
-  examples: [seed.metadata],
-});
 
 const email = {
   minLength: EMAIL_LENGTH.min,

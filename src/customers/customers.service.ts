@@ -4,6 +4,7 @@ import type { Db } from '../db/connect.js';
 import type { Database } from '../db/schema.js';
 import type { BeforeCommit, CustomerEvent, CustomerWriteHook, Origin } from '../db/write-hooks.js';
 import { AppError } from '../errors.js';
+import { mergeMetadata, parseMetadata } from '../http/metadata.js';
 import { isId, newId } from '../ids.js';
 import type {
   CreateCustomerBody,
@@ -13,7 +14,6 @@ import type {
   ListCustomersQuery,
   UpdateCustomerBody,
 } from './customers.schema.js';
-import { METADATA_MAX_KEYS } from './customers.schema.js';
 import type { CustomerRow, Owner } from './customers.store.js';
 import * as store from './customers.store.js';
 
@@ -26,9 +26,6 @@ export interface CustomerDeps {
 async function runHooks(deps: CustomerDeps, trx: Transaction<Database>, event: CustomerEvent): Promise<void> {
   for (const hook of deps.hooks ?? []) await hook(trx, event);
 }
-
-type Metadata = Record<string, string>;
-type MetadataParam = Record<string, string | null> | null | '' | undefined;
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const owner = (auth: AuthContext): Owner => ({ accountId: auth.accountId, mode: auth.mode });
@@ -45,7 +42,7 @@ export function toCustomer(row: CustomerRow): Customer {
     phone: row.phone,
     company_name: row.company_name,
     notes: row.notes,
-    metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Metadata),
+    metadata: parseMetadata(row.metadata),
     stripe_customer_id: row.stripe_customer_id,
     created: row.created,
     updated: row.updated,
@@ -55,28 +52,6 @@ export function toCustomer(row: CustomerRow): Customer {
 /** An empty string means "nothing": null for the nullable fields. */
 const orNull = (value: string | null | undefined): string | null =>
   value === undefined || value === '' ? null : value;
-
-/** Applies a metadata parameter to what is stored: set, remove with ""/null, clear all with null/"". */
-function mergeMetadata(current: Metadata | null, param: MetadataParam): string | null {
-  if (param === undefined) return current === null ? null : JSON.stringify(current);
-  // No prototype: a metadata key such as `__proto__` is stored like any other key.
-  const merged: Metadata = Object.assign(Object.create(null), param === null || param === '' ? {} : current);
-  if (param !== null && param !== '') {
-    for (const [key, value] of Object.entries(param)) {
-      if (value === null || value === '') delete merged[key];
-      else merged[key] = value;
-    }
-  }
-  const keys = Object.keys(merged);
-  if (keys.length > METADATA_MAX_KEYS) {
-    throw new AppError(
-      'parameter_invalid',
-      `Metadata can have at most ${METADATA_MAX_KEYS} keys; this request would leave ${keys.length}.`,
-      'metadata',
-    );
-  }
-  return keys.length === 0 ? null : JSON.stringify(merged);
-}
 
 export function notFound(id: string, otherMode?: string): AppError {
   const suffix = otherMode
@@ -147,7 +122,7 @@ function changesFor(row: CustomerRow, body: UpdateCustomerBody): store.CustomerC
   for (const field of ['phone', 'company_name', 'notes'] as const) {
     if (body[field] !== undefined && orNull(body[field]) !== row[field]) next[field] = orNull(body[field]);
   }
-  const metadata = mergeMetadata(row.metadata === null ? null : JSON.parse(row.metadata), body.metadata);
+  const metadata = mergeMetadata(parseMetadata(row.metadata), body.metadata);
   if (metadata !== row.metadata) next.metadata = metadata;
   return next;
 }

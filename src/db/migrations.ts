@@ -147,6 +147,45 @@ const migrations = (dialect: DatabaseConfig['dialect']): Record<string, Migratio
           .execute();
       },
     },
+    '0004_webhook_endpoints': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('webhook_endpoints')
+          .addColumn('id', idColumn, (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+          .addColumn('mode', 'text', (c) => c.notNull().check(sql`mode in ('test', 'live')`))
+          .addColumn('url', 'text', (c) => c.notNull())
+          .addColumn('enabled_events', 'text', (c) => c.notNull())
+          .addColumn('description', 'text')
+          .addColumn('metadata', 'text')
+          .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('enabled', 'disabled')`))
+          .addColumn('api_version', 'text', (c) => c.notNull())
+          .addColumn('created', 'bigint', (c) => c.notNull())
+          .addColumn('updated', 'bigint', (c) => c.notNull())
+          .execute();
+        // Lists (newest first, by keyset) and the per-account-and-mode count behind the limit.
+        await db.schema
+          .createIndex('webhook_endpoints_account_mode_id')
+          .on('webhook_endpoints')
+          .columns(['account_id', 'mode', 'id'])
+          .execute();
+        await db.schema
+          .createTable('webhook_endpoint_secrets')
+          .addColumn('id', idColumn, (c) => c.primaryKey())
+          .addColumn('endpoint_id', idColumn, (c) =>
+            c.notNull().references('webhook_endpoints.id').onDelete('cascade'),
+          )
+          .addColumn('secret', 'text', (c) => c.notNull())
+          .addColumn('created', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint')
+          .execute();
+        await db.schema
+          .createIndex('webhook_endpoint_secrets_endpoint')
+          .on('webhook_endpoint_secrets')
+          .columns(['endpoint_id', 'id'])
+          .execute();
+      },
+    },
   };
 };
 

@@ -6,6 +6,8 @@ export interface Database {
   api_keys: ApiKeysTable;
   customers: CustomersTable;
   idempotency_keys: IdempotencyKeysTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_endpoint_secrets: WebhookEndpointSecretsTable;
 }
 
 export type Mode = 'test' | 'live';
@@ -74,4 +76,36 @@ export interface IdempotencyKeysTable {
   /** The customer whose data the stored body holds, so deleting it can erase the body too. */
   customer_id: string | null;
   created: number;
+}
+
+/** Where one account's events of one mode are delivered. Times are unix seconds. */
+export interface WebhookEndpointsTable {
+  id: string;
+  account_id: string;
+  mode: Mode;
+  url: string;
+  /** JSON text of a non-empty array of event types, `customer.*` or `*`. */
+  enabled_events: string;
+  description: string | null;
+  /** JSON text of a non-empty object of strings, or null. */
+  metadata: string | null;
+  status: 'enabled' | 'disabled';
+  /** The wire format its events are rendered in. */
+  api_version: string;
+  created: number;
+  updated: number;
+}
+
+/**
+ * The signing secrets of one endpoint: the current one (`expires_at` null) and those rolled
+ * away that still sign until they expire. Times are unix milliseconds.
+ */
+export interface WebhookEndpointSecretsTable {
+  /** A ULID: newer secrets sort after older ones. */
+  id: string;
+  endpoint_id: string;
+  /** The secret sealed by the SecretBox (AES-256-GCM), bound to the endpoint id; never in clear. */
+  secret: string;
+  created: number;
+  expires_at: number | null;
 }

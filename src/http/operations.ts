@@ -16,6 +16,10 @@ export const openapiOptions: FastifyDynamicSwaggerOptions = {
     servers: [{ url: 'http://127.0.0.1:4242', description: 'A local server started with `npm start`.' }],
     tags: [
       { name: 'Customers', description: 'The people and businesses you bill.' },
+      {
+        name: 'Webhook endpoints',
+        description: 'URLs that receive your events, signed so you can tell they come from LuniPay.',
+      },
       { name: 'Operations', description: 'Health and the API description.' },
     ],
     components: {

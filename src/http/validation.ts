@@ -116,6 +116,12 @@ function describe(error: ErrorObject, param: string): string {
       return `Invalid ${param}: must be at least ${p.limit}.`;
     case 'maximum':
       return `Invalid ${param}: must be at most ${p.limit}.`;
+    case 'enum':
+      return `Invalid ${param}: must be one of ${(p.allowedValues as unknown[]).join(', ')}.`;
+    case 'minItems':
+      return `Invalid ${param}: must list at least ${p.limit}.`;
+    case 'maxItems':
+      return `Invalid ${param}: must list at most ${p.limit}.`;
     default:
       return `Invalid ${param}.`;
   }

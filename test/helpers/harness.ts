@@ -11,6 +11,7 @@ import * as accounts from '../../src/accounts/accounts.service.js';
 import { buildApp } from '../../src/app.js';
 import { type Config, type DatabaseConfig, loadConfig } from '../../src/config.js';
 import { type Db, openMigrated } from '../../src/db/index.js';
+import { ephemeralSecretBox, type SecretBox } from '../../src/secret-key.js';
 import { OpenApiChecker } from './openapi.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -100,6 +101,8 @@ export interface Harness {
   app: FastifyInstance;
   db: Db;
   config: Config;
+  /** The key this app seals stored secrets with. */
+  secretBox: SecretBox;
   /** LUNIPAY_DATABASE_URL for a child process (CLI, worker) to reach this test's database */
   databaseUrl: string;
   /** Every log line written so far. */
@@ -120,7 +123,8 @@ export async function startHarness(dialect: DialectName, env: Record<string, str
   logStream.on('data', (chunk: Buffer) => {
     logText += chunk.toString('utf8');
   });
-  const app = await buildApp({ config, db: fresh.db, logStream });
+  const secretBox = ephemeralSecretBox();
+  const app = await buildApp({ config, db: fresh.db, logStream, secretBox });
   await app.ready();
   const doc = (await app.inject({ method: 'GET', url: '/v1/openapi.json' })).json();
   const checker = new OpenApiChecker(doc);
@@ -129,6 +133,7 @@ export async function startHarness(dialect: DialectName, env: Record<string, str
     app,
     db: fresh.db,
     config,
+    secretBox,
     databaseUrl: fresh.url,
     logs: () => logText,
     async account(name = 'Test shop') {

@@ -100,6 +100,82 @@ export interface paths {
         patch: operations["updateCustomer"];
         trace?: never;
     };
+    "/v1/webhook_endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook endpoints
+         * @description Returns a cursor-paginated list of webhook endpoints, newest first.
+         */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Create a webhook endpoint
+         * @description Registers a URL to receive events of this mode. The answer holds the signing `secret`, shown only here and in roll_secret. At most 16 endpoints per account and mode.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook_endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Retrieve a webhook endpoint
+         * @description Fetches a webhook endpoint by id. Its secret is never shown again.
+         */
+        get: operations["retrieveWebhookEndpoint"];
+        put?: never;
+        /**
+         * Update a webhook endpoint (POST alias)
+         * @description Changes any subset of `url`, `enabled_events`, `description` and `metadata` (merged key by key), or disables and enables the endpoint. An empty body changes nothing.
+         */
+        post: operations["updateWebhookEndpointPost"];
+        /**
+         * Delete a webhook endpoint
+         * @description Permanently deletes a webhook endpoint and its secrets; it receives nothing more.
+         */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a webhook endpoint
+         * @description Changes any subset of `url`, `enabled_events`, `description` and `metadata` (merged key by key), or disables and enables the endpoint. An empty body changes nothing.
+         */
+        patch: operations["updateWebhookEndpoint"];
+        trace?: never;
+    };
+    "/v1/webhook_endpoints/{id}/roll_secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Roll a webhook endpoint’s secret
+         * @description Makes a new signing secret, shown in this answer only. The secrets signing until now keep signing beside it for `expires_in` seconds at most (default 86400; 0 stops them at once).
+         */
+        post: operations["rollWebhookEndpointSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -116,7 +192,7 @@ export interface components {
                  * @description A short, stable code for programs to act on.
                  * @enum {string}
                  */
-                code: "invalid_json" | "parameter_missing" | "parameter_unknown" | "parameter_invalid" | "parameters_exclusive" | "idempotency_key_reused" | "api_key_missing" | "api_key_invalid" | "resource_missing" | "url_invalid" | "method_not_allowed" | "idempotency_key_in_use" | "body_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
+                code: "invalid_json" | "parameter_missing" | "parameter_unknown" | "parameter_invalid" | "parameters_exclusive" | "limit_exceeded" | "idempotency_key_reused" | "api_key_missing" | "api_key_invalid" | "resource_missing" | "url_invalid" | "method_not_allowed" | "idempotency_key_in_use" | "body_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
                 /** @description One sentence for a person. */
                 message: string;
                 /** @description The parameter at fault, when there is one. */
@@ -342,6 +418,155 @@ export interface components {
             metadata?: {
                 [key: string]: string | null;
             } | null | string;
+        };
+        /**
+         * WebhookEndpoint
+         * @example {
+         *       "id": "we_01JRZK2Q4T9ZS0VCNA3HX7W9EY",
+         *       "object": "webhook_endpoint",
+         *       "url": "https://example.com/hooks/lunipay",
+         *       "enabled_events": [
+         *         "customer.*"
+         *       ],
+         *       "status": "enabled",
+         *       "description": "Order system",
+         *       "metadata": null,
+         *       "api_version": "2026-12-01",
+         *       "livemode": false,
+         *       "created": 1713100800
+         *     }
+         */
+        WebhookEndpoint: {
+            /**
+             * @description Unique identifier, prefixed with `we_`.
+             * @example we_01JRZK2Q4T9ZS0VCNA3HX7W9EY
+             */
+            id: string;
+            /**
+             * @description Always `"webhook_endpoint"`.
+             * @enum {string}
+             */
+            object: "webhook_endpoint";
+            /** @description Where events are sent, with a POST. */
+            url: string;
+            /** @description The event types sent here: types such as `customer.created`, `customer.*`, or `*` for all. */
+            enabled_events: ("customer.created" | "customer.updated" | "customer.deleted" | "customer.*" | "*")[];
+            /** @description `disabled` endpoints receive nothing, and events meanwhile are not queued for them. */
+            status: "enabled" | "disabled";
+            /** @description Your description of the endpoint. */
+            description: string | null;
+            /** @description Up to 20 key/value pairs for your bookkeeping; `null` when there are none. */
+            metadata: {
+                [key: string]: string;
+            } | null;
+            /** @description The wire format of the events sent here. */
+            api_version: string;
+            /** @description True if created with a live-mode key; it receives only that mode’s events. */
+            livemode: boolean;
+            /** @description Creation time, unix seconds. */
+            created: number;
+        };
+        /**
+         * WebhookEndpointWithSecret
+         * @example {
+         *       "id": "we_01JRZK2Q4T9ZS0VCNA3HX7W9EY",
+         *       "object": "webhook_endpoint",
+         *       "url": "https://example.com/hooks/lunipay",
+         *       "enabled_events": [
+         *         "customer.*"
+         *       ],
+         *       "status": "enabled",
+         *       "description": "Order system",
+         *       "metadata": null,
+         *       "api_version": "2026-12-01",
+         *       "livemode": false,
+         *       "created": 1713100800,
+         *       "secret": "whsec_9c4Xq0w2cVd0l8JwYk3m8v0b1Qf6T2rZpN5sH7uE4aA="
+         *     }
+         */
+        WebhookEndpointWithSecret: {
+            /**
+             * @description Unique identifier, prefixed with `we_`.
+             * @example we_01JRZK2Q4T9ZS0VCNA3HX7W9EY
+             */
+            id: string;
+            /**
+             * @description Always `"webhook_endpoint"`.
+             * @enum {string}
+             */
+            object: "webhook_endpoint";
+            /** @description Where events are sent, with a POST. */
+            url: string;
+            /** @description The event types sent here: types such as `customer.created`, `customer.*`, or `*` for all. */
+            enabled_events: ("customer.created" | "customer.updated" | "customer.deleted" | "customer.*" | "*")[];
+            /** @description `disabled` endpoints receive nothing, and events meanwhile are not queued for them. */
+            status: "enabled" | "disabled";
+            /** @description Your description of the endpoint. */
+            description: string | null;
+            /** @description Up to 20 key/value pairs for your bookkeeping; `null` when there are none. */
+            metadata: {
+                [key: string]: string;
+            } | null;
+            /** @description The wire format of the events sent here. */
+            api_version: string;
+            /** @description True if created with a live-mode key; it receives only that mode’s events. */
+            livemode: boolean;
+            /** @description Creation time, unix seconds. */
+            created: number;
+            /**
+             * @description The signing secret, `whsec_…`. Shown only in the answers to create and roll_secret: keep it then.
+             * @example whsec_9c4Xq0w2cVd0l8JwYk3m8v0b1Qf6T2rZpN5sH7uE4aA=
+             */
+            secret: string;
+        };
+        /**
+         * WebhookEndpointList
+         * @example {
+         *       "object": "list",
+         *       "url": "/v1/webhook_endpoints",
+         *       "has_more": false,
+         *       "data": [
+         *         {
+         *           "id": "we_01JRZK2Q4T9ZS0VCNA3HX7W9EY",
+         *           "object": "webhook_endpoint",
+         *           "url": "https://example.com/hooks/lunipay",
+         *           "enabled_events": [
+         *             "customer.*"
+         *           ],
+         *           "status": "enabled",
+         *           "description": "Order system",
+         *           "metadata": null,
+         *           "api_version": "2026-12-01",
+         *           "livemode": false,
+         *           "created": 1713100800
+         *         }
+         *       ]
+         *     }
+         */
+        WebhookEndpointList: {
+            /** @enum {string} */
+            object: "list";
+            /** @enum {string} */
+            url: "/v1/webhook_endpoints";
+            /** @description Whether more endpoints exist past this page, in the direction of the pagination. */
+            has_more: boolean;
+            data: components["schemas"]["WebhookEndpoint"][];
+        };
+        /**
+         * DeletedWebhookEndpoint
+         * @example {
+         *       "id": "we_01JRZK2Q4T9ZS0VCNA3HX7W9EY",
+         *       "object": "webhook_endpoint",
+         *       "deleted": true
+         *     }
+         */
+        DeletedWebhookEndpoint: {
+            /** @example we_01JRZK2Q4T9ZS0VCNA3HX7W9EY */
+            id: string;
+            /** @enum {string} */
+            object: "webhook_endpoint";
+            /** @enum {boolean} */
+            deleted: true;
         };
     };
     responses: never;
@@ -949,6 +1174,838 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Customer"];
+                };
+            };
+            /** @description Error codes: `invalid_json`, `parameter_unknown`, `parameter_invalid`, `idempotency_key_reused`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `api_key_missing`, `api_key_invalid`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `resource_missing`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `body_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `service_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1–100. */
+                limit?: number;
+                /** @description An endpoint id: the page of endpoints older than it. */
+                starting_after?: string;
+                /** @description An endpoint id: the page of endpoints just newer than it. */
+                ending_before?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointList"];
+                };
+            };
+            /** @description Error codes: `parameter_unknown`, `parameter_invalid`, `parameters_exclusive`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `api_key_missing`, `api_key_invalid`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `service_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write idempotent: retries with the same key and parameters within 24 hours get the first response back (with `Idempotent-Replayed: true`) and have no further effect. 1–255 printable ASCII characters, scoped to the API key’s account and mode. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://example.com/hooks/lunipay",
+                 *       "enabled_events": [
+                 *         "customer.*"
+                 *       ],
+                 *       "description": "Order system"
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description An http or https URL (https only in live mode), at most 2,048 characters, with no user name or password, whose host is not localhost nor a loopback, private or other internal IP address.
+                     * @example https://example.com/hooks/lunipay
+                     */
+                    url: string;
+                    /**
+                     * @description The event types to send: `customer.created`, `customer.updated`, `customer.deleted`, `customer.*` or `*`.
+                     * @example [
+                     *       "customer.*"
+                     *     ]
+                     */
+                    enabled_events: ("customer.created" | "customer.updated" | "customer.deleted" | "customer.*" | "*")[];
+                    /**
+                     * @description Up to 5,000 characters; `""` or `null` clears it.
+                     * @example Order system
+                     * @example Order system
+                     */
+                    description?: string | null;
+                    /**
+                     * @description Up to 20 keys (1–40 characters, no `[` or `]`) with string values of up to 500 characters. On update, keys are merged: a value of `""` or `null` removes that key; `metadata: null` or `""` removes them all.
+                     * @example {
+                     *       "internal_id": "ACCT-42"
+                     *     }
+                     */
+                    metadata?: {
+                        [key: string]: string | null;
+                    } | null | string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description Present on a replay: this is the stored response of the first request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            /** @description Error codes: `invalid_json`, `parameter_missing`, `parameter_unknown`, `parameter_invalid`, `limit_exceeded`, `idempotency_key_reused`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `api_key_missing`, `api_key_invalid`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `resource_missing`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `body_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `service_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    retrieveWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint id, `we_…`.
+                 * @example we_01JRZK2Q4T9ZS0VCNA3HX7W9EY
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description Error codes: `api_key_missing`, `api_key_invalid`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `resource_missing`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `service_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateWebhookEndpointPost: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write idempotent: retries with the same key and parameters within 24 hours get the first response back (with `Idempotent-Replayed: true`) and have no further effect. 1–255 printable ASCII characters, scoped to the API key’s account and mode. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /**
+                 * @description The webhook endpoint id, `we_…`.
+                 * @example we_01JRZK2Q4T9ZS0VCNA3HX7W9EY
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "enabled_events": [
+                 *         "customer.created"
+                 *       ],
+                 *       "disabled": false
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description An http or https URL (https only in live mode), at most 2,048 characters, with no user name or password, whose host is not localhost nor a loopback, private or other internal IP address.
+                     * @example https://example.com/hooks/lunipay
+                     */
+                    url?: string;
+                    /**
+                     * @description The event types to send: `customer.created`, `customer.updated`, `customer.deleted`, `customer.*` or `*`.
+                     * @example [
+                     *       "customer.*"
+                     *     ]
+                     */
+                    enabled_events?: ("customer.created" | "customer.updated" | "customer.deleted" | "customer.*" | "*")[];
+                    /**
+                     * @description Up to 5,000 characters; `""` or `null` clears it.
+                     * @example Order system
+                     * @example Order system
+                     */
+                    description?: string | null;
+                    /**
+                     * @description Up to 20 keys (1–40 characters, no `[` or `]`) with string values of up to 500 characters. On update, keys are merged: a value of `""` or `null` removes that key; `metadata: null` or `""` removes them all.
+                     * @example {
+                     *       "internal_id": "ACCT-42"
+                     *     }
+                     */
+                    metadata?: {
+                        [key: string]: string | null;
+                    } | null | string;
+                    /** @description `true` disables the endpoint, `false` enables it again. */
+                    disabled?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description Present on a replay: this is the stored response of the first request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description Error codes: `invalid_json`, `parameter_unknown`, `parameter_invalid`, `idempotency_key_reused`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `api_key_missing`, `api_key_invalid`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `resource_missing`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `body_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `service_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write idempotent: retries with the same key and parameters within 24 hours get the first response back (with `Idempotent-Replayed: true`) and have no further effect. 1–255 printable ASCII characters, scoped to the API key’s account and mode. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /**
+                 * @description The webhook endpoint id, `we_…`.
+                 * @example we_01JRZK2Q4T9ZS0VCNA3HX7W9EY
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description Present on a replay: this is the stored response of the first request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedWebhookEndpoint"];
+                };
+            };
+            /** @description Error codes: `invalid_json`, `parameter_invalid`, `idempotency_key_reused`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `api_key_missing`, `api_key_invalid`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `resource_missing`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `body_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `service_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write idempotent: retries with the same key and parameters within 24 hours get the first response back (with `Idempotent-Replayed: true`) and have no further effect. 1–255 printable ASCII characters, scoped to the API key’s account and mode. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /**
+                 * @description The webhook endpoint id, `we_…`.
+                 * @example we_01JRZK2Q4T9ZS0VCNA3HX7W9EY
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "enabled_events": [
+                 *         "customer.created"
+                 *       ],
+                 *       "disabled": false
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description An http or https URL (https only in live mode), at most 2,048 characters, with no user name or password, whose host is not localhost nor a loopback, private or other internal IP address.
+                     * @example https://example.com/hooks/lunipay
+                     */
+                    url?: string;
+                    /**
+                     * @description The event types to send: `customer.created`, `customer.updated`, `customer.deleted`, `customer.*` or `*`.
+                     * @example [
+                     *       "customer.*"
+                     *     ]
+                     */
+                    enabled_events?: ("customer.created" | "customer.updated" | "customer.deleted" | "customer.*" | "*")[];
+                    /**
+                     * @description Up to 5,000 characters; `""` or `null` clears it.
+                     * @example Order system
+                     * @example Order system
+                     */
+                    description?: string | null;
+                    /**
+                     * @description Up to 20 keys (1–40 characters, no `[` or `]`) with string values of up to 500 characters. On update, keys are merged: a value of `""` or `null` removes that key; `metadata: null` or `""` removes them all.
+                     * @example {
+                     *       "internal_id": "ACCT-42"
+                     *     }
+                     */
+                    metadata?: {
+                        [key: string]: string | null;
+                    } | null | string;
+                    /** @description `true` disables the endpoint, `false` enables it again. */
+                    disabled?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description Present on a replay: this is the stored response of the first request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description Error codes: `invalid_json`, `parameter_unknown`, `parameter_invalid`, `idempotency_key_reused`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `api_key_missing`, `api_key_invalid`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `resource_missing`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `body_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `service_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    rollWebhookEndpointSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write idempotent: retries with the same key and parameters within 24 hours get the first response back (with `Idempotent-Replayed: true`) and have no further effect. 1–255 printable ASCII characters, scoped to the API key’s account and mode. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /**
+                 * @description The webhook endpoint id, `we_…`.
+                 * @example we_01JRZK2Q4T9ZS0VCNA3HX7W9EY
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description Seconds the current secret keeps signing beside the new one, 0–604800 (7 days); default 86400. Older secrets still signing expire no later than it.
+                     * @example 3600
+                     */
+                    expires_in?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description Present on a replay: this is the stored response of the first request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
                 };
             };
             /** @description Error codes: `invalid_json`, `parameter_unknown`, `parameter_invalid`, `idempotency_key_reused`. */
