@@ -10,6 +10,10 @@ import { customerRoutes } from './customers/customers.routes.js';
 import { Customer, CustomerList, DeletedCustomer } from './customers/customers.schema.js';
 import type { Db } from './db/connect.js';
 import { AppError } from './errors.js';
+import { writeCustomerEvent } from './events/events.hook.js';
+import { eventRoutes } from './events/events.routes.js';
+import { Event, EventList } from './events/events.schema.js';
+import { startEventSweeper } from './events/events.sweeper.js';
 import { authHook } from './http/auth.js';
 import { BODY_LIMIT, registerBodyParsers } from './http/body.js';
 import { docsRoutes } from './http/docs.js';
@@ -55,6 +59,8 @@ const SECURITY_HEADERS = {
 const ROUTES: Record<string, string[]> = {
   '/v1/customers': ['GET', 'POST'],
   '/v1/customers/:id': ['GET', 'POST', 'PATCH', 'DELETE'],
+  '/v1/events': ['GET'],
+  '/v1/events/:id': ['GET'],
   '/healthz': ['GET'],
   '/v1/openapi.json': ['GET'],
 };
@@ -121,7 +127,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerBodyParsers(app);
   registerErrorHandler(app);
 
-  for (const schema of [ErrorEnvelope, Customer, CustomerList, DeletedCustomer]) app.addSchema(schema);
+  for (const schema of [ErrorEnvelope, Customer, CustomerList, DeletedCustomer, Event, EventList])
+    app.addSchema(schema);
   await app.register(swagger, openapiOptions);
 
   for (const [url, allowed] of Object.entries(ROUTES)) {
@@ -156,13 +163,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     );
     await registerRateLimit(api, { perSecond: deps.config.rateLimit, redis: deps.redis });
     await api.register(customerRoutes, {
-      deps: { db: deps.db, hooks: [...hooks, eraseDeletedCustomer] },
+      // The event hook last: its sequence counter stays locked from there to COMMIT.
+      deps: { db: deps.db, hooks: [...hooks, eraseDeletedCustomer, writeCustomerEvent] },
       idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
     });
+    await api.register(eventRoutes, { deps: { db: deps.db } });
   });
 
   const sweeper = startSweeper(deps.db, deps.config.idempotency, app.log);
   app.addHook('onClose', () => sweeper.stop());
+  const eventSweeper = startEventSweeper(deps.db, deps.config.events, app.log);
+  app.addHook('onClose', () => eventSweeper.stop());
 
   return app;
 }

@@ -33,6 +33,7 @@ export interface Config {
   /** Whether this process runs the Stripe provisioning worker next to the API. */
   readonly worker: boolean;
   readonly idempotency: IdempotencyConfig;
+  readonly events: EventsConfig;
 }
 
 /**
@@ -48,6 +49,18 @@ export interface Config {
 export interface IdempotencyConfig {
   readonly leaseMs: number;
   readonly retentionHours: number;
+  readonly sweepSeconds: number;
+}
+
+/**
+ * The event log (contract section 10):
+ * - `LUNIPAY_EVENT_RETENTION_DAYS` (default 30, 30–3650): events this old are pruned. The
+ *   contract keeps events at least 30 days, so less is refused.
+ * - `LUNIPAY_EVENT_SWEEP_SECONDS` (default 3600, 0–86400): how often each process prunes; `0`
+ *   turns the sweep off.
+ */
+export interface EventsConfig {
+  readonly retentionDays: number;
   readonly sweepSeconds: number;
 }
 
@@ -144,6 +157,10 @@ export function loadConfig(env: Env): Config {
       leaseMs: integer(env, 'LUNIPAY_IDEMPOTENCY_LEASE_MS', 30_000, 100, 3_600_000),
       retentionHours: integer(env, 'LUNIPAY_IDEMPOTENCY_RETENTION_HOURS', 24, 24, 8760),
       sweepSeconds: integer(env, 'LUNIPAY_IDEMPOTENCY_SWEEP_SECONDS', 600, 0, 86_400),
+    }),
+    events: Object.freeze({
+      retentionDays: integer(env, 'LUNIPAY_EVENT_RETENTION_DAYS', 30, 30, 3650),
+      sweepSeconds: integer(env, 'LUNIPAY_EVENT_SWEEP_SECONDS', 3600, 0, 86_400),
     }),
   };
   return Object.freeze(config);

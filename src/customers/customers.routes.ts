@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import { callerOf } from '../http/auth.js';
 import { QUERY_ERROR } from '../http/form.js';
 import { errorResponses } from '../http/schemas.js';
@@ -9,7 +10,7 @@ import {
   idempotentRoute,
   replayable,
 } from '../idempotency/idempotency.hooks.js';
-import type { IdempotencyDeps } from '../idempotency/idempotency.service.js';
+import { type IdempotencyDeps, parseKey } from '../idempotency/idempotency.service.js';
 import { isId } from '../ids.js';
 import {
   CreateCustomerBody,
@@ -20,13 +21,20 @@ import {
   ListCustomersQuery,
   UpdateCustomerBody,
 } from './customers.schema.js';
-import type { CustomerDeps } from './customers.service.js';
+import type { CustomerDeps, WriteOrigin } from './customers.service.js';
 import * as service from './customers.service.js';
 
 const tags = ['Customers'];
 const WRITE_ERRORS = ['invalid_json', 'body_too_large', 'unsupported_media_type'] as const;
 // Writes also answer for their Idempotency-Key: malformed, reused, in flight, or a deleted customer's replay.
 const IDEMPOTENT = { idempotent: true };
+
+/** What a write's event records as its cause: this request and the key it carried. */
+const originOf = (request: FastifyRequest): WriteOrigin => ({
+  requestId: request.id,
+  idempotencyKey: parseKey(request.headers['idempotency-key']) ?? null,
+  source: 'api',
+});
 
 /** Thin: parse (Fastify does, from the schemas), call the service, reply. */
 export const customerRoutes: FastifyPluginAsyncTypebox<{
@@ -70,7 +78,14 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
         },
       },
     },
-    async (request) => service.createCustomer(deps, callerOf(request), request.body, beforeCommitOf(request)),
+    async (request) =>
+      service.createCustomer(
+        deps,
+        callerOf(request),
+        request.body,
+        beforeCommitOf(request),
+        originOf(request),
+      ),
   );
 
   app.get(
@@ -118,6 +133,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
         request.params.id,
         request.body,
         beforeCommitOf(request),
+        originOf(request),
       ),
   );
   // The same update for Stripe-style clients, which send every write as a POST.
@@ -138,6 +154,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
         request.params.id,
         request.body,
         beforeCommitOf(request),
+        originOf(request),
       ),
   );
 
@@ -161,7 +178,13 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request) =>
-      service.deleteCustomer(deps, callerOf(request), request.params.id, beforeCommitOf(request)),
+      service.deleteCustomer(
+        deps,
+        callerOf(request),
+        request.params.id,
+        beforeCommitOf(request),
+        originOf(request),
+      ),
   );
 
   app.get(

@@ -187,7 +187,7 @@ export const CustomerIdParams = Type.Object(
   { additionalProperties: false },
 );
 
-const CreatedRange = Type.Object(
+export const CreatedRange = Type.Object(
   {
     gt: Type.Optional(Type.Integer({ description: 'Created after this unix time.' })),
     gte: Type.Optional(Type.Integer({ description: 'Created at or after this unix time.' })),

@@ -16,11 +16,19 @@ import { METADATA_MAX_KEYS } from './customers.schema.js';
 import type { CustomerRow, Owner } from './customers.store.js';
 import * as store from './customers.store.js';
 
-/** What a committed write did, for the subsystems that follow customers (outbox, idempotency). */
-export type CustomerEvent =
+/** What caused a write, as its event records it: the API request (if any) and where it came from. */
+export interface WriteOrigin {
+  requestId: string | null;
+  idempotencyKey: string | null;
+  source: 'api' | 'portal' | 'dashboard' | 'cli' | 'stripe_sync' | 'import';
+}
+
+/** What a committed write did, for the subsystems that follow customers (outbox, idempotency, events). */
+export type CustomerEvent = (
   | { type: 'created'; customer: CustomerRow }
   | { type: 'updated'; before: CustomerRow; customer: CustomerRow }
-  | { type: 'deleted'; customer: CustomerRow };
+  | { type: 'deleted'; customer: CustomerRow }
+) & { origin?: WriteOrigin };
 
 /** Runs inside the write's transaction: whatever it writes commits with the customer, or not at all. */
 export type CustomerWriteHook = (trx: Transaction<Database>, event: CustomerEvent) => Promise<void>;
@@ -113,6 +121,7 @@ export async function createCustomer(
   auth: AuthContext,
   body: CreateCustomerBody,
   beforeCommit?: BeforeCommit,
+  origin?: WriteOrigin,
 ): Promise<Customer> {
   const now = nowSeconds();
   const row: CustomerRow = {
@@ -137,7 +146,7 @@ export async function createCustomer(
   // The row goes in through the write path's own insert: creates committed together share it.
   await deps.db.write(
     async (trx) => {
-      await runHooks(deps, trx, { type: 'created', customer: row });
+      await runHooks(deps, trx, { type: 'created', customer: row, origin });
       await beforeCommit?.(trx, { status: 200, body: customer });
     },
     { insert: { table: 'customers', values } },
@@ -178,6 +187,7 @@ export async function updateCustomer(
   id: string,
   body: UpdateCustomerBody,
   beforeCommit?: BeforeCommit,
+  origin?: WriteOrigin,
 ): Promise<Customer> {
   if (!isId('cus', id)) throw await missing(deps, auth, id);
   const result = await deps.db.write(async (trx) => {
@@ -189,7 +199,7 @@ export async function updateCustomer(
       changes.updated = nowSeconds();
       await store.updateCustomer(trx, owner(auth), id, changes);
       updated = { ...row, ...changes, version: row.version + 1 };
-      await runHooks(deps, trx, { type: 'updated', before: row, customer: updated });
+      await runHooks(deps, trx, { type: 'updated', before: row, customer: updated, origin });
     }
     const customer = toCustomer(updated);
     await beforeCommit?.(trx, { status: 200, body: customer });
@@ -205,6 +215,7 @@ export async function deleteCustomer(
   auth: AuthContext,
   id: string,
   beforeCommit?: BeforeCommit,
+  origin?: WriteOrigin,
 ): Promise<DeletedCustomer> {
   if (!isId('cus', id)) throw await missing(deps, auth, id);
   const deleted: DeletedCustomer = { id, object: 'customer', deleted: true };
@@ -212,7 +223,7 @@ export async function deleteCustomer(
     const row = await store.findCustomer(trx, owner(auth), id, deps.db.dialect === 'postgres');
     if (!row) return false;
     await store.deleteCustomer(trx, owner(auth), id);
-    await runHooks(deps, trx, { type: 'deleted', customer: row });
+    await runHooks(deps, trx, { type: 'deleted', customer: row, origin });
     await beforeCommit?.(trx, { status: 200, body: deleted });
     return true;
   });

@@ -6,6 +6,8 @@ export interface Database {
   api_keys: ApiKeysTable;
   customers: CustomersTable;
   idempotency_keys: IdempotencyKeysTable;
+  events: EventsTable;
+  event_sequences: EventSequencesTable;
 }
 
 export type Mode = 'test' | 'live';
@@ -74,4 +76,31 @@ export interface IdempotencyKeysTable {
   /** The customer whose data the stored body holds, so deleting it can erase the body too. */
   customer_id: string | null;
   created: number;
+}
+
+/** One change to a customer, as its merchant learns of it (contract section 10). */
+export interface EventsTable {
+  id: string;
+  account_id: string;
+  mode: Mode;
+  /** Per account and mode: 1, 2, 3, … in commit order, without gaps (events.store.ts). */
+  sequence: number;
+  type: 'customer.created' | 'customer.updated' | 'customer.deleted';
+  /** The customer the event is about; kept after the customer is deleted. */
+  object_id: string;
+  created: number;
+  api_version: string;
+  /** JSON text of `{object, previous_attributes?}`, rendered when the event was written. */
+  data: string;
+  /** The `Request-Id` of the API request that made the change; null for changes no request made. */
+  request_id: string | null;
+  idempotency_key: string | null;
+  source: 'api' | 'portal' | 'dashboard' | 'cli' | 'stripe_sync' | 'import';
+}
+
+/** The last event sequence taken in each account and mode. */
+export interface EventSequencesTable {
+  account_id: string;
+  mode: Mode;
+  last: number;
 }

@@ -16,6 +16,7 @@ export const openapiOptions: FastifyDynamicSwaggerOptions = {
     servers: [{ url: 'http://127.0.0.1:4242', description: 'A local server started with `npm start`.' }],
     tags: [
       { name: 'Customers', description: 'The people and businesses you bill.' },
+      { name: 'Events', description: 'Every change to a customer, as a list and as a feed.' },
       { name: 'Operations', description: 'Health and the API description.' },
     ],
     components: {
