@@ -163,7 +163,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     );
     await registerRateLimit(api, { perSecond: deps.config.rateLimit, redis: deps.redis });
     await api.register(customerRoutes, {
-      // The event hook last: its sequence counter stays locked from there to COMMIT.
       deps: { db: deps.db, hooks: [...hooks, eraseDeletedCustomer, writeCustomerEvent] },
       idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
     });

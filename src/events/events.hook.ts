@@ -3,6 +3,7 @@ import type { Customer, DeletedCustomer } from '../customers/customers.schema.js
 import type { CustomerEvent, CustomerWriteHook, WriteOrigin } from '../customers/customers.service.js';
 import { toCustomer } from '../customers/customers.service.js';
 import type { CustomerRow } from '../customers/customers.store.js';
+import { type Flush, handToCommit } from '../db/flush-at-commit.js';
 import type { Database } from '../db/schema.js';
 import { newId } from '../ids.js';
 import { API_VERSION, CHANGEABLE_FIELDS, type EventType } from './events.schema.js';
@@ -65,17 +66,32 @@ export function eventRow(event: CustomerEvent, now = Date.now()): NewEvent {
 }
 
 /**
- * Writes the event of one customer change. On delete, every earlier event of that customer is
- * first rewritten to the deleted stub (erasure): no copy of its personal data stays in the log.
- *
- * Registered last among the hooks: the sequence counter it takes stays locked until COMMIT,
- * and other writes of the same account and mode wait for it (events.store.ts).
+ * Writes events, erasing first: each deleted customer's stored events are rewritten to the
+ * deleted stub, and so are its events written alongside (earlier writes of the same batch), so
+ * no copy of its personal data stays in the log. The counters come last (insertEvents), since
+ * they stay locked from there to COMMIT.
+ */
+const writeEvents: Flush<NewEvent> = async (trx, rows) => {
+  const erased = new Map<string, string>();
+  for (const row of rows) {
+    if (row.type !== 'customer.deleted') continue;
+    await rewriteEventsOf(trx, { accountId: row.account_id, mode: row.mode }, row.object_id, row.data);
+    erased.set(row.object_id, row.data);
+  }
+  await insertEvents(
+    trx,
+    rows.map((row) =>
+      erased.has(row.object_id) ? { ...row, data: erased.get(row.object_id) as string } : row,
+    ),
+  );
+};
+
+/**
+ * The hook: the event of one customer change, handed to the write's transaction to be written
+ * with the others of its batch just before COMMIT (flush-at-commit.ts), or at once in a
+ * transaction that is not flushed. Registered last among the hooks.
  */
 export const writeCustomerEvent: CustomerWriteHook = async (trx: Transaction<Database>, event) => {
-  const { customer } = event;
-  if (event.type === 'deleted') {
-    const owner = { accountId: customer.account_id, mode: customer.mode };
-    await rewriteEventsOf(trx, owner, customer.id, JSON.stringify({ object: deletedStub(customer.id) }));
-  }
-  await insertEvents(trx, [eventRow(event)]);
+  const row = eventRow(event);
+  if (!handToCommit(trx, writeEvents, row)) await writeEvents(trx, [row]);
 };
