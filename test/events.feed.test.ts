@@ -119,5 +119,8 @@ describe('events feed, two server processes on PostgreSQL', {
       acked > 50 && readChecks > 5 && polls > 10,
       `${acked} writes, ${readChecks} reads, ${polls} polls`,
     );
+    t.diagnostic(
+      `${acked} writes through two processes, ${readChecks} read-your-writes checks, ${polls} feed polls`,
+    );
   });
 });
