@@ -38,10 +38,13 @@ const byOwner = (a: NewEvent, b: NewEvent) =>
  * anyway. The unique index on (account_id, mode, sequence) makes a duplicate impossible.
  *
  * The cost: on PostgreSQL the writes of one account and mode serialise from their counter update
- * to their COMMIT. So the counter should be taken as late in the transaction as possible.
+ * to their COMMIT. So the counters are taken last: a group-commit batch hands its events over to
+ * be inserted once, after all its writes (events.hook.ts), and then the counter update, one
+ * multi-row insert and COMMIT are all that the next batch of that account and mode waits for.
  *
  * Counters are taken in (account_id, mode) order, so two transactions that each write events of
- * several accounts never wait on each other's counters in opposite orders.
+ * several accounts never wait on each other's counters in opposite orders; and taken after every
+ * row lock of the transaction, they are never held while it waits for one.
  */
 export async function insertEvents(trx: Transaction<Database>, events: readonly NewEvent[]): Promise<void> {
   if (events.length === 0) return;
