@@ -94,11 +94,12 @@ forEachDatabase(
         const mode: Mode = w % 2 === 0 ? 'test' : 'live';
         const mine = owned.get(w) ?? [];
         owned.set(w, mine);
-        while (!stopped()) {
+        for (let op = 0; !stopped(); op++) {
           const n = seq++;
           const target = mine.length > 0 ? mine[n % mine.length] : undefined;
+          // Of every four writes: a create, two updates, and a delete when two customers are left.
           const kind: Kind =
-            !target || n % 6 === 0 ? 'create' : n % 6 === 1 && mine.length > 2 ? 'delete' : 'update';
+            !target || op % 4 === 0 ? 'create' : op % 4 === 2 && mine.length > 1 ? 'delete' : 'update';
           // Two writes in three carry a key, so unanswered ones can be traced in the log too.
           const key = n % 3 === 0 ? null : `crash-${tag}-${n}`;
           if (key) sentKeys.add(key);
