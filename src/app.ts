@@ -7,8 +7,13 @@ import * as accounts from './accounts/accounts.service.js';
 import { KeyCache } from './accounts/key-cache.js';
 import type { Config } from './config.js';
 import { customerRoutes } from './customers/customers.routes.js';
+import { CUSTOMER_SCHEMAS } from './customers/customers.schema.js';
 import type { Db } from './db/connect.js';
 import { AppError, ErrorEnvelope } from './errors.js';
+import { writeCustomerEvent } from './events/events.hook.js';
+import { eventRoutes } from './events/events.routes.js';
+import { EVENT_SCHEMAS } from './events/events.schema.js';
+import { startEventSweeper } from './events/events.sweeper.js';
 import { authHook } from './http/auth.js';
 import { BODY_LIMIT, registerBodyParsers } from './http/body.js';
 import { docsRoutes } from './http/docs.js';
@@ -26,6 +31,7 @@ import { provisioningNotices, stripeOutbox } from './jobs/outbox.js';
 import { ephemeralSecretBox, type SecretBox } from './secret-key.js';
 import { createStripeGateway, type StripeGateway } from './stripe/gateway.js';
 import { webhookEndpointRoutes } from './webhooks/webhooks.routes.js';
+import { WEBHOOK_SCHEMAS } from './webhooks/webhooks.schema.js';
 
 export interface AppDeps {
   config: Config;
@@ -122,7 +128,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerBodyParsers(app);
   registerErrorHandler(app);
 
-  app.addSchema(ErrorEnvelope);
+  // Each resource's named schemas, at the root: one resource's objects may hold another's.
+  for (const schema of [ErrorEnvelope, ...CUSTOMER_SCHEMAS, ...EVENT_SCHEMAS, ...WEBHOOK_SCHEMAS])
+    app.addSchema(schema);
   await app.register(swagger, openapiOptions);
 
   const gateway = deps.gateway ?? createStripeGateway(deps.config.stripe);
@@ -142,7 +150,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await registerRateLimit(api, { perSecond: deps.config.rateLimit, redis: deps.redis });
     api.addHook('preValidation', parametersHook);
     await api.register(customerRoutes, {
-      deps: { db: deps.db, hooks },
+      deps: { db: deps.db, hooks: [...hooks, writeCustomerEvent] },
       idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
     });
     await api.register(webhookEndpointRoutes, {
@@ -153,12 +161,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
       idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
     });
+    await api.register(eventRoutes, { deps: { db: deps.db } });
   });
 
   wrongMethods.register();
 
   const sweeper = startSweeper(deps.db, deps.config.idempotency, app.log);
   app.addHook('onClose', () => sweeper.stop());
+  const eventSweeper = startEventSweeper(deps.db, deps.config.events, app.log);
+  app.addHook('onClose', () => eventSweeper.stop());
 
   return app;
 }

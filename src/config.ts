@@ -37,6 +37,7 @@ export interface Config {
   readonly idempotency: IdempotencyConfig;
   readonly secrets: SecretsConfig;
   readonly webhooks: WebhooksConfig;
+  readonly events: EventsConfig;
 }
 
 /**
@@ -71,6 +72,18 @@ export interface WebhooksConfig {
 export interface IdempotencyConfig {
   readonly leaseMs: number;
   readonly retentionHours: number;
+  readonly sweepSeconds: number;
+}
+
+/**
+ * The event log:
+ * - `LUNIPAY_EVENT_RETENTION_DAYS` (default 30, 30–3650): events this old are pruned. Events are
+ *   kept at least 30 days, so less is refused.
+ * - `LUNIPAY_EVENT_SWEEP_SECONDS` (default 3600, 0–86400): how often each process prunes; `0`
+ *   turns the sweep off.
+ */
+export interface EventsConfig {
+  readonly retentionDays: number;
   readonly sweepSeconds: number;
 }
 
@@ -202,6 +215,10 @@ export function loadConfig(env: Env): Config {
     }),
     secrets: secretsConfig(env, database),
     webhooks: Object.freeze({ allowPrivate: boolean(env, 'LUNIPAY_WEBHOOK_ALLOW_PRIVATE', false) }),
+    events: Object.freeze({
+      retentionDays: integer(env, 'LUNIPAY_EVENT_RETENTION_DAYS', 30, 30, 3650),
+      sweepSeconds: integer(env, 'LUNIPAY_EVENT_SWEEP_SECONDS', 3600, 0, 86_400),
+    }),
   };
   return Object.freeze(config);
 }

@@ -64,10 +64,15 @@ export function ulid(now: number = Date.now()): string {
   return encodeTime(lastTime) + lastRandom.map((d) => ALPHABET[d]).join('');
 }
 
-export type IdPrefix = 'cus' | 'acct' | 'key' | 'req' | 'job' | 'we';
+export type IdPrefix = 'cus' | 'acct' | 'key' | 'req' | 'job' | 'we' | 'evt';
 
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${ulid()}`;
+}
+
+/** The smallest id with that prefix made at unix millisecond `ms`: every id made earlier sorts below it. */
+export function firstIdAt(prefix: IdPrefix, ms: number): string {
+  return `${prefix}_${encodeTime(ms)}${'0'.repeat(RANDOM_LEN)}`;
 }
 
 // The first character is at most 7: a ULID holds a 48-bit time.

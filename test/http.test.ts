@@ -167,6 +167,8 @@ test('the OpenAPI document is 3.1, documents every operation with errors, and pa
       'GET /healthz',
       'GET /v1/customers',
       'GET /v1/customers/{id}',
+      'GET /v1/events',
+      'GET /v1/events/{id}',
       'GET /v1/openapi.json',
       'GET /v1/webhook_endpoints',
       'GET /v1/webhook_endpoints/{id}',
@@ -178,7 +180,7 @@ test('the OpenAPI document is 3.1, documents every operation with errors, and pa
       'POST /v1/webhook_endpoints/{id}',
       'POST /v1/webhook_endpoints/{id}/roll_secret',
     ]);
-    for (const { key, op } of ops.filter((o) => /customers|webhook_endpoints/.test(o.key))) {
+    for (const { key, op } of ops.filter((o) => /\/v1\/(customers|events|webhook_endpoints)/.test(o.key))) {
       for (const status of ['200', '401', '500', '503'])
         assert.ok(status in op.responses, `${key} documents ${status}`);
     }

@@ -37,9 +37,6 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
   deps: CustomerDeps;
   idempotency: IdempotencyDeps;
 }> = async (app, options) => {
-  // Named in the OpenAPI document's components: the objects, and the bodies the SDK's types take.
-  for (const schema of [Customer, CustomerList, DeletedCustomer, CreateCustomerBody, UpdateCustomerBody])
-    app.addSchema(schema);
   // A deleted customer's stored responses are erased with it, whatever else the app hooks in.
   const deps = { ...options.deps, hooks: [...(options.deps.hooks ?? []), eraseDeletedCustomer] };
   // Every write takes an Idempotency-Key; reads ignore the header.

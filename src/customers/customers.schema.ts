@@ -1,4 +1,4 @@
-import { type Static, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { METADATA_MAX_KEYS, MetadataParam } from '../http/metadata.js';
 import { NO_NUL, NullableString } from '../http/schemas.js';
 
@@ -189,7 +189,7 @@ export const CustomerIdParams = Type.Object(
   { additionalProperties: false },
 );
 
-const CreatedRange = Type.Object(
+export const CreatedRange = Type.Object(
   {
     gt: Type.Optional(Type.Integer({ description: 'Created after this unix time.' })),
     gte: Type.Optional(Type.Integer({ description: 'Created at or after this unix time.' })),
@@ -235,3 +235,16 @@ export const ListCustomersQuery = Type.Object(
   { additionalProperties: false },
 );
 export type ListCustomersQuery = Static<typeof ListCustomersQuery>;
+
+/**
+ * Named in the OpenAPI document's components: the objects, and the bodies the SDK's types take.
+ * Registered once at the root (app.ts), so other resources' schemas can refer to them (an event
+ * holds a customer).
+ */
+export const CUSTOMER_SCHEMAS: TSchema[] = [
+  Customer,
+  CustomerList,
+  DeletedCustomer,
+  CreateCustomerBody,
+  UpdateCustomerBody,
+];

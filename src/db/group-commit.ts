@@ -1,5 +1,6 @@
 import type { Insertable, Kysely, Transaction } from 'kysely';
 import { isUnavailable } from './errors.js';
+import { openFlushes, runFlushes } from './flush-at-commit.js';
 import type { Database } from './schema.js';
 
 export type WriteFn<T> = (trx: Transaction<Database>) => Promise<T>;
@@ -116,10 +117,12 @@ export class GroupCommit {
     let writeFailed = false;
     try {
       await this.kysely.transaction().execute(async (trx) => {
+        openFlushes(trx);
         try {
           const inserts = batch.flatMap((pending) => (pending.insert ? [pending.insert] : []));
           if (inserts.length > 0) await insertRows(trx, inserts);
           for (const pending of batch) values.push(await pending.fn(trx));
+          await runFlushes(trx);
         } catch (error) {
           writeFailed = true;
           throw error;
@@ -138,8 +141,11 @@ export class GroupCommit {
         this.kysely
           .transaction()
           .execute(async (trx) => {
+            openFlushes(trx);
             if (pending.insert) await insertRows(trx, [pending.insert]);
-            return pending.fn(trx);
+            const value = await pending.fn(trx);
+            await runFlushes(trx);
+            return value;
           })
           .then(
             (value): Outcome => ({ ok: true, value }),

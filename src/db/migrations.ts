@@ -186,6 +186,52 @@ const migrations = (dialect: DatabaseConfig['dialect']): Record<string, Migratio
           .execute();
       },
     },
+    '0005_events': {
+      async up(db: Kysely<unknown>) {
+        // The event log. Rows outlive their customer (erased to a stub on delete) until pruned.
+        await db.schema
+          .createTable('events')
+          .addColumn('id', idColumn, (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('mode', 'text', (c) => c.notNull().check(sql`mode in ('test', 'live')`))
+          .addColumn('sequence', 'bigint', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('object_id', idColumn, (c) => c.notNull())
+          .addColumn('created', 'bigint', (c) => c.notNull())
+          .addColumn('api_version', 'text', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .addColumn('request_id', 'text')
+          .addColumn('idempotency_key', 'text')
+          .addColumn('source', 'text', (c) => c.notNull())
+          .execute();
+        // The feed (`sequence_after`); unique, so a sequence can never be taken twice.
+        await db.schema
+          .createIndex('events_account_mode_sequence')
+          .on('events')
+          .columns(['account_id', 'mode', 'sequence'])
+          .unique()
+          .execute();
+        // The list, newest first by keyset on the id.
+        await db.schema
+          .createIndex('events_account_mode_id')
+          .on('events')
+          .columns(['account_id', 'mode', 'id'])
+          .execute();
+        // One customer's history (`object_id`), and its erasure when it is deleted.
+        await db.schema
+          .createIndex('events_account_mode_object')
+          .on('events')
+          .columns(['account_id', 'mode', 'object_id', 'id'])
+          .execute();
+        await db.schema
+          .createTable('event_sequences')
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('mode', 'text', (c) => c.notNull().check(sql`mode in ('test', 'live')`))
+          .addColumn('last', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('event_sequences_pk', ['account_id', 'mode'])
+          .execute();
+      },
+    },
   };
 };
 

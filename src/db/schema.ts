@@ -8,6 +8,8 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_endpoint_secrets: WebhookEndpointSecretsTable;
+  events: EventsTable;
+  event_sequences: EventSequencesTable;
 }
 
 export type Mode = 'test' | 'live';
@@ -108,4 +110,31 @@ export interface WebhookEndpointSecretsTable {
   secret: string;
   created: number;
   expires_at: number | null;
+}
+
+/** One change to a customer, as its merchant learns of it. */
+export interface EventsTable {
+  id: string;
+  account_id: string;
+  mode: Mode;
+  /** Per account and mode: 1, 2, 3, … in commit order, without gaps (events.store.ts). */
+  sequence: number;
+  type: 'customer.created' | 'customer.updated' | 'customer.deleted';
+  /** The customer the event is about; kept after the customer is deleted. */
+  object_id: string;
+  created: number;
+  api_version: string;
+  /** JSON text of `{object, previous_attributes?}`, rendered when the event was written. */
+  data: string;
+  /** The `Request-Id` of the API request that made the change; null for changes no request made. */
+  request_id: string | null;
+  idempotency_key: string | null;
+  source: 'api' | 'portal' | 'dashboard' | 'cli' | 'stripe_sync' | 'import';
+}
+
+/** The last event sequence taken in each account and mode. */
+export interface EventSequencesTable {
+  account_id: string;
+  mode: Mode;
+  last: number;
 }

@@ -20,6 +20,7 @@ export const openapiOptions: FastifyDynamicSwaggerOptions = {
         name: 'Webhook endpoints',
         description: 'URLs that receive your events, signed so you can tell they come from LuniPay.',
       },
+      { name: 'Events', description: 'Every change to a customer, as a list and as a feed.' },
       { name: 'Operations', description: 'Health and the API description.' },
     ],
     components: {

@@ -13,6 +13,7 @@ import {
   stripeFailure,
 } from './job.js';
 import { findCustomerById, findLink, insertLink, setStripeCustomerId } from './stripe-customers.store.js';
+import { recordStripeSync } from './stripe-sync.event.js';
 
 /**
  * Creates the Stripe customer of a new LuniPay customer on its merchant's connected account.
@@ -133,7 +134,9 @@ function linked(
       });
       // When the customer was deleted meanwhile this changes nothing, and the delete job that
       // follows removes the Stripe customer through the link.
-      await setStripeCustomerId(trx, job.customer_id, stripeCustomerId, Math.floor(now / 1000));
+      if (await setStripeCustomerId(trx, job.customer_id, stripeCustomerId, Math.floor(now / 1000))) {
+        await recordStripeSync(trx, job.customer_id);
+      }
     },
   };
 }

@@ -49,15 +49,16 @@ export async function findCustomerById(db: Q, id: string): Promise<CustomerRow |
 
 /**
  * Sets only the columns provisioning owns, so a concurrent change to other fields is kept; the
- * version moves on like any write. Does nothing once a Stripe id is set or the row is gone.
+ * version moves on like any write. Does nothing once a Stripe id is set or the row is gone;
+ * says whether it set it.
  */
 export async function setStripeCustomerId(
   db: Q,
   customerId: string,
   stripeCustomerId: string,
   updatedSeconds: number,
-): Promise<void> {
-  await db
+): Promise<boolean> {
+  const result = await db
     .updateTable('customers')
     .set((eb) => ({
       stripe_customer_id: stripeCustomerId,
@@ -66,7 +67,8 @@ export async function setStripeCustomerId(
     }))
     .where('id', '=', customerId)
     .where('stripe_customer_id', 'is', null)
-    .execute();
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
 }
 
 export async function connectedAccountOf(db: Q, accountId: string): Promise<string | null> {

@@ -17,7 +17,6 @@ import {
   ListWebhookEndpointsQuery,
   RollSecretBody,
   UpdateWebhookEndpointBody,
-  WEBHOOK_SCHEMAS,
   WebhookEndpoint,
   WebhookEndpointIdParams,
   WebhookEndpointList,
@@ -38,7 +37,6 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{
   idempotency: IdempotencyDeps;
 }> = async (app, { deps, idempotency }) => {
   const idempotent = idempotentRoute(idempotency);
-  for (const schema of WEBHOOK_SCHEMAS) app.addSchema(schema);
   // Form fields that are booleans, integers or lists take those types before validation.
   app.addHook('preValidation', async (request) => coerceFormFields(request));
   app.addHook('preHandler', pathIdHook('we', service.notFound));

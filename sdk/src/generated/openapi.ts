@@ -176,6 +176,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Retrieve an event
+         * @description Fetches one event of this account and mode by id.
+         */
+        get: operations["retrieveEvent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List events
+         * @description Without `sequence_after`: a cursor-paginated list, newest first, with filters that combine with each other and with the cursors. With `sequence_after`: the feed, the events after that sequence, oldest first. A write whose response has been sent is in both.
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -418,6 +458,163 @@ export interface components {
             metadata?: {
                 [key: string]: string | null;
             } | null | string;
+        };
+        /**
+         * Event
+         * @example {
+         *       "id": "evt_01JRZK2Q4T9ZS0VCNA3HX7W9EY",
+         *       "object": "event",
+         *       "type": "customer.updated",
+         *       "api_version": "2026-12-01",
+         *       "created": 1713100800,
+         *       "livemode": false,
+         *       "sequence": 42,
+         *       "data": {
+         *         "object": {
+         *           "id": "cus_01JRZK2Q4T9ZS0VCNA3HX7W9EY",
+         *           "object": "customer",
+         *           "livemode": false,
+         *           "email": "ada@example.com",
+         *           "first_name": "Ada",
+         *           "last_name": "Lovelace",
+         *           "phone": "+18765551234",
+         *           "company_name": null,
+         *           "notes": null,
+         *           "metadata": {
+         *             "plan": "pro"
+         *           },
+         *           "stripe_customer_id": null,
+         *           "created": 1713100000,
+         *           "updated": 1713100800
+         *         },
+         *         "previous_attributes": {
+         *           "phone": null,
+         *           "metadata": {
+         *             "plan": "free"
+         *           }
+         *         }
+         *       },
+         *       "request": {
+         *         "id": "req_01JRZK2Q4T9ZS0VCNA3HX7W9F0",
+         *         "idempotency_key": "order-7",
+         *         "source": "api"
+         *       },
+         *       "pending_webhooks": 1
+         *     }
+         */
+        Event: {
+            /** @description Unique identifier, prefixed with `evt_`; also the `webhook-id` of its deliveries. */
+            id: string;
+            /**
+             * @description Always `"event"`.
+             * @enum {string}
+             */
+            object: "event";
+            /** @description What happened: `customer.created`, `customer.updated` or `customer.deleted`. */
+            type: "customer.created" | "customer.updated" | "customer.deleted";
+            /** @description The version of the wire format `data` is rendered in. */
+            api_version: string;
+            /** @description When the change was made, unix seconds. */
+            created: number;
+            /** @description True for a change made in live mode. */
+            livemode: boolean;
+            /** @description Per account and mode, strictly increasing in commit order and without gaps: once an event can be read, every event of its account and mode with a smaller sequence can be read too. */
+            sequence: number;
+            data: {
+                /** @description The customer as the API returned it after the change; for `customer.deleted`, and for every event of a customer deleted since, the deleted stub. */
+                object: components["schemas"]["Customer"] | components["schemas"]["DeletedCustomer"];
+                /** @description `customer.updated` only: exactly the fields whose stored value changed (`updated` aside), each with its value before the change; `metadata` as the whole object it was (or `null`). */
+                previous_attributes?: {
+                    /** @description Customer email. Used for receipts and portal magic links. */
+                    email?: string;
+                    /** @description Given name; `""` when not given. */
+                    first_name?: string;
+                    /** @description Family name; `""` when not given. */
+                    last_name?: string;
+                    /** @description Phone number in any format you prefer to store. */
+                    phone?: string | null;
+                    /** @description Business name shown on invoices. */
+                    company_name?: string | null;
+                    /** @description Free-form internal notes. Never shown to the customer and never sent to Stripe. */
+                    notes?: string | null;
+                    /** @description Up to 20 key/value pairs for your bookkeeping; `null` when there are none. */
+                    metadata?: {
+                        [key: string]: string;
+                    } | null;
+                    /** @description The Stripe Customer id provisioned for this record on your connected account. Managed by LuniPay: it cannot be set. */
+                    stripe_customer_id?: string | null;
+                };
+            };
+            /** @description What caused the change. */
+            request: {
+                /** @description The `Request-Id` of the API request that made the change; null for other changes. */
+                id: string | null;
+                /** @description The `Idempotency-Key` that request carried, or null. */
+                idempotency_key: string | null;
+                /** @description Where the change came from. */
+                source: "api" | "portal" | "dashboard" | "cli" | "stripe_sync" | "import";
+            };
+            /** @description Webhook endpoints that have not yet received this event with a 2xx answer. */
+            pending_webhooks: number;
+        };
+        /**
+         * EventList
+         * @example {
+         *       "object": "list",
+         *       "url": "/v1/events",
+         *       "has_more": false,
+         *       "data": [
+         *         {
+         *           "id": "evt_01JRZK2Q4T9ZS0VCNA3HX7W9EY",
+         *           "object": "event",
+         *           "type": "customer.updated",
+         *           "api_version": "2026-12-01",
+         *           "created": 1713100800,
+         *           "livemode": false,
+         *           "sequence": 42,
+         *           "data": {
+         *             "object": {
+         *               "id": "cus_01JRZK2Q4T9ZS0VCNA3HX7W9EY",
+         *               "object": "customer",
+         *               "livemode": false,
+         *               "email": "ada@example.com",
+         *               "first_name": "Ada",
+         *               "last_name": "Lovelace",
+         *               "phone": "+18765551234",
+         *               "company_name": null,
+         *               "notes": null,
+         *               "metadata": {
+         *                 "plan": "pro"
+         *               },
+         *               "stripe_customer_id": null,
+         *               "created": 1713100000,
+         *               "updated": 1713100800
+         *             },
+         *             "previous_attributes": {
+         *               "phone": null,
+         *               "metadata": {
+         *                 "plan": "free"
+         *               }
+         *             }
+         *           },
+         *           "request": {
+         *             "id": "req_01JRZK2Q4T9ZS0VCNA3HX7W9F0",
+         *             "idempotency_key": "order-7",
+         *             "source": "api"
+         *           },
+         *           "pending_webhooks": 1
+         *         }
+         *       ]
+         *     }
+         */
+        EventList: {
+            /** @enum {string} */
+            object: "list";
+            /** @enum {string} */
+            url: "/v1/events";
+            /** @description Whether more events exist past this page, in the direction of the pagination or the feed. */
+            has_more: boolean;
+            data: components["schemas"]["Event"][];
         };
         /**
          * WebhookEndpoint
@@ -2055,6 +2252,166 @@ export interface operations {
             };
             /** @description Error codes: `unsupported_media_type`. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `service_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    retrieveEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The event id, `evt_…`.
+                 * @example evt_01JRZK2Q4T9ZS0VCNA3HX7W9EY
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"];
+                };
+            };
+            /** @description Error codes: `api_key_missing`, `api_key_invalid`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `resource_missing`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `service_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1–100. */
+                limit?: number;
+                /** @description An event id: the page of events older than it. */
+                starting_after?: string;
+                /** @description An event id: the page of events just newer than it. */
+                ending_before?: string;
+                /** @description One event type (`customer.created`, `customer.updated`, `customer.deleted`) or a prefix wildcard such as `customer.*`. */
+                type?: string;
+                /** @description Exact unix time, or a range with `created[gt]`, `created[gte]`, `created[lt]`, `created[lte]`. */
+                created?: number | {
+                    /** @description Created after this unix time. */
+                    gt?: number;
+                    /** @description Created at or after this unix time. */
+                    gte?: number;
+                    /** @description Created before this unix time. */
+                    lt?: number;
+                    /** @description Created at or before this unix time. */
+                    lte?: number;
+                };
+                /** @description A customer id: that customer's history, deleted customers included. */
+                object_id?: string;
+                /** @description The feed: the events with a larger sequence, oldest first. Combines with `type` and `object_id`, not with the cursors or `created`. Store the last sequence processed to resume after any outage. */
+                sequence_after?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventList"];
+                };
+            };
+            /** @description Error codes: `parameter_unknown`, `parameter_invalid`, `parameters_exclusive`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `api_key_missing`, `api_key_invalid`. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { type FreshDatabase, forEachDatabase, freshDatabase } from '../../test/helpers/harness.js';
+import { createAccount } from '../accounts/accounts.service.js';
+import type { AuthContext } from '../accounts/keys.js';
+import * as customers from '../customers/customers.service.js';
+import { handToCommit } from '../db/flush-at-commit.js';
+import type { Origin } from '../db/write-hooks.js';
+import { newId } from '../ids.js';
+import { writeCustomerEvent } from './events.hook.js';
+
+const ORIGIN: Origin = { requestId: null, idempotencyKey: null, source: 'api' };
+
+/**
+ * Events of writes committed together (group commit): written once per batch, just before
+ * COMMIT, numbered per account and mode; a customer deleted in the same batch as its earlier
+ * writes leaves none of their personal data behind.
+ */
+
+forEachDatabase('events of writes committed together', (dialect) => {
+  let fresh: FreshDatabase;
+  let deps: customers.CustomerDeps;
+  before(async () => {
+    fresh = await freshDatabase(dialect);
+    deps = { db: fresh.db, hooks: [writeCustomerEvent] };
+  });
+  after(() => fresh.drop());
+
+  const caller = async (): Promise<{ test: AuthContext; live: AuthContext }> => {
+    const { account } = await createAccount(fresh.db, { name: 'batch', stripeAccountId: null });
+    return {
+      test: { accountId: account.id, mode: 'test' },
+      live: { accountId: account.id, mode: 'live' },
+    } as {
+      test: AuthContext;
+      live: AuthContext;
+    };
+  };
+  const events = (accountId: string) =>
+    fresh.db.kysely
+      .selectFrom('events')
+      .select(['mode', 'sequence', 'type', 'object_id', 'data'])
+      .where('account_id', '=', accountId)
+      .orderBy('mode')
+      .orderBy('sequence')
+      .execute();
+
+  test('a batch of several accounts and modes: every write has its event, each owner numbered 1…n', async () => {
+    const [a, b] = [await caller(), await caller()];
+    const owners = [a.test, b.live, a.live, b.test, a.test, b.live, a.test];
+    // Sent in one turn of the event loop: they share a transaction.
+    const made = await Promise.all(
+      owners.map((auth, i) => customers.createCustomer(deps, auth, { email: `b${i}@example.com` }, ORIGIN)),
+    );
+    for (const [auth, expected] of [
+      [a, { test: 3, live: 1 }],
+      [b, { test: 1, live: 2 }],
+    ] as const) {
+      const rows = await events(auth.test.accountId);
+      for (const mode of ['test', 'live'] as const) {
+        assert.deepEqual(
+          rows.filter((r) => r.mode === mode).map((r) => r.sequence),
+          Array.from({ length: expected[mode] }, (_, i) => i + 1),
+        );
+      }
+    }
+    const ids = new Set((await events(a.test.accountId)).map((r) => r.object_id));
+    for (const [i, customer] of made.entries()) {
+      if (owners[i]?.accountId === a.test.accountId) assert.ok(ids.has(customer.id));
+    }
+  });
+
+  test('update and delete of one customer in one batch: both events, neither holds personal data', async () => {
+    const { test: auth } = await caller();
+    const created = await customers.createCustomer(
+      deps,
+      auth,
+      {
+        email: 'same-batch@example.com',
+        phone: '+1000',
+      },
+      ORIGIN,
+    );
+    const [updated, deleted] = await Promise.all([
+      customers.updateCustomer(deps, auth, created.id, { phone: '+1999', first_name: 'Batchy' }, ORIGIN),
+      customers.deleteCustomer(deps, auth, created.id, ORIGIN),
+    ]);
+    assert.equal(updated.phone, '+1999');
+    assert.equal(deleted.deleted, true);
+    const rows = await events(auth.accountId);
+    assert.deepEqual(
+      rows.map((r) => [r.sequence, r.type]),
+      [
+        [1, 'customer.created'],
+        [2, 'customer.updated'],
+        [3, 'customer.deleted'],
+      ],
+    );
+    const stub = JSON.stringify({ object: { id: created.id, object: 'customer', deleted: true } });
+    for (const row of rows) assert.equal(row.data, stub);
+  });
+
+  test('inside a batch the events wait for COMMIT; a batch that rolls back leaves none', async () => {
+    const { test: auth } = await caller();
+    const customer = {
+      id: newId('cus'),
+      account_id: auth.accountId,
+      mode: auth.mode,
+      email: 'x@example.com',
+      email_lower: 'x@example.com',
+      first_name: '',
+      last_name: '',
+      phone: null,
+      company_name: null,
+      notes: null,
+      metadata: null,
+      stripe_customer_id: null,
+      created: 1,
+      updated: 1,
+      version: 1,
+    };
+    const seen = await fresh.db.write(async (trx) => {
+      await writeCustomerEvent(trx, { type: 'created', customer, origin: ORIGIN });
+      return trx.selectFrom('events').select('id').where('account_id', '=', auth.accountId).execute();
+    });
+    assert.deepEqual(seen, [], 'not written until the batch is done');
+    assert.equal((await events(auth.accountId)).length, 1);
+    await assert.rejects(
+      fresh.db.write(async (trx) => {
+        await writeCustomerEvent(trx, { type: 'deleted', customer, origin: ORIGIN });
+        throw new Error('refused');
+      }),
+      /refused/,
+    );
+    assert.equal((await events(auth.accountId)).length, 1);
+    // Outside group commit nothing is held back: the caller is told to do the work itself.
+    await fresh.db.kysely.transaction().execute(async (trx) => {
+      assert.equal(
+        handToCommit(trx, async () => {}, 1),
+        false,
+      );
+    });
+  });
+});

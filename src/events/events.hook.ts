@@ -1,0 +1,97 @@
+import type { Transaction } from 'kysely';
+import type { Customer, DeletedCustomer } from '../customers/customers.schema.js';
+import { toCustomer } from '../customers/customers.service.js';
+import type { CustomerRow } from '../customers/customers.store.js';
+import { type Flush, handToCommit } from '../db/flush-at-commit.js';
+import type { Database } from '../db/schema.js';
+import type { CustomerEvent, CustomerWriteHook, Origin } from '../db/write-hooks.js';
+import { newId } from '../ids.js';
+import { API_VERSION, CHANGEABLE_FIELDS, type EventType } from './events.schema.js';
+import { insertEvents, type NewEvent, rewriteEventsOf } from './events.store.js';
+
+/**
+ * The customer write hook that writes the event log: one event per change, in the change's own
+ * transaction, so a change that commits has its event and one that rolls back has none. The
+ * customer service calls hooks only for writes that change something, so a no-op update, an
+ * idempotent replay (answered before the service runs) and a refused request make no event.
+ */
+
+/** What a write made without a stated origin records: the customer service is the API's. */
+const NO_ORIGIN: Origin = { requestId: null, idempotencyKey: null, source: 'api' };
+
+const TYPES: Record<CustomerEvent['type'], EventType> = {
+  created: 'customer.created',
+  updated: 'customer.updated',
+  deleted: 'customer.deleted',
+};
+
+const deletedStub = (id: string): DeletedCustomer => ({ id, object: 'customer', deleted: true });
+
+/**
+ * The fields whose stored value changed, each with its value before; `updated` is left out.
+ * Stored values are compared (metadata as its stored JSON text), and rendered as the API does.
+ */
+export function previousAttributes(before: CustomerRow, after: CustomerRow): Partial<Customer> {
+  const shown = toCustomer(before);
+  const previous: Record<string, unknown> = {};
+  for (const field of CHANGEABLE_FIELDS) {
+    if (before[field] !== after[field]) previous[field] = shown[field];
+  }
+  return previous as Partial<Customer>;
+}
+
+/** The row for one customer event; its sequence is given when it is inserted. */
+export function eventRow(event: CustomerEvent, now = Date.now()): NewEvent {
+  const { customer } = event;
+  const origin = event.origin ?? NO_ORIGIN;
+  const data =
+    event.type === 'deleted'
+      ? { object: deletedStub(customer.id) }
+      : event.type === 'updated'
+        ? { object: toCustomer(customer), previous_attributes: previousAttributes(event.before, customer) }
+        : { object: toCustomer(customer) };
+  return {
+    id: newId('evt'),
+    account_id: customer.account_id,
+    mode: customer.mode,
+    type: TYPES[event.type],
+    object_id: customer.id,
+    created: Math.floor(now / 1000),
+    api_version: API_VERSION,
+    data: JSON.stringify(data),
+    request_id: origin.requestId,
+    idempotency_key: origin.idempotencyKey,
+    source: origin.source,
+  };
+}
+
+/**
+ * Writes events, erasing first: each deleted customer's stored events are rewritten to the
+ * deleted stub, and so are its events written alongside (earlier writes of the same batch), so
+ * no copy of its personal data stays in the log. The counters come last (insertEvents), since
+ * they stay locked from there to COMMIT.
+ */
+const writeEvents: Flush<NewEvent> = async (trx, rows) => {
+  const erased = new Map<string, string>();
+  for (const row of rows) {
+    if (row.type !== 'customer.deleted') continue;
+    await rewriteEventsOf(trx, { accountId: row.account_id, mode: row.mode }, row.object_id, row.data);
+    erased.set(row.object_id, row.data);
+  }
+  await insertEvents(
+    trx,
+    rows.map((row) =>
+      erased.has(row.object_id) ? { ...row, data: erased.get(row.object_id) as string } : row,
+    ),
+  );
+};
+
+/**
+ * The hook: the event of one customer change, handed to the write's transaction to be written
+ * with the others of its batch just before COMMIT (flush-at-commit.ts), or at once in a
+ * transaction that is not flushed. Registered last among the hooks.
+ */
+export const writeCustomerEvent: CustomerWriteHook = async (trx: Transaction<Database>, event) => {
+  const row = eventRow(event);
+  if (!handToCommit(trx, writeEvents, row)) await writeEvents(trx, [row]);
+};

@@ -1,0 +1,150 @@
+import type { AuthContext } from '../accounts/keys.js';
+import type { Db } from '../db/connect.js';
+import { AppError } from '../errors.js';
+import { firstIdAt, isId } from '../ids.js';
+import { EVENT_TYPES, type Event, type EventList, type ListEventsQuery } from './events.schema.js';
+import type { EventFilter, EventRow, Owner } from './events.store.js';
+import * as store from './events.store.js';
+
+export interface EventDeps {
+  db: Db;
+}
+
+const owner = (auth: AuthContext): Owner => ({ accountId: auth.accountId, mode: auth.mode });
+
+/**
+ * How many webhook endpoints have not yet received each event with a 2xx, counted when read.
+ * Webhook deliveries do not exist yet, so none is pending; the deliveries work replaces this
+ * with one query for the whole page.
+ */
+export async function pendingWebhooks(_db: Db, rows: readonly EventRow[]): Promise<number[]> {
+  return rows.map(() => 0);
+}
+
+/** The one place a stored row becomes the API's event object. */
+export function toEvent(row: EventRow, pending: number): Event {
+  return {
+    id: row.id,
+    object: 'event',
+    type: row.type,
+    api_version: row.api_version,
+    created: row.created,
+    livemode: row.mode === 'live',
+    sequence: row.sequence,
+    data: JSON.parse(row.data) as Event['data'],
+    request: { id: row.request_id, idempotency_key: row.idempotency_key, source: row.source },
+    pending_webhooks: pending,
+  };
+}
+
+async function render(db: Db, rows: EventRow[]): Promise<Event[]> {
+  const pending = await pendingWebhooks(db, rows);
+  return rows.map((row, i) => toEvent(row, pending[i] ?? 0));
+}
+
+/** Unknown, another account's and the other mode's are the same 404, byte for byte. */
+export function notFound(id: string): AppError {
+  return new AppError('resource_missing', `No such event: '${id}'.`, 'id');
+}
+
+export async function retrieveEvent(deps: EventDeps, auth: AuthContext, id: string): Promise<Event> {
+  const row = isId('evt', id) ? await store.findEvent(deps.db.reader, owner(auth), id) : undefined;
+  if (!row) throw notFound(id);
+  return (await render(deps.db, [row]))[0] as Event;
+}
+
+function cursor(value: string | undefined, param: string): string | undefined {
+  if (value !== undefined && !isId('evt', value)) {
+    throw new AppError('parameter_invalid', `Invalid ${param}: '${value}' is not an event id.`, param);
+  }
+  return value;
+}
+
+/** `customer.updated` is itself; `customer.*` is every type under `customer.`; anything else is a 400. */
+function typesOf(type: string | undefined): readonly string[] | undefined {
+  if (type === undefined) return undefined;
+  const matching = type.endsWith('.*')
+    ? EVENT_TYPES.filter((t) => t.startsWith(type.slice(0, -1)))
+    : EVENT_TYPES.filter((t) => t === type);
+  if (matching.length === 0) {
+    throw new AppError(
+      'parameter_invalid',
+      `Invalid type: '${type}' is not an event type (${EVENT_TYPES.join(', ')}) or a prefix wildcard such as customer.*.`,
+      'type',
+    );
+  }
+  return matching;
+}
+
+function objectId(value: string | undefined): string | undefined {
+  if (value !== undefined && !isId('cus', value)) {
+    throw new AppError(
+      'parameter_invalid',
+      `Invalid object_id: '${value}' is not a customer id.`,
+      'object_id',
+    );
+  }
+  return value;
+}
+
+export async function listEvents(
+  deps: EventDeps,
+  auth: AuthContext,
+  query: ListEventsQuery,
+): Promise<EventList> {
+  if (query.starting_after !== undefined && query.ending_before !== undefined) {
+    throw new AppError('parameters_exclusive', 'Only one of starting_after and ending_before may be given.');
+  }
+  if (query.sequence_after !== undefined) {
+    const other = (['starting_after', 'ending_before', 'created'] as const).find(
+      (p) => query[p] !== undefined,
+    );
+    if (other !== undefined) {
+      throw new AppError('parameters_exclusive', `sequence_after cannot be combined with ${other}.`);
+    }
+  }
+  const limit = query.limit ?? 10;
+  const newer = query.ending_before !== undefined;
+  const page = {
+    limit,
+    cursor: newer
+      ? cursor(query.ending_before, 'ending_before')
+      : cursor(query.starting_after, 'starting_after'),
+    direction: newer ? ('newer' as const) : ('older' as const),
+  };
+  const filter: EventFilter = {
+    types: typesOf(query.type),
+    objectId: objectId(query.object_id),
+    created: typeof query.created === 'number' ? { eq: query.created } : query.created,
+  };
+  const rows =
+    query.sequence_after === undefined
+      ? await store.listEvents(deps.db.reader, owner(auth), page, filter)
+      : await store.listEventsAfter(deps.db.reader, owner(auth), query.sequence_after, limit, filter);
+  const shown = rows.slice(0, limit);
+  // Walking newer, rows come oldest first; a page of the list is shown newest first.
+  if (newer) shown.reverse();
+  return {
+    object: 'list',
+    url: '/v1/events',
+    has_more: rows.length > limit,
+    data: await render(deps.db, shown),
+  };
+}
+
+/** Deletes per statement while pruning, so no one statement holds locks for long. */
+const PRUNE_BATCH = 1000;
+
+/**
+ * Deletes events older than the retention, a batch at a time; returns how many. Ids begin with
+ * the time they were made, so the events made before the cutoff are those with a smaller id.
+ */
+export async function pruneEvents(db: Db, retentionDays: number, nowMs = Date.now()): Promise<number> {
+  const cutoff = firstIdAt('evt', nowMs - retentionDays * 86_400_000);
+  let total = 0;
+  for (;;) {
+    const deleted = await store.pruneEvents(db.kysely, cutoff, PRUNE_BATCH);
+    total += deleted;
+    if (deleted < PRUNE_BATCH) return total;
+  }
+}

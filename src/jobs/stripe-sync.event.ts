@@ -1,0 +1,21 @@
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { writeCustomerEvent } from '../events/events.hook.js';
+import { findCustomerById } from './stripe-customers.store.js';
+
+/**
+ * The event of the worker linking a customer to its Stripe customer: a `customer.updated` whose
+ * only previous attribute is the `stripe_customer_id` it had (null), from `stripe_sync`, in the
+ * transaction that set it. Called right after the update, which holds the row's lock, so the
+ * row read here is the one the update made.
+ */
+export async function recordStripeSync(trx: Transaction<Database>, customerId: string): Promise<void> {
+  const customer = await findCustomerById(trx, customerId);
+  if (!customer) return;
+  await writeCustomerEvent(trx, {
+    type: 'updated',
+    before: { ...customer, stripe_customer_id: null },
+    customer,
+    origin: { requestId: null, idempotencyKey: null, source: 'stripe_sync' },
+  });
+}
