@@ -8,8 +8,8 @@ import { KeyCache } from './accounts/key-cache.js';
 import type { Config } from './config.js';
 import { customerRoutes } from './customers/customers.routes.js';
 import { Customer, CustomerList, DeletedCustomer } from './customers/customers.schema.js';
-import type { Db } from './db/connect.js';
-import { AppError } from './errors.js';
+import type { Db } from './db/index.js';
+import { AppError, unavailable } from './errors.js';
 import { authHook } from './http/auth.js';
 import { BODY_LIMIT, registerBodyParsers } from './http/body.js';
 import { docsRoutes } from './http/docs.js';
@@ -105,7 +105,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (request.is404) return done(unknownUrl(request));
     if (closing) {
       return done(
-        new AppError('service_unavailable', 'The server is shutting down. Please retry shortly.', undefined, {
+        unavailable('The server is shutting down. Please retry shortly.', {
           Connection: 'close',
           'Retry-After': '1',
         }),
@@ -143,7 +143,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const gateway = deps.gateway ?? createStripeGateway(deps.config.stripe);
   for (const notice of provisioningNotices(gateway)) app.log.warn(notice);
   // Every customer write queues its Stripe work in its own transaction (the outbox).
-  const hooks = [stripeOutbox({ gateway, dialect: deps.db.dialect })];
+  const hooks = [stripeOutbox({ gateway, locksRows: deps.db.locksRows })];
 
   await app.register(operationRoutes, { db: deps.db });
   await app.register(docsRoutes);

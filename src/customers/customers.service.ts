@@ -1,6 +1,6 @@
 import type { Transaction } from 'kysely';
 import type { AuthContext } from '../accounts/accounts.service.js';
-import type { Db } from '../db/connect.js';
+import type { Db } from '../db/index.js';
 import type { Database } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { isId, newId } from '../ids.js';
@@ -134,13 +134,13 @@ export async function createCustomer(
   };
   const customer = toCustomer(row);
   const { version: _, ...values } = row;
-  // The row goes in through the write path's own insert: creates committed together share it.
+  // Creates committed together share one multi-row insert, made before their hooks run.
   await deps.db.write(
     async (trx) => {
       await runHooks(deps, trx, { type: 'created', customer: row });
       await beforeCommit?.(trx, { status: 200, body: customer });
     },
-    { insert: { table: 'customers', values } },
+    { coalesce: [{ coalescer: store.customerInserts, value: values }] },
   );
   return customer;
 }
@@ -181,7 +181,7 @@ export async function updateCustomer(
 ): Promise<Customer> {
   if (!isId('cus', id)) throw await missing(deps, auth, id);
   const result = await deps.db.write(async (trx) => {
-    const row = await store.findCustomer(trx, owner(auth), id, deps.db.dialect === 'postgres');
+    const row = await store.findCustomer(trx, owner(auth), id, deps.db.locksRows);
     if (!row) return undefined;
     const changes = changesFor(row, body);
     let updated = row;
@@ -209,7 +209,7 @@ export async function deleteCustomer(
   if (!isId('cus', id)) throw await missing(deps, auth, id);
   const deleted: DeletedCustomer = { id, object: 'customer', deleted: true };
   const found = await deps.db.write(async (trx) => {
-    const row = await store.findCustomer(trx, owner(auth), id, deps.db.dialect === 'postgres');
+    const row = await store.findCustomer(trx, owner(auth), id, deps.db.locksRows);
     if (!row) return false;
     await store.deleteCustomer(trx, owner(auth), id);
     await runHooks(deps, trx, { type: 'deleted', customer: row });

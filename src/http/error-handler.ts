@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isUnavailable } from '../db/errors.js';
-import { AppError } from '../errors.js';
+import { AppError, unavailable } from '../errors.js';
 import { validationError } from './validation.js';
 
 /** Fastify's own request errors, mapped onto the closed list. */
@@ -28,12 +28,7 @@ export function toAppError(error: unknown): AppError | null {
   if (fe.validation) return validationError(fe.validation as Parameters<typeof validationError>[0]);
   const mapped = fromFastify(fe);
   if (mapped) return mapped;
-  if (isUnavailable(error)) {
-    return new AppError(
-      'service_unavailable',
-      'The database is unavailable right now. Please retry shortly.',
-    );
-  }
+  if (isUnavailable(error)) return unavailable();
   return null;
 }
 

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { AuthContext } from '../accounts/accounts.service.js';
 import type { BeforeCommit, CustomerWriteHook } from '../customers/customers.service.js';
 import { notFound } from '../customers/customers.service.js';
-import type { Db } from '../db/connect.js';
+import type { Db } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { KeyRef } from './idempotency.store.js';
 import * as store from './idempotency.store.js';
@@ -135,7 +135,7 @@ export async function claim(deps: IdempotencyDeps, request: IdempotentRequest): 
     );
     if (inserted) return { kind: 'execute', lease: { ref, token } };
 
-    const row = await store.findRecord(deps.db.kysely, ref);
+    const row = await store.findRecord(deps.db.reader, ref);
     if (!row) continue;
     if (!sameRequest(row, request, hash)) throw reused(request.key);
     if (row.state === 'done') {

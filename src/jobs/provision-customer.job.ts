@@ -1,4 +1,5 @@
 import type { Transaction } from 'kysely';
+import { findCustomerById, setStripeCustomerId } from '../customers/customers.store.js';
 import type { Database } from '../db/schema.js';
 import { stripeFields } from '../stripe/fields.js';
 import { StripeCallError } from '../stripe/gateway.js';
@@ -12,7 +13,7 @@ import {
   stripeFailure,
   unknownVersion,
 } from './job.js';
-import { findCustomerById, findLink, insertLink, setStripeCustomerId } from './stripe-customers.store.js';
+import { findLink, insertLink } from './stripe-customers.store.js';
 
 /**
  * Creates the Stripe customer of a new LuniPay customer on its merchant's connected account.
