@@ -22,10 +22,11 @@ export interface Owner {
 const ROWS_PER_INSERT = 64;
 
 /**
- * Inserts rows in multi-row statements of `maxRowsPerStatement`, then halves down to 1 (64, 32,
- * …, 1 by default): one statement instead of one per row, from a handful of distinct texts,
- * each prepared once. A batch of rows stays far below both dialects' bound-parameter limits
- * (SQLite 32766, PostgreSQL 65535) up to 2048 rows a statement.
+ * Inserts rows in multi-row statements: of `maxRowsPerStatement` rows while that many remain,
+ * then of half as many, and so on down to 1 (64, 32, …, 1 by default). One statement instead of
+ * one per row, from a handful of distinct texts, each prepared once. At 14 columns a row, up to
+ * 2048 rows a statement stay within both dialects' bound-parameter limits (SQLite 32766,
+ * PostgreSQL 65535).
  */
 export async function insertCustomers(
   trx: Transaction<Database>,
