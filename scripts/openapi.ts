@@ -14,7 +14,7 @@ const config = loadConfig({
   LUNIPAY_DATABASE_URL: `sqlite:${join(dir, 'doc.sqlite')}`,
   LUNIPAY_LOG_LEVEL: 'silent',
 });
-const db = await openMigrated(config.database);
+const db = await openMigrated(config);
 const app = await buildApp({ config, db });
 const text = `${JSON.stringify((await app.inject({ method: 'GET', url: '/v1/openapi.json' })).json(), null, 2)}\n`;
 await app.close();

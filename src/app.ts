@@ -8,8 +8,8 @@ import { KeyCache } from './accounts/key-cache.js';
 import type { Config } from './config.js';
 import { customerRoutes } from './customers/customers.routes.js';
 import { CUSTOMER_SCHEMAS } from './customers/customers.schema.js';
-import type { Db } from './db/connect.js';
-import { AppError, ErrorEnvelope } from './errors.js';
+import type { Db } from './db/index.js';
+import { AppError, ErrorEnvelope, unavailable } from './errors.js';
 import { writeCustomerEvent } from './events/events.hook.js';
 import { eventRoutes } from './events/events.routes.js';
 import { EVENT_SCHEMAS } from './events/events.schema.js';
@@ -113,7 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (request.is404) return done(unknownUrl(request));
     if (closing) {
       return done(
-        new AppError('service_unavailable', 'The server is shutting down. Please retry shortly.', undefined, {
+        unavailable('The server is shutting down. Please retry shortly.', {
           Connection: 'close',
           'Retry-After': '1',
         }),
@@ -136,7 +136,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const gateway = deps.gateway ?? createStripeGateway(deps.config.stripe);
   for (const notice of provisioningNotices(gateway)) app.log.warn(notice);
   // Every customer write queues its Stripe work in its own transaction (the outbox).
-  const hooks = [stripeOutbox({ gateway, dialect: deps.db.dialect })];
+  const hooks = [stripeOutbox({ gateway, locksRows: deps.db.locksRows })];
 
   await app.register(operationRoutes, { db: deps.db });
   await app.register(docsRoutes);

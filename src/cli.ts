@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import * as accounts from './accounts/accounts.service.js';
 import { ConfigError, loadConfig } from './config.js';
-import { type Db, openMigrated } from './db/index.js';
+import { type Db, openMigrated, RESTART_AFTER_MIGRATION } from './db/index.js';
 import { AppError } from './errors.js';
 import { retryJob, type StripeStatus, stripeStatus } from './jobs/jobs.service.js';
 
@@ -151,10 +151,13 @@ async function main(argv: string[]): Promise<number> {
       `${values.json ? JSON.stringify(json, (_k, v) => (v === undefined ? undefined : v)) : human}\n`,
     );
   const config = loadConfig(process.env);
-  const db = await openMigrated(config.database);
+  let migrated: string[] = [];
+  const db = await openMigrated(config, { onUpgraded: (applied) => (migrated = applied) });
   try {
     if (positionals[0] === 'migrate' && positionals.length === 1) {
-      out({ migrated: true }, 'The database schema is up to date.');
+      const applied =
+        migrated.length > 0 ? `Applied ${migrated.join(', ')}. ${RESTART_AFTER_MIGRATION}\n` : '';
+      out({ migrated: true }, `${applied}The database schema is up to date.`);
     } else {
       await run(db, positionals, values, out);
     }

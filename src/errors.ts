@@ -82,6 +82,17 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * The 503: the request may well succeed if sent again shortly (the database is unreachable, the
+ * server is shutting down). The one place `service_unavailable` is made.
+ */
+export function unavailable(
+  message = 'The database is unavailable right now. Please retry shortly.',
+  headers: Record<string, string> = {},
+): AppError {
+  return new AppError('service_unavailable', message, undefined, headers);
+}
+
 /** The codes each status can carry, for the OpenAPI document's error responses. */
 export function codesByStatus(codes: readonly ErrorCode[]): Map<number, ErrorCode[]> {
   const byStatus = new Map<number, ErrorCode[]>();

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { countAccounts } from './accounts/accounts.service.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { openMigrated } from './db/index.js';
+import { openMigrated, RESTART_AFTER_MIGRATION } from './db/index.js';
 import { startWorker, type Worker } from './jobs/worker.js';
 import { loadSecretBox } from './secret-key.js';
 import { createStripeGateway } from './stripe/gateway.js';
@@ -12,7 +12,8 @@ import { createStripeGateway } from './stripe/gateway.js';
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const secretBox = loadSecretBox(config.secrets);
-  const db = await openMigrated(config.database, { queryTimeoutMs: config.dbQueryTimeoutMs });
+  let migrated: string[] = [];
+  const db = await openMigrated(config, { onUpgraded: (applied) => (migrated = applied) });
   // Counters only: a Redis that is down must not stop the API (the limiter then lets requests by).
   const redis = config.redisUrl
     ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false })
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   const logStream = pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: 200 });
   process.on('exit', () => logStream.flushSync());
   const app = await buildApp({ config, db, redis, gateway, logStream, secretBox });
+  if (migrated.length > 0) app.log.warn({ migrations: migrated }, RESTART_AFTER_MIGRATION);
   let worker: Worker | null = null;
 
   let closing = false;

@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from './config.js';
-import { openMigrated } from './db/index.js';
+import { openMigrated, RESTART_AFTER_MIGRATION } from './db/index.js';
 import { provisioningNotices } from './jobs/outbox.js';
 import { startWorker } from './jobs/worker.js';
 import { jsonLogger } from './log.js';
@@ -12,7 +12,9 @@ import { createStripeGateway } from './stripe/gateway.js';
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const log = jsonLogger(config.logLevel);
-  const db = await openMigrated(config.database);
+  const db = await openMigrated(config, {
+    onUpgraded: (applied) => log.warn({ migrations: applied }, RESTART_AFTER_MIGRATION),
+  });
   const gateway = createStripeGateway(config.stripe);
   for (const notice of provisioningNotices(gateway)) log.warn({}, notice);
   const worker = startWorker({ db, gateway, log });

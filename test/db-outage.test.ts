@@ -5,8 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import * as accounts from '../src/accounts/accounts.service.js';
-import { openDatabase } from '../src/db/connect.js';
 import { isUnavailable } from '../src/db/errors.js';
+import { openDatabase } from '../src/db/index.js';
 import { type FreshDatabase, freshDatabase } from './helpers/harness.js';
 import { type ServerProcess, startServer } from './helpers/server-process.js';
 import { startProxy, type TcpProxy } from './helpers/tcp-proxy.js';
@@ -222,7 +222,7 @@ describe('PostgreSQL going away under load', {
 
   // A write answered 503 here may have committed (its COMMIT reached PostgreSQL before the
   // partition, only the answer was lost) but never commits later: see idleInTransactionMs in
-  // src/db/connect.ts, and the COMMIT case below. The tracker checks that the last acknowledged
+  // src/db/postgres.ts, and the COMMIT case below. The tracker checks that the last acknowledged
   // update of every customer is what is stored, unacknowledged ones at most added after it.
   test('partitioned (nothing answers, nothing refused): 503s, no hang, no crash, recovery once healed, nothing lost', async (t) => {
     const writes = new WriteTracker();

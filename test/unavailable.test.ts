@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { openDatabase } from '../src/db/connect.js';
+import { openDatabase } from '../src/db/index.js';
 import { startHarness } from './helpers/harness.js';
 
 test('PostgreSQL unreachable: 503 service_unavailable, and the process keeps serving', async () => {

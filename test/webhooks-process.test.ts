@@ -51,7 +51,7 @@ test('npm start needs no key: one is made beside the database, and secrets survi
   await second.kill();
 
   // Whoever reads the same key file opens what either server sealed.
-  const db = await openMigrated({ dialect: 'sqlite', path: dbPath });
+  const db = await openMigrated({ database: { dialect: 'sqlite', path: dbPath } });
   try {
     const box = loadSecretBox({ key: undefined, keyFile });
     assert.deepEqual(await loadActiveSecrets(db.kysely, box, created.body.id), [

@@ -1,4 +1,4 @@
-import type { Db } from '../db/connect.js';
+import type { Db } from '../db/index.js';
 import type { AccountsTable, Mode } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
@@ -49,7 +49,7 @@ export async function createAccount(
   };
   const test = { id: newId('key'), secret: newSecret('test') };
   const live = { id: newId('key'), secret: newSecret('live') };
-  await db.write(async (trx) => {
+  await db.kysely.transaction().execute(async (trx) => {
     await store.insertAccount(trx, row);
     for (const [mode, key] of [
       ['test', test],
@@ -114,7 +114,7 @@ export async function createKey(
 export async function revokeKey(db: Db, keyId: string): Promise<void> {
   const key = await store.findKey(db.kysely, keyId);
   if (!key) throw new AppError('resource_missing', `No such key: '${keyId}'.`, 'key');
-  await db.write(async (trx) => {
+  await db.kysely.transaction().execute(async (trx) => {
     await store.revokeKey(trx, keyId, nowSeconds());
     if (db.dialect === 'postgres') await store.notifyKeyChange(trx, keyId);
   });

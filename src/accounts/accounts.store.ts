@@ -1,5 +1,5 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
-import { NOTIFY_CHANNEL_KEYS } from '../db/connect.js';
+import { NOTIFY_CHANNEL_KEYS } from '../db/index.js';
 import type { AccountsTable, ApiKeysTable, Database } from '../db/schema.js';
 
 type Q = Kysely<Database> | Transaction<Database>;
@@ -22,6 +22,16 @@ export async function countAccounts(db: Q): Promise<number> {
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/** The connected Stripe account of an account, if it has one. */
+export async function connectedAccountOf(db: Q, accountId: string): Promise<string | null> {
+  const row = await db
+    .selectFrom('accounts')
+    .select('stripe_account_id')
+    .where('id', '=', accountId)
+    .executeTakeFirst();
+  return row?.stripe_account_id ?? null;
 }
 
 export async function setStripeAccount(db: Q, id: string, stripeAccountId: string | null): Promise<boolean> {

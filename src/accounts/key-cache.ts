@@ -1,5 +1,5 @@
-import type { Db } from '../db/connect.js';
-import { NOTIFY_CHANNEL_KEYS } from '../db/connect.js';
+import type { Db } from '../db/index.js';
+import { NOTIFY_CHANNEL_KEYS } from '../db/index.js';
 import type { AuthContext } from './keys.js';
 
 const MAX_ENTRIES = 10_000;

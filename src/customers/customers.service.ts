@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { AuthContext } from '../accounts/keys.js';
-import type { Db } from '../db/connect.js';
+import type { WriteBatch } from '../db/group-commit.js';
+import type { Db } from '../db/index.js';
 import type { Database } from '../db/schema.js';
 import type { BeforeCommit, CustomerEvent, CustomerWriteHook, Origin } from '../db/write-hooks.js';
 import { AppError } from '../errors.js';
@@ -23,8 +24,13 @@ export interface CustomerDeps {
   hooks?: readonly CustomerWriteHook[];
 }
 
-async function runHooks(deps: CustomerDeps, trx: Transaction<Database>, event: CustomerEvent): Promise<void> {
-  for (const hook of deps.hooks ?? []) await hook(trx, event);
+async function runHooks(
+  deps: CustomerDeps,
+  trx: Transaction<Database>,
+  event: CustomerEvent,
+  batch?: WriteBatch,
+): Promise<void> {
+  for (const hook of deps.hooks ?? []) await hook(trx, event, batch);
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -93,13 +99,13 @@ export async function createCustomer(
   };
   const customer = toCustomer(row);
   const { version: _, ...values } = row;
-  // The row goes in through the write path's own insert: creates committed together share it.
+  // Creates committed together share one multi-row insert, made before their hooks run.
   await deps.db.write(
-    async (trx) => {
-      await runHooks(deps, trx, { type: 'created', customer: row, origin });
+    async (trx, batch) => {
+      await runHooks(deps, trx, { type: 'created', customer: row, origin }, batch);
       await beforeCommit?.(trx, { status: 200, body: customer });
     },
-    { insert: { table: 'customers', values } },
+    { coalesce: [{ coalescer: store.customerInserts, value: values }] },
   );
   return customer;
 }
@@ -140,8 +146,8 @@ export async function updateCustomer(
   beforeCommit?: BeforeCommit,
 ): Promise<Customer> {
   if (!isId('cus', id)) throw await missing(deps, auth, id);
-  const result = await deps.db.write(async (trx) => {
-    const row = await store.findCustomer(trx, owner(auth), id, deps.db.dialect === 'postgres');
+  const result = await deps.db.write(async (trx, batch) => {
+    const row = await store.findCustomer(trx, owner(auth), id, deps.db.locksRows);
     if (!row) return undefined;
     const changes = changesFor(row, body);
     let updated = row;
@@ -149,7 +155,7 @@ export async function updateCustomer(
       changes.updated = nowSeconds();
       await store.updateCustomer(trx, owner(auth), id, changes);
       updated = { ...row, ...changes, version: row.version + 1 };
-      await runHooks(deps, trx, { type: 'updated', before: row, customer: updated, origin });
+      await runHooks(deps, trx, { type: 'updated', before: row, customer: updated, origin }, batch);
     }
     const customer = toCustomer(updated);
     await beforeCommit?.(trx, { status: 200, body: customer });
@@ -169,11 +175,11 @@ export async function deleteCustomer(
 ): Promise<DeletedCustomer> {
   if (!isId('cus', id)) throw await missing(deps, auth, id);
   const deleted: DeletedCustomer = { id, object: 'customer', deleted: true };
-  const found = await deps.db.write(async (trx) => {
-    const row = await store.findCustomer(trx, owner(auth), id, deps.db.dialect === 'postgres');
+  const found = await deps.db.write(async (trx, batch) => {
+    const row = await store.findCustomer(trx, owner(auth), id, deps.db.locksRows);
     if (!row) return false;
     await store.deleteCustomer(trx, owner(auth), id);
-    await runHooks(deps, trx, { type: 'deleted', customer: row, origin });
+    await runHooks(deps, trx, { type: 'deleted', customer: row, origin }, batch);
     await beforeCommit?.(trx, { status: 200, body: deleted });
     return true;
   });

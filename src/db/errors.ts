@@ -1,8 +1,11 @@
-import { AppError } from '../errors.js';
-
 /**
- * Turns a driver error that means "the database is not there" into a 503, for either dialect.
- * Everything else is left alone: it is a bug, and the error handler renders it as a 500.
+ * Database errors, either dialect, sorted into two kinds: "the database is not there" (a 503 that
+ * a retry may cure) and everything else (a bug, rendered as a 500 by the error handler).
+ *
+ * That is all the translation there is, by design. Constraint errors would be the other kind a
+ * service translates (a duplicate key as a 409, say), but users cannot cause them here: every id
+ * is made by the server, and the one key a request brings (Idempotency-Key) is inserted with
+ * `on conflict do nothing`. A constraint error is therefore a bug too.
  */
 const PG_UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
@@ -15,7 +18,7 @@ const PG_UNAVAILABLE_CODES = new Set([
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now
   '53300', // too_many_connections
-  '25P03', // idle_in_transaction_session_timeout: the session was ended (connect.ts)
+  '25P03', // idle_in_transaction_session_timeout: the session was ended (postgres.ts)
   '08000',
   '08001',
   '08003',
@@ -41,6 +44,7 @@ const UNAVAILABLE_MESSAGES = [
   'Client was closed and is not queryable',
 ];
 
+/** Whether `error` says the database cannot be reached or cannot take the work right now. */
 export function isUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
@@ -50,14 +54,4 @@ export function isUnavailable(error: unknown): boolean {
   }
   if (error instanceof AggregateError && error.errors.some(isUnavailable)) return true;
   return UNAVAILABLE_MESSAGES.some((m) => error.message.includes(m));
-}
-
-export function translateDbError(error: unknown): unknown {
-  if (isUnavailable(error)) {
-    return new AppError(
-      'service_unavailable',
-      'The database is unavailable right now. Please retry shortly.',
-    );
-  }
-  return error;
 }

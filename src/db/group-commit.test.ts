@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import SQLite from 'better-sqlite3';
+import type { Transaction } from 'kysely';
 import { forEachDatabase, freshDatabase } from '../../test/helpers/harness.js';
 import * as accounts from '../accounts/accounts.service.js';
+import { customerInserts } from '../customers/customers.store.js';
+import type { Coalescer } from './group-commit.js';
+import type { Database } from './schema.js';
 
 const customer = (id: string, accountId: string, email: string) => ({
   id,
@@ -20,6 +24,38 @@ const customer = (id: string, accountId: string, email: string) => ({
   created: 1,
   updated: 1,
 });
+
+const insertAccount = (trx: Transaction<Database>, name: string) =>
+  trx
+    .insertInto('accounts')
+    .values({ id: `acct_${name}`, name, stripe_account_id: null, created: 1 })
+    .execute();
+
+async function namesLike(db: Pick<Transaction<Database>, 'selectFrom'>, pattern: string): Promise<number> {
+  return (await db.selectFrom('accounts').select('id').where('name', 'like', pattern).execute()).length;
+}
+
+/** A coalescer that inserts an account per value and records the values of each flush. */
+function accountsCoalescer(
+  phase: Coalescer<string>['phase'],
+  key: string,
+  check?: (trx: Transaction<Database>, values: string[]) => Promise<void>,
+) {
+  const flushes: string[][] = [];
+  const coalescer: Coalescer<string> = {
+    key,
+    phase,
+    async flush(trx, values) {
+      await check?.(trx, values);
+      flushes.push([...values]);
+      await trx
+        .insertInto('accounts')
+        .values(values.map((name) => ({ id: `acct_${name}`, name, stripe_account_id: null, created: 1 })))
+        .execute();
+    },
+  };
+  return { coalescer, flushes };
+}
 
 forEachDatabase('group commit', (dialect) => {
   test('writes arriving together share commits; a failing write fails alone', async () => {
@@ -66,16 +102,20 @@ forEachDatabase('group commit', (dialect) => {
     try {
       const { account } = await accounts.createAccount(fresh.db, { name: 'gc', stripeAccountId: null });
       await fresh.db.write(async () => {}, {
-        insert: { table: 'customers', values: customer('cus_TAKEN', account.id, 'first@example.com') },
+        coalesce: [
+          { coalescer: customerInserts, value: customer('cus_TAKEN', account.id, 'first@example.com') },
+        ],
       });
       // 37 rows: statements of 32, 4 and 1 rows; one of them repeats a stored id.
       const results = await Promise.allSettled(
         Array.from({ length: 37 }, (_, i) =>
           fresh.db.write(async () => i, {
-            insert: {
-              table: 'customers',
-              values: customer(i === 20 ? 'cus_TAKEN' : `cus_GC${i}`, account.id, `c${i}@example.com`),
-            },
+            coalesce: [
+              {
+                coalescer: customerInserts,
+                value: customer(i === 20 ? 'cus_TAKEN' : `cus_GC${i}`, account.id, `c${i}@example.com`),
+              },
+            ],
           }),
         ),
       );
@@ -86,6 +126,116 @@ forEachDatabase('group commit', (dialect) => {
       }
       assert.equal(rows.length, 37, 'the 36 good rows and the first one');
       assert.equal(rows.find((r) => r.id === 'cus_TAKEN')?.email, 'first@example.com');
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  test("'after' values added while writes run: one flush after every write function, before COMMIT", async () => {
+    const fresh = await freshDatabase(dialect);
+    try {
+      const ran: number[] = [];
+      const before = accountsCoalescer('before', 'gc.before');
+      const after = accountsCoalescer('after', 'gc.after', async (trx, values) => {
+        // Every write function of the batch has run, and their statements are in this transaction.
+        assert.deepEqual(
+          [...ran].sort((a, b) => a - b),
+          values.map((v) => Number(v.split('-')[1])),
+        );
+        assert.equal(await namesLike(trx, 'write-%'), values.length);
+      });
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          fresh.db
+            .write(
+              async (trx, batch) => {
+                // The 'before' rows of the whole batch are in already.
+                assert.equal(await namesLike(trx, 'before-%'), 20);
+                await insertAccount(trx, `write-${i}`);
+                batch.add(after.coalescer, `after-${i}`);
+                ran.push(i);
+                return i;
+              },
+              { coalesce: [{ coalescer: before.coalescer, value: `before-${i}` }] },
+            )
+            .then(async (value) => {
+              // Acknowledged: the row flushed at the end of its batch has committed.
+              assert.equal(await namesLike(fresh.db.reader, `after-${value}`), 1);
+              return value;
+            }),
+        ),
+      );
+      assert.deepEqual(
+        results,
+        Array.from({ length: 20 }, (_, i) => i),
+      );
+      assert.deepEqual(before.flushes, [Array.from({ length: 20 }, (_, i) => `before-${i}`)]);
+      assert.deepEqual(after.flushes, [Array.from({ length: 20 }, (_, i) => `after-${i}`)]);
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  test("a failing write's 'after' values are not flushed; the others' flush once each, from their own run", async () => {
+    const fresh = await freshDatabase(dialect);
+    try {
+      const after = accountsCoalescer('after', 'gc.after');
+      const runs = new Map<number, number>();
+      const results = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, i) =>
+          fresh.db.write(async (trx, batch) => {
+            const run = (runs.get(i) ?? 0) + 1;
+            runs.set(i, run);
+            await insertAccount(trx, `write-${i}-run-${run}`);
+            batch.add(after.coalescer, `after-${i}-run-${run}`);
+            if (i === 2) throw new Error('write 2 refuses');
+            return i;
+          }),
+        ),
+      );
+      for (const [i, result] of results.entries()) {
+        if (i === 2) assert.equal(result.status, 'rejected');
+        else assert.deepEqual(result, { status: 'fulfilled', value: i });
+      }
+      // The batch ran writes 0, 1 and 2, and rolled back when 2 failed; then each write ran
+      // alone. Only those runs flushed, each its own value: none from the batch's runs of 0 and
+      // 1, none from the refused write.
+      assert.deepEqual(
+        [0, 1, 2, 3, 4, 5].map((i) => runs.get(i)),
+        [2, 2, 2, 1, 1, 1],
+      );
+      const expected = ['after-0-run-2', 'after-1-run-2', 'after-3-run-1', 'after-4-run-1', 'after-5-run-1'];
+      assert.deepEqual(after.flushes.map((values) => values.join()).sort(), expected);
+      const names = await fresh.db.reader
+        .selectFrom('accounts')
+        .select('name')
+        .where('name', 'like', 'after-%')
+        .orderBy('name')
+        .execute();
+      assert.deepEqual(
+        names.map((r) => r.name),
+        expected,
+      );
+      assert.equal(await namesLike(fresh.db.reader, '%-2-%'), 0, 'nothing of the refused write is kept');
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  test("values given up front to an 'after' coalescer are flushed with those added; a 'before' one refuses additions", async () => {
+    const fresh = await freshDatabase(dialect);
+    try {
+      const after = accountsCoalescer('after', 'gc.after');
+      const before = accountsCoalescer('before', 'gc.before');
+      await fresh.db.write(async (_trx, batch) => batch.add(after.coalescer, 'added'), {
+        coalesce: [{ coalescer: after.coalescer, value: 'up-front' }],
+      });
+      assert.deepEqual(after.flushes, [['up-front', 'added']]);
+      await assert.rejects(
+        fresh.db.write(async (_trx, batch) => batch.add(before.coalescer, 'too late')),
+        /flushed before the writes run/,
+      );
+      assert.deepEqual(before.flushes, []);
     } finally {
       await fresh.drop();
     }

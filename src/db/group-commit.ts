@@ -1,41 +1,119 @@
-import type { Insertable, Kysely, Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { isUnavailable } from './errors.js';
-import { openFlushes, runFlushes } from './flush-at-commit.js';
 import type { Database } from './schema.js';
 
-export type WriteFn<T> = (trx: Transaction<Database>) => Promise<T>;
+/**
+ * Values that writes committed together hand over to be written as one: the rows of many writes in
+ * one multi-row statement, say, which on PostgreSQL is one round trip instead of one per write.
+ * The owner of the SQL supplies it; group commit only pools the values and calls `flush`.
+ */
+export interface Coalescer<V> {
+  /** Values of coalescers with the same key, in one transaction, go to one `flush`. */
+  readonly key: string;
+  /**
+   * 'before': flushed before the batch's write functions run (rows they depend on); values can
+   * only be given up front, in the write's options. 'after': flushed once after all of them, just
+   * before COMMIT; values can also be added while a write function runs.
+   */
+  readonly phase: 'before' | 'after';
+  /** Writes the values, in the order the writes gave them. Pure SQL on `trx`, like a write function. */
+  flush(trx: Transaction<Database>, values: V[]): Promise<void>;
+}
+
+/** A value for a coalescer, given up front in a write's options. */
+export interface Coalesced<V> {
+  readonly coalescer: Coalescer<V>;
+  readonly value: V;
+}
+
+/** What a write function gets besides `trx`. */
+export interface WriteBatch {
+  /**
+   * Adds a value for an 'after' coalescer, flushed with the rest of the batch's values just
+   * before COMMIT. If this run of the write is rolled back, the value goes with it.
+   */
+  add<V>(coalescer: Coalescer<V>, value: V): void;
+}
+
+export type WriteFn<T> = (trx: Transaction<Database>, batch: WriteBatch) => Promise<T>;
 
 export interface WriteOptions {
-  /**
-   * A row this write inserts before `fn` runs. The rows of writes committed together go in as
-   * one multi-row statement per table: on PostgreSQL one round trip instead of one per write.
-   */
-  insert?: { table: 'customers'; values: Insertable<Database['customers']> };
+  /** Values this write hands to coalescers before it runs (a row it inserts, say). */
+  coalesce?: readonly Coalesced<unknown>[];
 }
 
 interface Pending {
   fn: WriteFn<unknown>;
-  insert: WriteOptions['insert'];
+  coalesce: readonly Coalesced<unknown>[];
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-/** Rows per insert statement: powers of two up to this, so the statement texts are few. */
-const MAX_ROWS_PER_INSERT = 64;
+/** The values one run of one write hands over: those of its options, then those it adds. */
+class Run implements WriteBatch {
+  readonly values: Coalesced<unknown>[];
+  private open = true;
 
-/** Inserts rows of one table in statements of 64, 32, …, 1 rows. */
-async function insertRows(trx: Transaction<Database>, inserts: NonNullable<WriteOptions['insert']>[]) {
-  for (let i = 0; i < inserts.length; ) {
-    let size = MAX_ROWS_PER_INSERT;
-    while (size > inserts.length - i) size /= 2;
-    await trx
-      .insertInto('customers')
-      .values(inserts.slice(i, i + size).map((insert) => insert.values))
-      .execute();
-    i += size;
+  constructor(pending: Pending) {
+    this.values = [...pending.coalesce];
   }
+
+  add<V>(coalescer: Coalescer<V>, value: V): void {
+    if (coalescer.phase !== 'after') {
+      throw new Error(
+        `coalescer ${coalescer.key} is flushed before the writes run: give its values up front`,
+      );
+    }
+    if (!this.open) throw new Error(`a value for ${coalescer.key} was added after its write had returned`);
+    this.values.push({ coalescer, value } as Coalesced<unknown>);
+  }
+
+  close(): void {
+    this.open = false;
+  }
+}
+
+/**
+ * Flushes the values of one phase, coalescer by coalescer in the order of their keys, so that
+ * batches committing at once take whatever locks their flushes take in the same order.
+ */
+async function flushPhase(
+  trx: Transaction<Database>,
+  runs: readonly Run[],
+  phase: Coalescer<unknown>['phase'],
+) {
+  const byKey = new Map<string, { coalescer: Coalescer<unknown>; values: unknown[] }>();
+  for (const run of runs) {
+    for (const { coalescer, value } of run.values) {
+      if (coalescer.phase !== phase) continue;
+      const group = byKey.get(coalescer.key);
+      if (group) group.values.push(value);
+      else byKey.set(coalescer.key, { coalescer, values: [value] });
+    }
+  }
+  for (const key of [...byKey.keys()].sort()) {
+    const group = byKey.get(key) as { coalescer: Coalescer<unknown>; values: unknown[] };
+    await group.coalescer.flush(trx, group.values);
+  }
+}
+
+/** Runs writes in `trx`: the 'before' values, every write function in order, the 'after' values. */
+async function runWrites(trx: Transaction<Database>, batch: readonly Pending[]): Promise<unknown[]> {
+  const runs = batch.map((pending) => new Run(pending));
+  await flushPhase(trx, runs, 'before');
+  const values: unknown[] = [];
+  for (const [i, pending] of batch.entries()) {
+    const run = runs[i] as Run;
+    try {
+      values.push(await pending.fn(trx, run));
+    } finally {
+      run.close();
+    }
+  }
+  await flushPhase(trx, runs, 'after');
+  return values;
 }
 
 export interface GroupCommitOptions {
@@ -53,8 +131,9 @@ export interface GroupCommitOptions {
  *
  * A write that fails must fail only its own caller. A savepoint per write would cost PostgreSQL
  * a round trip each, so instead the whole batch rolls back (nothing of it happened) and each of
- * its writes runs again in a transaction of its own. A write function may therefore run twice:
- * it must do nothing but its statements on `trx`.
+ * its writes runs again in a transaction of its own, flushing only its own coalesced values.
+ * A write function may therefore run twice: it must do nothing but its statements on `trx`
+ * (and hand values to coalescers through its `batch`).
  */
 export class GroupCommit {
   private queue: Pending[] = [];
@@ -73,7 +152,7 @@ export class GroupCommit {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({
         fn: fn as WriteFn<unknown>,
-        insert: options.insert,
+        coalesce: options.coalesce ?? [],
         resolve: resolve as (v: unknown) => void,
         reject,
       });
@@ -113,16 +192,11 @@ export class GroupCommit {
   }
 
   private async commit(batch: Pending[]): Promise<Outcome[]> {
-    const values: unknown[] = [];
     let writeFailed = false;
     try {
-      await this.kysely.transaction().execute(async (trx) => {
-        openFlushes(trx);
+      const values = await this.kysely.transaction().execute(async (trx) => {
         try {
-          const inserts = batch.flatMap((pending) => (pending.insert ? [pending.insert] : []));
-          if (inserts.length > 0) await insertRows(trx, inserts);
-          for (const pending of batch) values.push(await pending.fn(trx));
-          await runFlushes(trx);
+          return await runWrites(trx, batch);
         } catch (error) {
           writeFailed = true;
           throw error;
@@ -140,13 +214,7 @@ export class GroupCommit {
       batch.map((pending) =>
         this.kysely
           .transaction()
-          .execute(async (trx) => {
-            openFlushes(trx);
-            if (pending.insert) await insertRows(trx, [pending.insert]);
-            const value = await pending.fn(trx);
-            await runFlushes(trx);
-            return value;
-          })
+          .execute(async (trx) => (await runWrites(trx, [pending]))[0])
           .then(
             (value): Outcome => ({ ok: true, value }),
             (error): Outcome => ({ ok: false, error }),

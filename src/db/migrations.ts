@@ -239,12 +239,13 @@ const migrations = (dialect: DatabaseConfig['dialect']): Record<string, Migratio
  * Applies every pending migration in one transaction, so a failed migration leaves nothing
  * half-done; both dialects have transactional DDL. On PostgreSQL an advisory lock makes
  * processes that start together take turns. Table names are unqualified: they resolve through
- * the connection's search_path, so each schema keeps its own bookkeeping.
+ * the connection's search_path, so each schema keeps its own bookkeeping. Returns the names
+ * applied, and how many had been applied before.
  */
 export async function migrateToLatest(
   db: Kysely<unknown>,
   dialect: DatabaseConfig['dialect'],
-): Promise<string[]> {
+): Promise<{ applied: string[]; before: number }> {
   const all = migrations(dialect);
   return db.transaction().execute(async (trx) => {
     if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`.execute(trx);
@@ -265,6 +266,6 @@ export async function migrateToLatest(
       );
       applied.push(name);
     }
-    return applied;
+    return { applied, before: done.size };
   });
 }

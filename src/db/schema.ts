@@ -10,6 +10,8 @@ export interface Database {
   webhook_endpoint_secrets: WebhookEndpointSecretsTable;
   events: EventsTable;
   event_sequences: EventSequencesTable;
+  jobs: JobsTable;
+  stripe_customers: StripeCustomersTable;
 }
 
 export type Mode = 'test' | 'live';
@@ -137,4 +139,45 @@ export interface EventSequencesTable {
   account_id: string;
   mode: Mode;
   last: number;
+}
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'dead' | 'cancelled';
+
+/** The outbox: one row per piece of Stripe work. Times are unix milliseconds. */
+export interface JobsTable {
+  seq: Generated<number>;
+  id: string;
+  type: string;
+  customer_id: string;
+  account_id: string;
+  mode: Mode;
+  /** JSON with a `v` version field; never personal data */
+  payload: string;
+  state: JobState;
+  attempts: Generated<number>;
+  /** not before this time */
+  run_at: number;
+  locked_by: string | null;
+  /** a running job whose lease ran out is assumed dead and may be claimed again */
+  locked_until: number | null;
+  first_attempt_at: number | null;
+  attempted_at: number | null;
+  last_error: string | null;
+  last_error_at: number | null;
+  /** how a job ended when it did nothing or was superseded, for operators */
+  note: string | null;
+  created: number;
+  finished_at: number | null;
+}
+
+/** The link from a LuniPay customer to the Stripe customer made for it. Times are unix milliseconds. */
+export interface StripeCustomersTable {
+  customer_id: string;
+  account_id: string;
+  mode: Mode;
+  stripe_account_id: string;
+  stripe_customer_id: string;
+  /** JSON array of the metadata keys last sent, so keys removed since can be unset in Stripe */
+  metadata_keys: string;
+  created: number;
+  updated: number;
 }

@@ -1,4 +1,5 @@
 import type { Selectable, Transaction } from 'kysely';
+import type { WriteBatch } from './group-commit.js';
 import type { CustomersTable, Database } from './schema.js';
 
 /**
@@ -26,8 +27,16 @@ export type CustomerEvent = (
   | { type: 'deleted'; customer: CustomerRow }
 ) & { origin: Origin };
 
-/** Runs inside the write's transaction: whatever it writes commits with the customer, or not at all. */
-export type CustomerWriteHook = (trx: Transaction<Database>, event: CustomerEvent) => Promise<void>;
+/**
+ * Runs inside the write's transaction: whatever it writes commits with the customer, or not at all.
+ * `batch` is there when the write runs through group commit (`Db.write`): work handed to it is
+ * done once for every write of the batch, just before COMMIT.
+ */
+export type CustomerWriteHook = (
+  trx: Transaction<Database>,
+  event: CustomerEvent,
+  batch?: WriteBatch,
+) => Promise<void>;
 
 /**
  * Work another subsystem adds to a write, run inside the write's own transaction so both commit

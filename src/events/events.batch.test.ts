@@ -4,7 +4,6 @@ import { type FreshDatabase, forEachDatabase, freshDatabase } from '../../test/h
 import { createAccount } from '../accounts/accounts.service.js';
 import type { AuthContext } from '../accounts/keys.js';
 import * as customers from '../customers/customers.service.js';
-import { handToCommit } from '../db/flush-at-commit.js';
 import type { Origin } from '../db/write-hooks.js';
 import { newId } from '../ids.js';
 import { writeCustomerEvent } from './events.hook.js';
@@ -119,26 +118,33 @@ forEachDatabase('events of writes committed together', (dialect) => {
       updated: 1,
       version: 1,
     };
-    const seen = await fresh.db.write(async (trx) => {
-      await writeCustomerEvent(trx, { type: 'created', customer, origin: ORIGIN });
+    const seen = await fresh.db.write(async (trx, batch) => {
+      await writeCustomerEvent(trx, { type: 'created', customer, origin: ORIGIN }, batch);
       return trx.selectFrom('events').select('id').where('account_id', '=', auth.accountId).execute();
     });
     assert.deepEqual(seen, [], 'not written until the batch is done');
     assert.equal((await events(auth.accountId)).length, 1);
     await assert.rejects(
-      fresh.db.write(async (trx) => {
-        await writeCustomerEvent(trx, { type: 'deleted', customer, origin: ORIGIN });
+      fresh.db.write(async (trx, batch) => {
+        await writeCustomerEvent(trx, { type: 'deleted', customer, origin: ORIGIN }, batch);
         throw new Error('refused');
       }),
       /refused/,
     );
     assert.equal((await events(auth.accountId)).length, 1);
-    // Outside group commit nothing is held back: the caller is told to do the work itself.
+    // Outside group commit nothing is held back: the event is written at once.
     await fresh.db.kysely.transaction().execute(async (trx) => {
-      assert.equal(
-        handToCommit(trx, async () => {}, 1),
-        false,
-      );
+      await writeCustomerEvent(trx, {
+        type: 'created',
+        customer: { ...customer, id: newId('cus') },
+        origin: ORIGIN,
+      });
+      const rows = await trx
+        .selectFrom('events')
+        .select('id')
+        .where('account_id', '=', auth.accountId)
+        .execute();
+      assert.equal(rows.length, 2);
     });
   });
 });

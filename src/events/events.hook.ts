@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import type { Customer, DeletedCustomer } from '../customers/customers.schema.js';
 import { toCustomer } from '../customers/customers.service.js';
 import type { CustomerRow } from '../customers/customers.store.js';
-import { type Flush, handToCommit } from '../db/flush-at-commit.js';
+import type { Coalescer } from '../db/group-commit.js';
 import type { Database } from '../db/schema.js';
 import type { CustomerEvent, CustomerWriteHook, Origin } from '../db/write-hooks.js';
 import { newId } from '../ids.js';
@@ -71,7 +71,7 @@ export function eventRow(event: CustomerEvent, now = Date.now()): NewEvent {
  * no copy of its personal data stays in the log. The counters come last (insertEvents), since
  * they stay locked from there to COMMIT.
  */
-const writeEvents: Flush<NewEvent> = async (trx, rows) => {
+async function writeEvents(trx: Transaction<Database>, rows: NewEvent[]): Promise<void> {
   const erased = new Map<string, string>();
   for (const row of rows) {
     if (row.type !== 'customer.deleted') continue;
@@ -84,14 +84,23 @@ const writeEvents: Flush<NewEvent> = async (trx, rows) => {
       erased.has(row.object_id) ? { ...row, data: erased.get(row.object_id) as string } : row,
     ),
   );
-};
+}
 
 /**
- * The hook: the event of one customer change, handed to the write's transaction to be written
- * with the others of its batch just before COMMIT (flush-at-commit.ts), or at once in a
- * transaction that is not flushed. Registered last among the hooks.
+ * The events of a batch, written once for all its writes, after every row lock the writes take
+ * and just before COMMIT: taken write by write, a batch would lock the counters of its accounts in
+ * the order its writes came, and between two of them wait for a customer row another batch holds
+ * while that batch waits for a counter this one holds. PostgreSQL breaks such a deadlock only
+ * after deadlock_timeout (1 s). Taken once, last, in a fixed order, the counters close no cycle.
  */
-export const writeCustomerEvent: CustomerWriteHook = async (trx: Transaction<Database>, event) => {
+const eventInserts: Coalescer<NewEvent> = { key: 'events', phase: 'after', flush: writeEvents };
+
+/**
+ * The hook: the event of one customer change, handed to the write's batch to be written with the
+ * others just before COMMIT, or at once in a transaction outside group commit.
+ */
+export const writeCustomerEvent: CustomerWriteHook = async (trx, event, batch) => {
   const row = eventRow(event);
-  if (!handToCommit(trx, writeEvents, row)) await writeEvents(trx, [row]);
+  if (batch) batch.add(eventInserts, row);
+  else await writeEvents(trx, [row]);
 };

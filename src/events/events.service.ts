@@ -1,5 +1,5 @@
 import type { AuthContext } from '../accounts/keys.js';
-import type { Db } from '../db/connect.js';
+import type { Db } from '../db/index.js';
 import { AppError } from '../errors.js';
 import { firstIdAt, isId } from '../ids.js';
 import { EVENT_TYPES, type Event, type EventList, type ListEventsQuery } from './events.schema.js';

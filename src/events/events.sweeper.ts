@@ -1,4 +1,4 @@
-import type { Db } from '../db/connect.js';
+import type { Db } from '../db/index.js';
 import { pruneEvents } from './events.service.js';
 
 interface Log {

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isUnavailable } from '../db/errors.js';
-import { AppError } from '../errors.js';
+import { AppError, unavailable } from '../errors.js';
 import { BODY_LIMIT } from './body.js';
 import { validationError } from './validation.js';
 
@@ -33,12 +33,7 @@ export function toAppError(error: unknown, request?: FastifyRequest): AppError |
   }
   const mapped = fromFastify(fe);
   if (mapped) return mapped;
-  if (isUnavailable(error)) {
-    return new AppError(
-      'service_unavailable',
-      'The database is unavailable right now. Please retry shortly.',
-    );
-  }
+  if (isUnavailable(error)) return unavailable();
   return null;
 }
 

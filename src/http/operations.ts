@@ -1,6 +1,6 @@
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Db } from '../db/connect.js';
+import type { Db } from '../db/index.js';
 import { errorResponses } from './schemas.js';
 
 export const openapiOptions: FastifyDynamicSwaggerOptions = {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { AuthContext } from '../accounts/keys.js';
-import type { Db } from '../db/connect.js';
+import type { Db } from '../db/index.js';
 import type { Database } from '../db/schema.js';
 import type { BeforeCommit } from '../db/write-hooks.js';
 import { AppError } from '../errors.js';
@@ -136,7 +136,7 @@ export async function claim(deps: IdempotencyDeps, request: IdempotentRequest): 
     );
     if (inserted) return { kind: 'execute', lease: { ref, token } };
 
-    const row = await store.findRecord(deps.db.kysely, ref);
+    const row = await store.findRecord(deps.db.reader, ref);
     if (!row) continue;
     if (!sameRequest(row, request, hash)) throw reused(request.key);
     if (row.state === 'done') {

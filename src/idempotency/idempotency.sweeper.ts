@@ -1,4 +1,4 @@
-import type { Db } from '../db/connect.js';
+import type { Db } from '../db/index.js';
 import type { Log } from '../log.js';
 import { prune } from './idempotency.service.js';
 

@@ -1,7 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Transaction } from 'kysely';
-import type { Db } from '../db/connect.js';
+import type { Db } from '../db/index.js';
 import type { Database } from '../db/schema.js';
 import { StripeCallError, type StripeGateway } from '../stripe/gateway.js';
 import type { JobRow } from './jobs.store.js';

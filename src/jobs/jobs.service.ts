@@ -1,4 +1,4 @@
-import type { Db } from '../db/connect.js';
+import type { Db } from '../db/index.js';
 import { AppError } from '../errors.js';
 import type { Log } from '../log.js';
 import type { StripeGateway } from '../stripe/gateway.js';
@@ -50,7 +50,7 @@ export async function runNext(deps: RunDeps): Promise<boolean> {
   const claimed = await deps.db.kysely
     .transaction()
     .execute(async (trx): Promise<Claimed | null | undefined> => {
-      const seen = await store.findClaimable(trx, now, deps.db.dialect === 'postgres');
+      const seen = await store.findClaimable(trx, now, deps.db.locksRows);
       if (!seen) return null;
       const claim = { now, workerId: deps.workerId, leaseUntil: now + deps.settings.leaseMs };
       if (!(await store.markRunning(trx, seen, claim))) return undefined;

@@ -1,56 +1,7 @@
-import type { Generated, Kysely, Selectable, Transaction, Updateable } from 'kysely';
-import type { Database, Mode } from '../db/schema.js';
+import type { Kysely, Selectable, Transaction, Updateable } from 'kysely';
+import type { Database, JobState, JobsTable } from '../db/schema.js';
 
-/**
- * The outbox's tables. They are declared here, next to their SQL, and added to the shared
- * `Database` type with `withTables`, so the jobs subsystem stays in its own folder.
- * Times are unix milliseconds.
- */
-export interface JobsTable {
-  seq: Generated<number>;
-  id: string;
-  type: string;
-  customer_id: string;
-  account_id: string;
-  mode: Mode;
-  /** JSON with a `v` version field; never personal data */
-  payload: string;
-  state: JobState;
-  attempts: Generated<number>;
-  /** not before this time */
-  run_at: number;
-  locked_by: string | null;
-  /** a running job whose lease ran out is assumed dead and may be claimed again */
-  locked_until: number | null;
-  first_attempt_at: number | null;
-  attempted_at: number | null;
-  last_error: string | null;
-  last_error_at: number | null;
-  /** how a job ended when it did nothing or was superseded, for operators */
-  note: string | null;
-  created: number;
-  finished_at: number | null;
-}
-
-export interface StripeCustomersTable {
-  customer_id: string;
-  account_id: string;
-  mode: Mode;
-  stripe_account_id: string;
-  stripe_customer_id: string;
-  /** JSON array of the metadata keys last sent, so keys removed since can be unset in Stripe */
-  metadata_keys: string;
-  created: number;
-  updated: number;
-}
-
-// A type alias, not an interface: `withTables` needs an index-signature-compatible type.
-export type JobTables = {
-  jobs: JobsTable;
-  stripe_customers: StripeCustomersTable;
-};
-
-export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'dead' | 'cancelled';
+export type { JobState } from '../db/schema.js';
 export type JobRow = Selectable<JobsTable>;
 export type NewJob = Omit<JobsTable, 'seq' | 'attempts'>;
 
@@ -58,15 +9,14 @@ export type NewJob = Omit<JobsTable, 'seq' | 'attempts'>;
 export const UNFINISHED: readonly JobState[] = ['queued', 'running', 'failed', 'dead'];
 
 type Q = Kysely<Database> | Transaction<Database>;
-const q = (db: Q) => db.withTables<JobTables>();
 
 export async function insertJob(db: Q, job: NewJob): Promise<void> {
-  await q(db).insertInto('jobs').values(job).execute();
+  await db.insertInto('jobs').values(job).execute();
 }
 
-/** `lock` (PostgreSQL) holds the rows until the transaction ends, so a worker cannot claim them meanwhile. */
+/** `lock` (`Db.locksRows`) holds the rows until the transaction ends, so no worker claims them meanwhile. */
 export async function unfinishedJobsOf(db: Q, customerId: string, lock: boolean): Promise<JobRow[]> {
-  const query = q(db)
+  const query = db
     .selectFrom('jobs')
     .selectAll()
     .where('customer_id', '=', customerId)
@@ -77,10 +27,11 @@ export async function unfinishedJobsOf(db: Q, customerId: string, lock: boolean)
 
 /**
  * The oldest job that is due (or whose lease ran out) and has no earlier unfinished job for the
- * same customer. On PostgreSQL the row is locked and rows other workers hold are skipped.
+ * same customer. With `lock` (`Db.locksRows`) the row is locked, and rows other workers hold are
+ * skipped.
  */
 export async function findClaimable(db: Q, now: number, lock: boolean): Promise<JobRow | undefined> {
-  const query = q(db)
+  const query = db
     .selectFrom('jobs as j')
     .selectAll('j')
     .where((eb) =>
@@ -111,7 +62,7 @@ export async function markRunning(
   seen: JobRow,
   claim: { now: number; workerId: string; leaseUntil: number },
 ): Promise<boolean> {
-  const result = await q(db)
+  const result = await db
     .updateTable('jobs')
     .set((eb) => ({
       state: 'running',
@@ -150,7 +101,7 @@ export async function endAttempt(
   held: { seq: number; attempts: number; workerId: string },
   end: JobEnd,
 ): Promise<boolean> {
-  const result = await q(db)
+  const result = await db
     .updateTable('jobs')
     .set({ ...end, locked_by: null, locked_until: null })
     .where('seq', '=', held.seq)
@@ -164,20 +115,15 @@ export async function endAttempt(
 /** Changes jobs that are not running; running ones belong to a worker. */
 export async function setJobs(db: Q, seqs: readonly number[], change: JobEnd): Promise<void> {
   if (seqs.length === 0) return;
-  await q(db)
-    .updateTable('jobs')
-    .set(change)
-    .where('seq', 'in', seqs)
-    .where('state', '!=', 'running')
-    .execute();
+  await db.updateTable('jobs').set(change).where('seq', 'in', seqs).where('state', '!=', 'running').execute();
 }
 
 export async function findJob(db: Q, id: string): Promise<JobRow | undefined> {
-  return q(db).selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+  return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
 export async function countByState(db: Q): Promise<Map<JobState, number>> {
-  const rows = await q(db)
+  const rows = await db
     .selectFrom('jobs')
     .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
     .where('state', 'in', UNFINISHED)
@@ -187,7 +133,7 @@ export async function countByState(db: Q): Promise<Map<JobState, number>> {
 }
 
 export async function oldestPendingCreated(db: Q): Promise<number | null> {
-  const row = await q(db)
+  const row = await db
     .selectFrom('jobs')
     .select((eb) => eb.fn.min('created').as('oldest'))
     .where('state', 'in', ['queued', 'running'])
@@ -197,7 +143,7 @@ export async function oldestPendingCreated(db: Q): Promise<number | null> {
 
 /** The most recent errors of jobs that have not succeeded. */
 export async function recentErrors(db: Q, limit: number): Promise<JobRow[]> {
-  return q(db)
+  return db
     .selectFrom('jobs')
     .selectAll()
     .where('last_error', 'is not', null)
@@ -210,7 +156,7 @@ export async function recentErrors(db: Q, limit: number): Promise<JobRow[]> {
 
 /** Forgets finished jobs older than `before`; unfinished ones are kept however old. */
 export async function pruneFinished(db: Q, before: number): Promise<number> {
-  const result = await q(db)
+  const result = await db
     .deleteFrom('jobs')
     .where('state', 'in', ['succeeded', 'cancelled'])
     .where('finished_at', '<', before)

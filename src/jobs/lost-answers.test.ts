@@ -9,7 +9,6 @@ import {
 } from '../../test/helpers/stripe.js';
 import type { StripeGateway } from '../stripe/gateway.js';
 import { runNext } from './jobs.service.js';
-import type { JobTables } from './jobs.store.js';
 
 /**
  * A worker that dies right after Stripe answered a create, before it could record anything:
@@ -50,7 +49,7 @@ forEachDatabase('Stripe answers that were lost', (dialect) => {
   const customers = () => s.fake.customers(m.stripeAccount);
   const creates = () => s.fake.requests.filter((r) => r.method === 'POST' && r.path === '/v1/customers');
   const lookups = () => s.fake.requests.filter((r) => r.method === 'GET');
-  const k = () => s.h.db.kysely.withTables<JobTables>();
+  const k = () => s.h.db.kysely;
 
   /** One round of jobs whose failures wait a minute, so a test sees exactly one attempt. */
   const runOnce = () => s.drain(s.deps({ settings: { backoff: { baseMs: 60_000, maxMs: 60_000 } } }));

@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import type { DatabaseConfig } from '../config.js';
+import { connectedAccountOf } from '../accounts/accounts.store.js';
 import type { CustomerRow } from '../customers/customers.store.js';
 import type { Database, Mode } from '../db/schema.js';
 import type { CustomerWriteHook } from '../db/write-hooks.js';
@@ -9,7 +9,7 @@ import type { StripeGateway } from '../stripe/gateway.js';
 import { deleteCustomer } from './delete-customer.job.js';
 import { insertJob, type JobRow, setJobs, unfinishedJobsOf } from './jobs.store.js';
 import { type ProvisionPayload, provisionCustomer } from './provision-customer.job.js';
-import { connectedAccountOf, findLink } from './stripe-customers.store.js';
+import { findLink } from './stripe-customers.store.js';
 import { type UpdatePayload, updateCustomer } from './update-customer.job.js';
 
 /**
@@ -23,13 +23,12 @@ import { type UpdatePayload, updateCustomer } from './update-customer.job.js';
  */
 export function stripeOutbox(opts: {
   gateway: StripeGateway;
-  dialect: DatabaseConfig['dialect'];
+  /** `Db.locksRows`: lock this customer's unfinished jobs, so no worker claims one while a write decides about it. */
+  locksRows: boolean;
   now?: () => number;
 }): CustomerWriteHook {
   const now = opts.now ?? Date.now;
-  // PostgreSQL: lock this customer's unfinished jobs, so no worker claims one while this
-  // write decides about it. SQLite transactions already run one at a time.
-  const lock = opts.dialect === 'postgres';
+  const lock = opts.locksRows;
 
   return async (trx, event) => {
     const customer = event.customer;

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { Transaction } from 'kysely';
+import { findCustomerById, setStripeCustomerId } from '../customers/customers.store.js';
 import type { Database } from '../db/schema.js';
 import { stripeFields } from '../stripe/fields.js';
 import { StripeCallError } from '../stripe/gateway.js';
@@ -12,7 +13,7 @@ import {
   parsePayload,
   stripeFailure,
 } from './job.js';
-import { findCustomerById, findLink, insertLink, setStripeCustomerId } from './stripe-customers.store.js';
+import { findLink, insertLink } from './stripe-customers.store.js';
 import { recordStripeSync } from './stripe-sync.event.js';
 
 /**

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { forEachDatabase } from '../../test/helpers/harness.js';
 import { LIVE_KEY, type StripeHarness, startStripeHarness, TEST_KEY } from '../../test/helpers/stripe.js';
-import type { JobTables } from './jobs.store.js';
 
 forEachDatabase('Stripe provisioning', (dialect) => {
   let s: StripeHarness;
@@ -90,7 +89,7 @@ forEachDatabase('Stripe provisioning', (dialect) => {
     const sent = JSON.stringify(s.fake.requests.map((r) => r.body));
     assert.ok(!sent.includes('Secret') && !sent.includes('notes') && !sent.includes('description'), sent);
     // Nothing personal is left behind in the outbox either.
-    const k = s.h.db.kysely.withTables<JobTables>();
+    const k = s.h.db.kysely;
     const leftovers = JSON.stringify([
       await k.selectFrom('jobs').selectAll().where('customer_id', '=', id).execute(),
       await k.selectFrom('stripe_customers').selectAll().where('customer_id', '=', id).execute(),

@@ -4,7 +4,6 @@ import { forEachDatabase } from '../../test/helpers/harness.js';
 import { type MerchantAccount, type StripeHarness, startStripeHarness } from '../../test/helpers/stripe.js';
 import { createStripeGateway } from '../stripe/gateway.js';
 import { retryJob, stripeStatus } from './jobs.service.js';
-import type { JobTables } from './jobs.store.js';
 
 forEachDatabase('Stripe provisioning failures', (dialect) => {
   let s: StripeHarness;
@@ -22,7 +21,7 @@ forEachDatabase('Stripe provisioning failures', (dialect) => {
     (await s.h.request('POST', '/v1/customers', { key: m.test, json })).body.id as string;
   const customers = () => s.fake.customers(m.stripeAccount);
   const creates = () => s.fake.requests.filter((r) => r.method === 'POST' && r.path === '/v1/customers');
-  const k = () => s.h.db.kysely.withTables<JobTables>();
+  const k = () => s.h.db.kysely;
 
   /** One round of jobs whose failures wait a minute, so a test sees exactly one attempt. */
   const runOnce = () => s.drain(s.deps({ settings: { backoff: { baseMs: 60_000, maxMs: 60_000 } } }));

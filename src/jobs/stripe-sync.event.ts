@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
+import { findCustomerById } from '../customers/customers.store.js';
 import type { Database } from '../db/schema.js';
 import { writeCustomerEvent } from '../events/events.hook.js';
-import { findCustomerById } from './stripe-customers.store.js';
 
 /**
  * The event of the worker linking a customer to its Stripe customer: a `customer.updated` whose

@@ -1,8 +1,9 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { findCustomerById } from '../customers/customers.store.js';
 import { stripeFields } from '../stripe/fields.js';
 import { removedMetadataKeys } from '../stripe/gateway.js';
 import { idempotencyKey, type JobType, keyBurned, parsePayload, stripeFailure } from './job.js';
-import { findCustomerById, findLink, setLinkMetadataKeys } from './stripe-customers.store.js';
+import { findLink, setLinkMetadataKeys } from './stripe-customers.store.js';
 
 /**
  * Brings a Stripe customer in line with its LuniPay customer. It sends the customer as it is

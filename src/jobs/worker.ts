@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Db } from '../db/connect.js';
+import type { Db } from '../db/index.js';
 import { newId } from '../ids.js';
 import type { Log } from '../log.js';
 import type { StripeGateway } from '../stripe/gateway.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { forEachDatabase, type Harness, startHarness, type TestAccount } from '../../test/helpers/harness.js';
 import { parseDatabaseUrl } from '../config.js';
-import { type Db, openDatabase } from '../db/connect.js';
+import { type Db, openDatabase } from '../db/index.js';
 import { createEndpoint } from './webhooks.service.js';
 
 const BODY = { url: 'https://example.com/hooks', enabled_events: ['*'] };

@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { AuthContext } from '../accounts/keys.js';
-import type { Db } from '../db/connect.js';
+import type { Db } from '../db/index.js';
 import type { Database } from '../db/schema.js';
 import type { BeforeCommit } from '../db/write-hooks.js';
 import { AppError } from '../errors.js';
@@ -138,7 +138,7 @@ export async function createEndpoint(
   const stored = withSealedSecret(deps, endpoint);
   await deps.db.write(async (trx) => {
     // Counted under a lock, so concurrent creates in any process cannot pass the limit together.
-    if (deps.db.dialect === 'postgres') await store.lockAccountEndpoints(trx, auth.accountId);
+    if (deps.db.locksRows) await store.lockAccountEndpoints(trx, auth.accountId);
     if ((await store.countEndpoints(trx, owner(auth))) >= MAX_ENDPOINTS) {
       throw new AppError(
         'limit_exceeded',
@@ -192,7 +192,7 @@ export async function updateEndpoint(
 ): Promise<WebhookEndpoint> {
   if (!isId('we', id)) throw await missing(deps, auth, id);
   const result = await deps.db.write(async (trx) => {
-    const row = await store.findEndpoint(trx, owner(auth), id, deps.db.dialect === 'postgres');
+    const row = await store.findEndpoint(trx, owner(auth), id, deps.db.locksRows);
     if (!row) return undefined;
     const changes = changesFor(deps, auth, row, body);
     let updated = row;
@@ -219,7 +219,7 @@ export async function deleteEndpoint(
   if (!isId('we', id)) throw await missing(deps, auth, id);
   const deleted: DeletedWebhookEndpoint = { id, object: 'webhook_endpoint', deleted: true };
   const found = await deps.db.write(async (trx) => {
-    const row = await store.findEndpoint(trx, owner(auth), id, deps.db.dialect === 'postgres');
+    const row = await store.findEndpoint(trx, owner(auth), id, deps.db.locksRows);
     if (!row) return false;
     await store.deleteEndpoint(trx, owner(auth), id);
     await beforeCommit?.(trx, { status: 200, body: deleted });
@@ -247,7 +247,7 @@ export async function rollSecret(
   const secret = newSigningSecret();
   const secretStored = secretRow(deps.secretBox, id, secret, now);
   const result = await deps.db.write(async (trx) => {
-    const row = await store.findEndpoint(trx, owner(auth), id, deps.db.dialect === 'postgres');
+    const row = await store.findEndpoint(trx, owner(auth), id, deps.db.locksRows);
     if (!row) return undefined;
     await store.expireSecrets(trx, id, expiresAt, now);
     await store.insertSecret(trx, secretStored);

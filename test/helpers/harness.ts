@@ -40,7 +40,7 @@ export async function freshDatabase(dialect: DialectName): Promise<FreshDatabase
   if (dialect === 'sqlite') {
     const path = join(tmpdir(), `lunipay-test-${tag}.sqlite`);
     const config: DatabaseConfig = { dialect: 'sqlite', path };
-    const db = await openMigrated(config);
+    const db = await openMigrated({ database: config });
     return {
       config,
       url: `sqlite:${path}`,
@@ -54,7 +54,7 @@ export async function freshDatabase(dialect: DialectName): Promise<FreshDatabase
   const url = process.env.LUNIPAY_TEST_DATABASE_URL as string;
   const schema = `t_${tag}`;
   const config: DatabaseConfig = { dialect: 'postgres', url };
-  const db = await openMigrated(config, { pgSchema: schema, poolSize: 4 });
+  const db = await openMigrated({ database: config }, { pgSchema: schema, poolSize: 4 });
   const separator = url.includes('?') ? '&' : '?';
   return {
     config,

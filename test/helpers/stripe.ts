@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as accounts from '../../src/accounts/accounts.service.js';
 import type { RunDeps } from '../../src/jobs/jobs.service.js';
 import { runNext } from '../../src/jobs/jobs.service.js';
-import type { JobRow, JobTables } from '../../src/jobs/jobs.store.js';
+import type { JobRow } from '../../src/jobs/jobs.store.js';
 import { startWorker, type Worker, type WorkerSettings } from '../../src/jobs/worker.js';
 import type { Log } from '../../src/log.js';
 import { createStripeGateway, type StripeGateway } from '../../src/stripe/gateway.js';
@@ -123,7 +123,6 @@ export async function startStripeHarness(
       await until(async () => {
         while (await runNext(runDeps)) {}
         const open = await h.db.kysely
-          .withTables<JobTables>()
           .selectFrom('jobs')
           .select('seq')
           .where('state', 'in', ['queued', 'running'])
@@ -132,7 +131,7 @@ export async function startStripeHarness(
       }, ms);
     },
     async jobs(customerId) {
-      let query = h.db.kysely.withTables<JobTables>().selectFrom('jobs').selectAll().orderBy('seq');
+      let query = h.db.kysely.selectFrom('jobs').selectAll().orderBy('seq');
       if (customerId !== undefined) query = query.where('customer_id', '=', customerId);
       return query.execute();
     },
