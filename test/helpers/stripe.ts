@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as accounts from '../../src/accounts/accounts.service.js';
 import type { Log, RunDeps } from '../../src/jobs/jobs.service.js';
@@ -8,7 +7,6 @@ import { startWorker, type Worker, type WorkerSettings } from '../../src/jobs/wo
 import { createStripeGateway, type StripeGateway } from '../../src/stripe/gateway.js';
 import { type FakeStripe, startFakeStripe } from '../fake-stripe/server.js';
 import { type DialectName, type Harness, startHarness, type TestAccount } from './harness.js';
-import { entryArgs } from './process.js';
 
 export const TEST_KEY = 'sk_test_platformTESTsecret';
 export const LIVE_KEY = 'sk_live_platformLIVEsecret';
@@ -141,32 +139,6 @@ export async function startStripeHarness(
       await fake.close();
     },
   };
-}
-
-export interface Child {
-  process: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  /** resolves with the exit code (null when killed by a signal) */
-  exited: Promise<number | null>;
-}
-
-/** Runs one of our entry points ('worker', 'cli') as its own process, built. */
-export function spawnEntry(entry: 'worker' | 'cli', args: string[], env: Record<string, string>): Child {
-  const child = spawn(process.execPath, entryArgs(entry, args), {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString('utf8');
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString('utf8');
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { process: child, stdout: () => out, stderr: () => err, exited };
 }
 
 /** The environment a child process needs to share this harness's database and fake Stripe. */

@@ -18,8 +18,7 @@ import {
 } from '../sdk/src/index.js';
 import { startFaultProxy } from '../sdk/test/fault-proxy.js';
 import type { FaultyServer } from '../sdk/test/fault-server.js';
-import { runCli } from './helpers/process.js';
-import { type ServerProcess, startServer } from './helpers/server-process.js';
+import { runCli, type ServerProcess, startServer } from './helpers/processes.js';
 
 const MANY = 300; // "a few hundred": three full pages of 100
 const SHARED_EVERY = 3; // every 3rd customer shares one email, for the filtered walks

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as accounts from '../src/accounts/accounts.service.js';
 import { type DialectName, forEachDatabase, freshDatabase } from './helpers/harness.js';
-import { type ServerProcess, startServer } from './helpers/server-process.js';
+import { type ServerProcess, startServer } from './helpers/processes.js';
 
 /**
  * Idempotency against real server processes: concurrent duplicates spread over two processes

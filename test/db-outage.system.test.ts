@@ -8,7 +8,7 @@ import * as accounts from '../src/accounts/accounts.service.js';
 import { openDatabase } from '../src/db/connect.js';
 import { isUnavailable } from '../src/db/errors.js';
 import { type FreshDatabase, freshDatabase } from './helpers/harness.js';
-import { type ServerProcess, startServer } from './helpers/server-process.js';
+import { type ServerProcess, startServer } from './helpers/processes.js';
 import { startProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 import { send, WriteTracker } from './helpers/writes.js';
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { forEachDatabase } from './helpers/harness.js';
-import { childEnv, type StripeHarness, spawnEntry, startStripeHarness } from './helpers/stripe.js';
+import { runCli } from './helpers/processes.js';
+import { childEnv, type StripeHarness, startStripeHarness } from './helpers/stripe.js';
 
 forEachDatabase('npm run cli -- stripe', (dialect) => {
   let s: StripeHarness;
@@ -10,11 +11,7 @@ forEachDatabase('npm run cli -- stripe', (dialect) => {
   });
   after(() => s.close());
 
-  async function cli(...args: string[]) {
-    const child = spawnEntry('cli', args, childEnv(s));
-    const code = await child.exited;
-    return { code, stdout: child.stdout(), stderr: child.stderr() };
-  }
+  const cli = (...args: string[]) => runCli(args, childEnv(s));
 
   test('status shows pending, failed, the oldest pending age and the last errors; retry requeues', async () => {
     const m = await s.merchant();

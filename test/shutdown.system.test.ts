@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as accounts from '../src/accounts/accounts.service.js';
 import { type DialectName, type FreshDatabase, forEachDatabase, freshDatabase } from './helpers/harness.js';
-import { type ServerProcess, startServer } from './helpers/server-process.js';
+import { type ServerProcess, startServer } from './helpers/processes.js';
 import { WriteTracker } from './helpers/writes.js';
 
 /**
