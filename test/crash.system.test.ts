@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as accounts from '../src/accounts/accounts.service.js';
 import { type DialectName, type FreshDatabase, forEachDatabase, freshDatabase } from './helpers/harness.js';
 import { type ServerProcess, startServer } from './helpers/processes.js';
-import { send, WriteTracker } from './helpers/writes.js';
+import { retrieveFrom, send, WriteTracker } from './helpers/writes.js';
 
 /**
  * Crash safety: concurrent creates and updates against a real server process, killed with SIGKILL
@@ -31,12 +31,6 @@ forEachDatabase(
     test(`${ROUNDS} rounds of ${WORKERS} concurrent writers, killed at random moments`, async (t) => {
       const writes = new WriteTracker();
       const killedAfterMs: number[] = [];
-      const retrieve = (server: ServerProcess) => async (id: string) => {
-        const res = await fetch(`${server.url}/v1/customers/${id}`, {
-          headers: { authorization: `Bearer ${apiKey}` },
-        });
-        return { status: res.status, body: await res.json() };
-      };
 
       async function worker(server: ServerProcess, w: number, stopped: () => boolean): Promise<void> {
         while (!stopped()) {
@@ -51,7 +45,7 @@ forEachDatabase(
       const env = { LUNIPAY_DATABASE_URL: fresh.url };
       for (let round = 0; round < ROUNDS; round++) {
         const server = await startServer(env);
-        await writes.verify(retrieve(server));
+        await writes.verify(retrieveFrom(server.url, apiKey));
         let stopped = false;
         const load = Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(server, w, () => stopped)));
         // A random moment: early in a round the pool is cold, later it is busy with updates.
@@ -67,7 +61,7 @@ forEachDatabase(
       // The last round's writes, through one more restart; then the rows themselves.
       const server = await startServer(env);
       try {
-        await writes.verify(retrieve(server));
+        await writes.verify(retrieveFrom(server.url, apiKey));
       } finally {
         await server.kill('SIGTERM');
       }

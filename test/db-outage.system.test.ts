@@ -199,18 +199,7 @@ describe('PostgreSQL going away under load', {
     assert.ok(afterwards.length > 20);
     for (const s of afterwards) assert.equal(s.status, 200, `after recovery: ${JSON.stringify(s)}`);
 
-    await writes.verify(async (id) => {
-      const res = await fetch(`${server.url}/v1/customers/${id}`, {
-        headers: { authorization: `Bearer ${apiKey}` },
-      });
-      return { status: res.status, body: await res.json() };
-    });
-    const rows = await fresh.db.kysely
-      .selectFrom('customers')
-      .select(['id', 'email'])
-      .where('email', 'like', writes.emailPattern)
-      .execute();
-    const strays = writes.checkRows(rows);
+    const strays = await writes.verifyAll(server.url, apiKey, fresh.db);
     const count = (list: Sample[], status: number) => list.filter((s) => s.status === status).length;
     t.diagnostic(
       `cut for ${restoredAt - cutAt} ms: ${samples.length} requests (${count(samples, 200)}×200, ` +
@@ -267,18 +256,7 @@ describe('PostgreSQL going away under load', {
     const edge = samples.filter((s) => s.start <= partitionedAt && s.end > partitionedAt);
     const afterwards = samples.filter((s) => s.start > recoveredAt + 100);
     for (const s of afterwards) assert.equal(s.status, 200, `after recovery: ${JSON.stringify(s)}`);
-    await writes.verify(async (id) => {
-      const res = await fetch(`${server.url}/v1/customers/${id}`, {
-        headers: { authorization: `Bearer ${apiKey}` },
-      });
-      return { status: res.status, body: await res.json() };
-    });
-    const rows = await fresh.db.kysely
-      .selectFrom('customers')
-      .select(['id', 'email'])
-      .where('email', 'like', writes.emailPattern)
-      .execute();
-    const strays = writes.checkRows(rows);
+    const strays = await writes.verifyAll(server.url, apiKey, fresh.db);
     const count = (list: Sample[], status: number) => list.filter((s) => s.status === status).length;
     t.diagnostic(
       `partitioned for ${healedAt - partitionedAt} ms: ${samples.length} requests (${count(samples, 200)}×200, ` +
@@ -426,18 +404,7 @@ describe('SQLite locked by another process under load', () => {
     const afterwards = samples.filter((s) => s.start > recoveredAt + 100);
     assert.ok(afterwards.length > 10);
     for (const s of afterwards) assert.equal(s.status, 200, `after the lock: ${JSON.stringify(s)}`);
-    await writes.verify(async (id) => {
-      const res = await fetch(`${server.url}/v1/customers/${id}`, {
-        headers: { authorization: `Bearer ${apiKey}` },
-      });
-      return { status: res.status, body: await res.json() };
-    });
-    const rows = await fresh.db.kysely
-      .selectFrom('customers')
-      .select(['id', 'email'])
-      .where('email', 'like', writes.emailPattern)
-      .execute();
-    writes.checkRows(rows);
+    await writes.verifyAll(server.url, apiKey, fresh.db);
     const during = samples.filter((s) => s.start >= lockedAt && s.start < releasedAt);
     t.diagnostic(
       `locked for ${releasedAt - lockedAt} ms by another process: ${samples.length} requests ` +

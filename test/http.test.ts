@@ -1,18 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, test } from 'node:test';
-import { forEachDatabase, type Harness, startHarness, type TestAccount } from './helpers/harness.js';
+import { test } from 'node:test';
+import { forEachDatabase, startHarness, useHarness } from './helpers/harness.js';
 
 const REQUEST_ID = /^req_[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
 
 forEachDatabase('HTTP conventions', (dialect) => {
-  let h: Harness;
-  let acct: TestAccount;
-  before(async () => {
-    h = await startHarness(dialect);
-    acct = await h.account();
-  });
-  after(() => h.close());
+  const { h, acct } = useHarness(dialect);
 
   test('unknown paths are 404 url_invalid naming method and path, with or without a key', async () => {
     for (const key of [null, acct.test, 'sk_test_bad']) {

@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { forEachDatabase, type Harness, startHarness, type TestAccount } from './helpers/harness.js';
+import { forEachDatabase, startHarness, useHarness } from './helpers/harness.js';
 
 const REDIS_URL = process.env.LUNIPAY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 forEachDatabase('rate limiting per API key', (dialect) => {
-  let h: Harness;
-  let acct: TestAccount;
-  before(async () => {
-    h = await startHarness(dialect, { LUNIPAY_RATE_LIMIT: '5' });
-    acct = await h.account();
-  });
-  after(() => h.close());
+  const { h, acct } = useHarness(dialect, { LUNIPAY_RATE_LIMIT: '5' });
 
   test('over the limit: 429 rate_limit_error with Retry-After; other keys unaffected; then allowed again', async () => {
     // Start at the beginning of a fresh one-second window for this key.

@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { forEachDatabase } from './helpers/harness.js';
 import { runCli } from './helpers/processes.js';
-import { childEnv, type StripeHarness, startStripeHarness } from './helpers/stripe.js';
+import { childEnv, useStripeSuite } from './helpers/stripe.js';
 
 forEachDatabase('npm run cli -- stripe', (dialect) => {
-  let s: StripeHarness;
-  before(async () => {
-    s = await startStripeHarness(dialect);
-  });
-  after(() => s.close());
+  const { s } = useStripeSuite(dialect);
 
   const cli = (...args: string[]) => runCli(args, childEnv(s));
 

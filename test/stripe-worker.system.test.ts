@@ -1,16 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { dialects, forEachDatabase } from './helpers/harness.js';
 import { spawnEntry } from './helpers/processes.js';
-import { childEnv, type StripeHarness, startStripeHarness } from './helpers/stripe.js';
+import { childEnv, useStripeSuite } from './helpers/stripe.js';
 
 forEachDatabase('npm run worker', (dialect) => {
-  let s: StripeHarness;
-  before(async () => {
-    s = await startStripeHarness(dialect);
-  });
-  after(() => s.close());
-  beforeEach(() => s.fake.reset());
+  const { s } = useStripeSuite(dialect);
 
   const create = async (key: string) =>
     (await s.h.request('POST', '/v1/customers', { key, json: { email: 'p@example.com' } })).body.id as string;
@@ -52,11 +47,7 @@ forEachDatabase('npm run worker', (dialect) => {
 
 if (dialects().includes('postgres')) {
   describe('two worker processes on one PostgreSQL database', () => {
-    let s: StripeHarness;
-    before(async () => {
-      s = await startStripeHarness('postgres');
-    });
-    after(() => s.close());
+    const { s } = useStripeSuite('postgres');
 
     test('no job runs twice, and each customer’s jobs keep their order', async () => {
       const m = await s.merchant();

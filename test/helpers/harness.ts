@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { describe } from 'node:test';
+import { after, before, describe } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import qs from 'qs';
@@ -167,4 +167,38 @@ export async function startHarness(dialect: DialectName, env: Record<string, str
       await fresh.drop();
     },
   };
+}
+
+/**
+ * For a suite: a harness and one account of it, made before the suite's tests and closed after
+ * them. They exist only once `before` has run, so what is returned stands in for them, passing
+ * every use on; it can be destructured at the top of the suite: `const { h, acct } = useHarness(d)`.
+ */
+export function useHarness(
+  dialect: DialectName,
+  env: Record<string, string> = {},
+): { h: Harness; acct: TestAccount } {
+  let h: Harness | undefined;
+  let acct: TestAccount | undefined;
+  before(async () => {
+    h = await startHarness(dialect, env);
+    acct = await h.account();
+  });
+  after(() => h?.close());
+  return { h: madeLater('harness', () => h), acct: madeLater('account', () => acct) };
+}
+
+/** Stands in for an object that `before` makes: every property read goes to it. */
+export function madeLater<T extends object>(what: string, get: () => T | undefined): T {
+  const target = (): T => {
+    const value = get();
+    if (value === undefined) throw new Error(`the ${what} is used before the suite's before() made it`);
+    return value;
+  };
+  return new Proxy({} as T, {
+    get: (_, key) => Reflect.get(target(), key),
+    has: (_, key) => Reflect.has(target(), key),
+    ownKeys: () => Reflect.ownKeys(target()),
+    getOwnPropertyDescriptor: (_, key) => Reflect.getOwnPropertyDescriptor(target(), key),
+  });
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { after, before, beforeEach } from 'node:test';
 import * as accounts from '../../src/accounts/accounts.service.js';
 import type { Log, RunDeps } from '../../src/jobs/jobs.service.js';
 import { runNext } from '../../src/jobs/jobs.service.js';
@@ -6,7 +7,7 @@ import type { JobRow, JobTables } from '../../src/jobs/jobs.store.js';
 import { startWorker, type Worker, type WorkerSettings } from '../../src/jobs/worker.js';
 import { createStripeGateway, type StripeGateway } from '../../src/stripe/gateway.js';
 import { type FakeStripe, startFakeStripe } from '../fake-stripe/server.js';
-import { type DialectName, type Harness, startHarness, type TestAccount } from './harness.js';
+import { type DialectName, type Harness, madeLater, startHarness, type TestAccount } from './harness.js';
 
 export const TEST_KEY = 'sk_test_platformTESTsecret';
 export const LIVE_KEY = 'sk_live_platformLIVEsecret';
@@ -139,6 +140,28 @@ export async function startStripeHarness(
       await fake.close();
     },
   };
+}
+
+/**
+ * For a suite: a Stripe harness made before its tests and closed after them, and before each test
+ * the fake Stripe reset and a new merchant `m` with a connected account of its own. Like
+ * useHarness, what is returned stands in for them and can be destructured at the top of the suite.
+ */
+export function useStripeSuite(
+  dialect: DialectName,
+  env: Record<string, string> = {},
+): { s: StripeHarness; m: MerchantAccount } {
+  let s: StripeHarness | undefined;
+  let m: MerchantAccount | undefined;
+  before(async () => {
+    s = await startStripeHarness(dialect, env);
+  });
+  after(() => s?.close());
+  beforeEach(async () => {
+    s?.fake.reset();
+    m = await s?.merchant();
+  });
+  return { s: madeLater('Stripe harness', () => s), m: madeLater('merchant', () => m) };
 }
 
 /** The environment a child process needs to share this harness's database and fake Stripe. */
