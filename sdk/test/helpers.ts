@@ -2,7 +2,10 @@ import { createServer } from 'node:net';
 import { LuniPay, type LuniPayOptions } from '../src/index.js';
 import type { FaultyServer } from './fault-server.js';
 
-/** A client for the stub with short backoff delays, so retry tests run in milliseconds. */
+/** A well-formed secret key (the canned answers take any). */
+export const KEY = `sk_test_${'k'.repeat(32)}`;
+
+/** A client for `server` with short backoff delays, so retry tests run in milliseconds. */
 export function clientFor(server: FaultyServer, key: string, options: LuniPayOptions = {}): LuniPay {
   return new LuniPay(key, { baseUrl: server.url, retryDelayMs: 5, maxRetryDelayMs: 20, ...options });
 }

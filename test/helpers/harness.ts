@@ -188,7 +188,10 @@ export function useHarness(
   return { h: madeLater('harness', () => h), acct: madeLater('account', () => acct) };
 }
 
-/** Stands in for an object that `before` makes: every property read goes to it. */
+/**
+ * Stands in for an object that `before` makes: every property read and write goes to it, and its
+ * methods are called on it (so classes with private fields work through it too).
+ */
 export function madeLater<T extends object>(what: string, get: () => T | undefined): T {
   const target = (): T => {
     const value = get();
@@ -196,7 +199,12 @@ export function madeLater<T extends object>(what: string, get: () => T | undefin
     return value;
   };
   return new Proxy({} as T, {
-    get: (_, key) => Reflect.get(target(), key),
+    get: (_, key) => {
+      const object = target();
+      const value = Reflect.get(object, key);
+      return typeof value === 'function' ? value.bind(object) : value;
+    },
+    set: (_, key, value) => Reflect.set(target(), key, value),
     has: (_, key) => Reflect.has(target(), key),
     ownKeys: () => Reflect.ownKeys(target()),
     getOwnPropertyDescriptor: (_, key) => Reflect.getOwnPropertyDescriptor(target(), key),
