@@ -3,7 +3,7 @@ import { before, test } from 'node:test';
 import type { ErrorCode } from '../src/errors.js';
 import { newId } from '../src/ids.js';
 import { assertErrorEnvelope } from './helpers/errors.js';
-import { forEachDatabase, useHarness } from './helpers/harness.js';
+import { countCustomers, forEachDatabase, storedCustomer, useHarness } from './helpers/harness.js';
 
 /**
  * Bad input on the wire and in query strings: body size, malformed JSON, content types, form
@@ -32,17 +32,8 @@ forEachDatabase('bad input: bodies on the wire and query strings', (dialect) => 
     target = res.body.id;
   });
 
-  const count = async () =>
-    Number(
-      (
-        await h.db.kysely
-          .selectFrom('customers')
-          .select((eb) => eb.fn.countAll().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
-  const row = () =>
-    h.db.kysely.selectFrom('customers').selectAll().where('id', '=', target).executeTakeFirst();
+  const count = () => countCustomers(h.db);
+  const row = () => storedCustomer(h.db, target);
   const raw = (method: string, url: string, payload: string | Buffer, type?: string) =>
     h.request(method, url, {
       key: acct.test,

@@ -3,7 +3,7 @@ import { before, test } from 'node:test';
 import type { READ_ONLY_FIELDS } from '../src/customers/customers.schema.js';
 import type { ErrorCode } from '../src/errors.js';
 import { assertErrorEnvelope } from './helpers/errors.js';
-import { forEachDatabase, useHarness } from './helpers/harness.js';
+import { countCustomers, forEachDatabase, storedCustomer, useHarness } from './helpers/harness.js';
 
 /**
  * Field-level bad input on create and update: wrong types, NUL characters and lone surrogates,
@@ -56,17 +56,8 @@ forEachDatabase('bad input: customer fields', (dialect) => {
     target = res.body.id;
   });
 
-  const count = async () =>
-    Number(
-      (
-        await h.db.kysely
-          .selectFrom('customers')
-          .select((eb) => eb.fn.countAll().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
-  const row = (id: string) =>
-    h.db.kysely.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
+  const count = () => countCustomers(h.db);
+  const row = (id: string) => storedCustomer(h.db, id);
 
   /** The create is refused as described and no customer row appears. */
   async function rejectCreate(body: unknown, code: ErrorCode, param?: string | null, message?: RegExp) {

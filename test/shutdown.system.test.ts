@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as accounts from '../src/accounts/accounts.service.js';
-import { type DialectName, type FreshDatabase, forEachDatabase, freshDatabase } from './helpers/harness.js';
+import { type DialectName, forEachDatabase, useDatabase } from './helpers/harness.js';
 import { startServer } from './helpers/processes.js';
 import { WriteTracker } from './helpers/writes.js';
 
@@ -41,14 +40,7 @@ const PROPER_ENVELOPE = (body: unknown) => {
 };
 
 forEachDatabase('shutdown: SIGTERM under load', (dialect: DialectName) => {
-  let fresh: FreshDatabase;
-  let apiKey: string;
-  before(async () => {
-    fresh = await freshDatabase(dialect);
-    apiKey = (await accounts.createAccount(fresh.db, { name: 'Shutdown shop', stripeAccountId: null })).keys
-      .test.secret;
-  });
-  after(() => fresh.drop());
+  const { fresh, acct } = useDatabase(dialect, 'Shutdown shop');
 
   test('every answer whole, no request executed without its answer, exit 0 at once, nothing lost', async (t) => {
     const env = { LUNIPAY_DATABASE_URL: fresh.url };
@@ -62,7 +54,7 @@ forEachDatabase('shutdown: SIGTERM under load', (dialect: DialectName) => {
       try {
         const res = await fetch(`${server.url}${path}`, {
           ...init,
-          headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+          headers: { authorization: `Bearer ${acct.test}`, 'content-type': 'application/json' },
           signal: AbortSignal.timeout(30_000),
         });
         // The body is read to the end: a response cut short fails here.
@@ -135,7 +127,7 @@ forEachDatabase('shutdown: SIGTERM under load', (dialect: DialectName) => {
     const restarted = await startServer(env);
     let strays: number;
     try {
-      strays = await writes.verifyAll(restarted.url, apiKey, fresh.db);
+      strays = await writes.verifyAll(restarted.url, acct.test, fresh.db);
     } finally {
       await restarted.kill('SIGTERM');
     }

@@ -69,12 +69,56 @@ export async function freshDatabase(dialect: DialectName): Promise<FreshDatabase
   };
 }
 
+/** How many customer rows the database holds, of every account. */
+export async function countCustomers(db: Db): Promise<number> {
+  const { n } = await db.kysely
+    .selectFrom('customers')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(n);
+}
+
+/** The stored row of a customer, as it is in the table. */
+export function storedCustomer(db: Db, id: string) {
+  return db.kysely.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
 export interface TestAccount {
   id: string;
   test: string;
   live: string;
   testKeyId: string;
   liveKeyId: string;
+}
+
+/** A new account in `db`, with its two secret keys. */
+export async function createTestAccount(db: Db, name = 'Test shop'): Promise<TestAccount> {
+  const { account, keys } = await accounts.createAccount(db, { name, stripeAccountId: null });
+  return {
+    id: account.id,
+    test: keys.test.secret,
+    live: keys.live.secret,
+    testKeyId: keys.test.id,
+    liveKeyId: keys.live.id,
+  };
+}
+
+/**
+ * For a suite whose server runs as processes of its own: a fresh database with one account,
+ * made before its tests and dropped after them (see useHarness for how the stand-ins work).
+ */
+export function useDatabase(
+  dialect: DialectName,
+  name?: string,
+): { fresh: FreshDatabase; acct: TestAccount } {
+  let fresh: FreshDatabase | undefined;
+  let acct: TestAccount | undefined;
+  before(async () => {
+    fresh = await freshDatabase(dialect);
+    acct = await createTestAccount(fresh.db, name);
+  });
+  after(() => fresh?.drop());
+  return { fresh: madeLater('database', () => fresh), acct: madeLater('account', () => acct) };
 }
 
 export interface ApiResponse<T = any> {
@@ -131,16 +175,7 @@ export async function startHarness(dialect: DialectName, env: Record<string, str
     config,
     databaseUrl: fresh.url,
     logs: () => logText,
-    async account(name = 'Test shop') {
-      const { account, keys } = await accounts.createAccount(fresh.db, { name, stripeAccountId: null });
-      return {
-        id: account.id,
-        test: keys.test.secret,
-        live: keys.live.secret,
-        testKeyId: keys.test.id,
-        liveKeyId: keys.live.id,
-      };
-    },
+    account: (name) => createTestAccount(fresh.db, name),
     async request(method, url, options = {}) {
       const headers: Record<string, string> = { ...(options.headers ?? {}) };
       if (options.key) headers.authorization = `Bearer ${options.key}`;
