@@ -208,6 +208,8 @@ export async function startHarness(dialect: DialectName, env: Record<string, str
  * For a suite: a harness and one account of it, made before the suite's tests and closed after
  * them. They exist only once `before` has run, so what is returned stands in for them, passing
  * every use on; it can be destructured at the top of the suite: `const { h, acct } = useHarness(d)`.
+ * Call it inside a `describe` (forEachDatabase is one): a file's top-level `before` hooks do not
+ * wait for one another, so a later one could run before the harness exists.
  */
 export function useHarness(
   dialect: DialectName,
