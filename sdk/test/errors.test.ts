@@ -10,7 +10,7 @@ import {
 } from '../src/index.js';
 import { startCanned } from './canned.js';
 import type { Fault, FaultyServer } from './fault-server.js';
-import { clientFor, closedPort, KEY, rejection } from './helpers.js';
+import { assertError, clientFor, closedPort, KEY, rejection } from './helpers.js';
 
 /**
  * The error classes made of injected faults, odd answers and failed connections. What the real
@@ -22,18 +22,6 @@ before(async () => {
   server = await startCanned();
 });
 after(() => server.close());
-
-function assertError(
-  err: unknown,
-  cls: new (...args: never[]) => LuniPayError,
-  fields: Partial<LuniPayError>,
-): void {
-  assert.ok(err instanceof cls, `expected ${cls.name}, got ${String(err)}`);
-  assert.ok(err instanceof LuniPayError);
-  assert.ok(err instanceof Error);
-  assert.equal(err.name, cls.name);
-  for (const [k, v] of Object.entries(fields)) assert.deepEqual(err[k as keyof LuniPayError], v, k);
-}
 
 describe('typed errors', () => {
   it('RateLimitError after the retries, with retryAfter', async () => {

@@ -95,13 +95,3 @@ export async function seed(
 export async function all(lunipay: LuniPay): Promise<Customer[]> {
   return lunipay.customers.list({ limit: 100 }).toArray({ max: 10_000 });
 }
-
-/** Resolves to the error a promise rejects with; fails if it resolves. */
-export async function rejection(promise: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject, but it resolved');
-}
