@@ -1,24 +1,22 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { entryCommand, ROOT, spawnEntry } from '../test/helpers/processes.js';
 
 /**
- * The processes under test, each on its own: the real server as built (`node dist/server.js`,
- * compiled JS as in production) and the bare node:http baseline. The server still formats and
+ * The processes under test, each on its own: the real server as built, started the way the tests
+ * start it (test/helpers/processes.ts: `npm start`'s node flags and `dist/server.js`, compiled JS
+ * as in production), and the bare node:http baseline. The server still formats and
  * writes its JSON log line per request, but to /dev/null: a log file would cost disk writeback
  * that competes with SQLite's fsyncs, and a pipe would cost the harness CPU. Stderr (start-up
  * failures) goes to a file.
  */
 
-export const ROOT = new URL('..', import.meta.url).pathname;
+export { ROOT };
 
 /** `npm start`'s command after `node`: its flags and `dist/server.js`, so both run the same way. */
-export const START_ARGS = (
-  JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
-).scripts.start
-  .split(/\s+/)
-  .slice(1);
+export const START_ARGS = entryCommand('server');
 
 export interface Running {
   url: string;
@@ -58,10 +56,9 @@ async function waitUntil(url: string, child: ChildProcess, logPath: string): Pro
   throw new Error(`${url} did not answer within 60 s; see ${logPath}`);
 }
 
-function start(args: string[], env: NodeJS.ProcessEnv, logPath: string): ChildProcess {
-  const out = openSync('/dev/null', 'w');
-  const err = openSync(logPath, 'w');
-  return spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', out, err] });
+/** Where a process writes: stdout discarded, stderr (start-up failures) to `logPath`. */
+function outputs(logPath: string): { stdout: number; stderr: number } {
+  return { stdout: openSync('/dev/null', 'w'), stderr: openSync(logPath, 'w') };
 }
 
 function stopper(child: ChildProcess): () => Promise<void> {
@@ -92,18 +89,17 @@ export interface ServerOptions {
 export async function startServer(options: ServerOptions): Promise<Running> {
   const port = await freePort();
   const logPath = join(options.logDir, `${options.name}.log`);
-  const child = start(
-    [...(options.nodeArgs ?? []), ...START_ARGS],
+  const { child } = spawnEntry(
+    'server',
+    [],
     {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
       HOST: '127.0.0.1',
       PORT: String(port),
       LUNIPAY_DATABASE_URL: options.databaseUrl,
       LUNIPAY_RATE_LIMIT: '0',
       LUNIPAY_LOG_LEVEL: options.logLevel ?? 'info',
     },
-    logPath,
+    { nodeArgs: options.nodeArgs ?? [], ...outputs(logPath) },
   );
   const url = `http://127.0.0.1:${port}`;
   await waitUntil(`${url}/healthz`, child, logPath);
@@ -113,11 +109,12 @@ export async function startServer(options: ServerOptions): Promise<Running> {
 export async function startBaseline(body: string, logDir: string): Promise<Running> {
   const port = await freePort();
   const logPath = join(logDir, 'baseline.log');
-  const child = start(
-    ['bench/baseline-server.mjs'],
-    { PATH: process.env.PATH, PORT: String(port), BASELINE_BODY: body },
-    logPath,
-  );
+  const { stdout, stderr } = outputs(logPath);
+  const child = spawn(process.execPath, ['bench/baseline-server.mjs'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, PORT: String(port), BASELINE_BODY: body },
+    stdio: ['ignore', stdout, stderr],
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitUntil(url, child, logPath);
   return { url, pid: child.pid as number, child, stop: stopper(child) };

@@ -1,37 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { ERRORS, type ErrorCode } from '../src/errors.js';
+import { before, test } from 'node:test';
+import type { ErrorCode } from '../src/errors.js';
 import { newId } from '../src/ids.js';
-import {
-  type ApiResponse,
-  forEachDatabase,
-  type Harness,
-  startHarness,
-  type TestAccount,
-} from './helpers/harness.js';
+import { assertErrorEnvelope } from './helpers/errors.js';
+import { countCustomers, forEachDatabase, storedCustomer, useHarness } from './helpers/harness.js';
 
 /**
  * Bad input on the wire and in query strings: body size, malformed JSON, content types, form
  * bodies with duplicated or array fields, and the list's query parameters. Never a 500; always
  * the error envelope; a refused write leaves the database as it was.
  */
-
-/** `param: undefined` skips the check; `null` means the error must name no parameter. */
-function assertError(res: ApiResponse, status: number, code: ErrorCode, param?: string | null): void {
-  const label = `${res.status} ${res.raw.slice(0, 300)}`;
-  assert.equal(res.status, status, label);
-  assert.match(String(res.headers['content-type']), /^application\/json; charset=utf-8$/i);
-  assert.match(String(res.headers['request-id']), /^req_[0-7][0-9A-HJKMNP-TV-Z]{25}$/);
-  assert.deepEqual(Object.keys(res.body), ['error'], label);
-  for (const key of Object.keys(res.body.error)) {
-    assert.ok(['type', 'code', 'message', 'param'].includes(key), label);
-  }
-  assert.equal(res.body.error.code, code, label);
-  assert.equal(res.body.error.type, ERRORS[code].type, label);
-  assert.ok(typeof res.body.error.message === 'string' && res.body.error.message.length > 0);
-  if (param === null) assert.ok(!('param' in res.body.error), label);
-  else if (param !== undefined) assert.equal(res.body.error.param, param, label);
-}
 
 const KIB64 = 64 * 1024;
 const JSON_TYPE = 'application/json';
@@ -43,12 +21,9 @@ function padded(type: string, bytes: number): string {
 }
 
 forEachDatabase('bad input: bodies on the wire and query strings', (dialect) => {
-  let h: Harness;
-  let acct: TestAccount;
+  const { h, acct } = useHarness(dialect);
   let target: string;
   before(async () => {
-    h = await startHarness(dialect);
-    acct = await h.account();
     const res = await h.request('POST', '/v1/customers', {
       key: acct.test,
       json: { email: 'target@example.com', first_name: 'T', metadata: { keep: 'me' } },
@@ -56,19 +31,9 @@ forEachDatabase('bad input: bodies on the wire and query strings', (dialect) => 
     assert.equal(res.status, 200);
     target = res.body.id;
   });
-  after(() => h.close());
 
-  const count = async () =>
-    Number(
-      (
-        await h.db.kysely
-          .selectFrom('customers')
-          .select((eb) => eb.fn.countAll().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
-  const row = () =>
-    h.db.kysely.selectFrom('customers').selectAll().where('id', '=', target).executeTakeFirst();
+  const count = () => countCustomers(h.db);
+  const row = () => storedCustomer(h.db, target);
   const raw = (method: string, url: string, payload: string | Buffer, type?: string) =>
     h.request(method, url, {
       key: acct.test,
@@ -92,7 +57,7 @@ forEachDatabase('bad input: bodies on the wire and query strings', (dialect) => 
       ['POST', `/v1/customers/${target}`],
     ] as const) {
       const res = await raw(method, url, payload, type);
-      assertError(res, status, code, param);
+      assertErrorEnvelope(res, status, code, param);
     }
     assert.equal(await count(), customers, 'a refused create wrote a row');
     assert.deepEqual(await row(), snapshot, 'a refused update changed the row');
@@ -225,7 +190,7 @@ forEachDatabase('bad input: bodies on the wire and query strings', (dialect) => 
       FORM_TYPE,
     );
     if (res.status === 200) assert.deepEqual(Object.keys(res.body.metadata ?? {}).sort(), ['__proto__', 'k']);
-    else assertError(res, 400, 'parameter_invalid', 'metadata[__proto__]');
+    else assertErrorEnvelope(res, 400, 'parameter_invalid', 'metadata[__proto__]');
     assert.equal(({} as Record<string, unknown>).x, undefined);
   });
 
@@ -233,20 +198,20 @@ forEachDatabase('bad input: bodies on the wire and query strings', (dialect) => 
 
   test('list: limit must be an integer from 1 to 100', async () => {
     for (const limit of ['0', '101', '-1', 'abc', '1.5', '', '1e400', '10abc', '99999999999999999999']) {
-      assertError(await list(`limit=${limit}`), 400, 'parameter_invalid', 'limit');
+      assertErrorEnvelope(await list(`limit=${limit}`), 400, 'parameter_invalid', 'limit');
     }
-    assertError(await list('limit=1&limit=2'), 400, 'parameter_invalid', 'limit');
-    assertError(await list('limit[]=1'), 400, 'parameter_invalid', 'limit');
-    assertError(await list('limit[gt]=1'), 400, 'parameter_invalid', 'limit');
+    assertErrorEnvelope(await list('limit=1&limit=2'), 400, 'parameter_invalid', 'limit');
+    assertErrorEnvelope(await list('limit[]=1'), 400, 'parameter_invalid', 'limit');
+    assertErrorEnvelope(await list('limit[gt]=1'), 400, 'parameter_invalid', 'limit');
     for (const limit of ['1', '100']) assert.equal((await list(`limit=${limit}`)).status, 200);
   });
 
   test('list: limit is written in decimal digits, not hex, exponent or padded', async () => {
     for (const limit of ['0x10', '1e1', '%2010', '10%20', '0b11', '+5']) {
-      assertError(await list(`limit=${limit}`), 400, 'parameter_invalid', 'limit');
+      assertErrorEnvelope(await list(`limit=${limit}`), 400, 'parameter_invalid', 'limit');
     }
-    assertError(await list('created=0x10'), 400, 'parameter_invalid', 'created');
-    assertError(await list('created[gt]=1e3'), 400, 'parameter_invalid', 'created[gt]');
+    assertErrorEnvelope(await list('created=0x10'), 400, 'parameter_invalid', 'created');
+    assertErrorEnvelope(await list('created[gt]=1e3'), 400, 'parameter_invalid', 'created[gt]');
   });
 
   test('list: unknown query parameters → parameter_unknown naming them', async () => {
@@ -261,7 +226,7 @@ forEachDatabase('bad input: bodies on the wire and query strings', (dialect) => 
       ['toString=1', 'toString'],
       ['constructor=1', 'constructor'],
     ]) {
-      assertError(await list(query as string), 400, 'parameter_unknown', param);
+      assertErrorEnvelope(await list(query as string), 400, 'parameter_unknown', param);
     }
   });
 
@@ -286,7 +251,7 @@ forEachDatabase('bad input: bodies on the wire and query strings', (dialect) => 
       ['created[lte][x]=1', 'created[lte]'],
       ['created[gt]=1&created[gt]=2', 'created[gt]'],
     ]) {
-      assertError(await list(query as string), 400, 'parameter_invalid', param);
+      assertErrorEnvelope(await list(query as string), 400, 'parameter_invalid', param);
     }
     assert.equal((await list('created[gte]=0&created[lt]=99999999999')).status, 200);
   });
@@ -308,13 +273,17 @@ forEachDatabase('bad input: bodies on the wire and query strings', (dialect) => 
     ];
     for (const param of ['starting_after', 'ending_before']) {
       for (const value of malformed) {
-        assertError(await list(`${param}=${value}`), 400, 'parameter_invalid', param);
+        assertErrorEnvelope(await list(`${param}=${value}`), 400, 'parameter_invalid', param);
       }
-      assertError(await list(`${param}=${id}&${param}=${target}`), 400, 'parameter_invalid', param);
-      assertError(await list(`${param}[]=${id}`), 400, 'parameter_invalid', param);
+      assertErrorEnvelope(await list(`${param}=${id}&${param}=${target}`), 400, 'parameter_invalid', param);
+      assertErrorEnvelope(await list(`${param}[]=${id}`), 400, 'parameter_invalid', param);
     }
-    assertError(await list(`starting_after=${id}&ending_before=${target}`), 400, 'parameters_exclusive');
-    assertError(
+    assertErrorEnvelope(
+      await list(`starting_after=${id}&ending_before=${target}`),
+      400,
+      'parameters_exclusive',
+    );
+    assertErrorEnvelope(
       await list(`ending_before=${target}&starting_after=${target}&limit=5`),
       400,
       'parameters_exclusive',
@@ -330,7 +299,7 @@ forEachDatabase('bad input: bodies on the wire and query strings', (dialect) => 
       'email=a@b.c&email=c@d.e',
       `email=${'a'.repeat(513)}`,
     ]) {
-      assertError(await list(query), 400, 'parameter_invalid', 'email');
+      assertErrorEnvelope(await list(query), 400, 'parameter_invalid', 'email');
     }
   });
 });

@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { ERRORS, type ErrorCode } from '../src/errors.js';
-import {
-  type ApiResponse,
-  forEachDatabase,
-  type Harness,
-  startHarness,
-  type TestAccount,
-} from './helpers/harness.js';
+import { before, test } from 'node:test';
+import type { READ_ONLY_FIELDS } from '../src/customers/customers.schema.js';
+import type { ErrorCode } from '../src/errors.js';
+import { assertErrorEnvelope } from './helpers/errors.js';
+import { countCustomers, forEachDatabase, storedCustomer, useHarness } from './helpers/harness.js';
 
 /**
  * Field-level bad input on create and update: wrong types, NUL characters and lone surrogates,
@@ -15,23 +11,6 @@ import {
  * rejection is the error envelope with the right code and `param`, and changes nothing stored.
  * Bodies on the wire (size, JSON, content types, forms) and query strings: bad-input-query.test.ts.
  */
-
-/** `param: undefined` skips the check; `null` means the error must name no parameter. */
-function assertError(res: ApiResponse, status: number, code: ErrorCode, param?: string | null): void {
-  const label = `${res.status} ${res.raw.slice(0, 300)}`;
-  assert.equal(res.status, status, label);
-  assert.match(String(res.headers['content-type']), /^application\/json; charset=utf-8$/i);
-  assert.match(String(res.headers['request-id']), /^req_[0-7][0-9A-HJKMNP-TV-Z]{25}$/);
-  assert.deepEqual(Object.keys(res.body), ['error'], label);
-  const error = res.body.error;
-  for (const key of Object.keys(error)) assert.ok(['type', 'code', 'message', 'param'].includes(key), label);
-  assert.equal(error.code, code, label);
-  assert.equal(error.type, ERRORS[code].type, label);
-  assert.equal(typeof error.message, 'string');
-  assert.ok(error.message.length > 0);
-  if (param === null) assert.ok(!('param' in error), label);
-  else if (param !== undefined) assert.equal(error.param, param, label);
-}
 
 const STRING_FIELDS = ['email', 'first_name', 'last_name', 'phone', 'company_name', 'notes'] as const;
 const MAX: Record<(typeof STRING_FIELDS)[number], number> = {
@@ -44,7 +23,8 @@ const MAX: Record<(typeof STRING_FIELDS)[number], number> = {
 };
 const WRONG_TYPES: unknown[] = [5, 0, -1, 1.5, true, false, [], ['x@y.z'], {}, { a: 'b' }];
 const BAD_STRINGS = ['a\u0000b', '\u0000', '\ud800', 'x\udfffy', '\udc00\ud800', 'ok\ud83d'];
-const READ_ONLY: Record<string, unknown> = {
+/** A value for every field the schema makes read-only (the type says when one is missing). */
+const READ_ONLY: Record<(typeof READ_ONLY_FIELDS)[number], unknown> = {
   id: 'cus_01JRZK2Q4T9ZS0VCNA3HX7W9EY',
   object: 'customer',
   livemode: false,
@@ -59,12 +39,9 @@ const keys = (n: number, prefix = 'k') =>
   Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, 'v']));
 
 forEachDatabase('bad input: customer fields', (dialect) => {
-  let h: Harness;
-  let acct: TestAccount;
+  const { h, acct } = useHarness(dialect);
   let target: string;
   before(async () => {
-    h = await startHarness(dialect);
-    acct = await h.account();
     const res = await h.request('POST', '/v1/customers', {
       key: acct.test,
       json: {
@@ -78,25 +55,15 @@ forEachDatabase('bad input: customer fields', (dialect) => {
     assert.equal(res.status, 200);
     target = res.body.id;
   });
-  after(() => h.close());
 
-  const count = async () =>
-    Number(
-      (
-        await h.db.kysely
-          .selectFrom('customers')
-          .select((eb) => eb.fn.countAll().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
-  const row = (id: string) =>
-    h.db.kysely.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
+  const count = () => countCustomers(h.db);
+  const row = (id: string) => storedCustomer(h.db, id);
 
   /** The create is refused as described and no customer row appears. */
   async function rejectCreate(body: unknown, code: ErrorCode, param?: string | null, message?: RegExp) {
     const before = await count();
     const res = await h.request('POST', '/v1/customers', { key: acct.test, json: body });
-    assertError(res, 400, code, param);
+    assertErrorEnvelope(res, 400, code, param);
     if (message) assert.match(res.body.error.message, message);
     assert.equal(await count(), before, `a customer row was written for ${JSON.stringify(body)}`);
   }
@@ -112,7 +79,7 @@ forEachDatabase('bad input: customer fields', (dialect) => {
     const snapshot = await row(id);
     for (const method of ['PATCH', 'POST']) {
       const res = await h.request(method, `/v1/customers/${id}`, { key: acct.test, json: body });
-      assertError(res, 400, code, param);
+      assertErrorEnvelope(res, 400, code, param);
       if (message) assert.match(res.body.error.message, message);
       assert.deepEqual(await row(id), snapshot, `${method} changed the row for ${JSON.stringify(body)}`);
     }
@@ -292,7 +259,7 @@ forEachDatabase('bad input: customer fields', (dialect) => {
       key: acct.test,
       form: { email: 'a@b.c', stripe_customer_id: 'cus_Pxxxxxxxxxxxx' },
     });
-    assertError(res, 400, 'parameter_unknown', 'stripe_customer_id');
+    assertErrorEnvelope(res, 400, 'parameter_unknown', 'stripe_customer_id');
     assert.match(res.body.error.message, /managed by LuniPay|LuniPay manages/i);
     assert.equal(await count(), before);
   });

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
 import { createKey, revokeKey } from '../src/accounts/accounts.service.js';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import type { Db } from '../src/db/index.js';
+import { openDatabase } from '../src/db/index.js';
 import { newId } from '../src/ids.js';
 import {
   type ApiResponse,
@@ -84,6 +89,35 @@ forEachDatabase('security', (dialect) => {
   });
   after(() => h.close());
 
+  /**
+   * The same app over a database that refuses every connection (port 1 on loopback): any lookup
+   * of a key there is a 503, so a 401 from it was decided before the database was asked.
+   */
+  let offline: { app: FastifyInstance; db: Db };
+  before(async () => {
+    const config = loadConfig({
+      LUNIPAY_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/test',
+      LUNIPAY_LOG_LEVEL: 'silent',
+      LUNIPAY_RATE_LIMIT: '0',
+    });
+    const db = await openDatabase(config.database);
+    offline = { app: await buildApp({ config, db }), db };
+  });
+  after(async () => {
+    await offline.app.close();
+    await offline.db.close();
+  });
+  const sendOffline = (route: Route, auth: string | null, payload?: string) =>
+    offline.app.inject({
+      method: route.method as 'GET',
+      url: route.url(custA.id),
+      headers: {
+        ...(auth === null ? {} : { authorization: auth }),
+        ...(route.json === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(route.json === undefined ? {} : { payload: payload ?? JSON.stringify(route.json) }),
+    });
+
   const freshCustomer = async (key = a.test): Promise<string> => {
     const res = await h.request('POST', '/v1/customers', { key, json: { email: EMAILS.fresh } });
     assert.equal(res.status, 200);
@@ -126,6 +160,21 @@ forEachDatabase('security', (dialect) => {
         });
         assertAuthError(res, 'api_key_missing');
       }
+      // No lookup: where any lookup fails, the same requests are still these 401s…
+      for (const auth of [null, '', 'Bearer', 'Bearer ', basic('')]) {
+        const res = await sendOffline(route, auth);
+        assert.equal(res.statusCode, 401, res.body);
+        assert.equal(res.json().error.code, 'api_key_missing');
+      }
+      if (route.json !== undefined) {
+        const res = await sendOffline(route, null, '{"email":');
+        assert.equal(res.statusCode, 401, res.body);
+        assert.equal(res.json().error.code, 'api_key_missing');
+      }
+      // …while a request with a key is looked up there, and that fails.
+      const looked = await sendOffline(route, `Bearer ${a.test}`);
+      assert.equal(looked.statusCode, 503, looked.body);
+      assert.equal(looked.json().error.code, 'service_unavailable');
     });
 
     test(`${route.name}: malformed, unknown and wrongly sent keys → 401 api_key_invalid, never echoed`, async () => {

@@ -6,6 +6,25 @@ import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/index.js';
 import { startHarness } from './helpers/harness.js';
 
+/**
+ * No answer within this long is a hang: the server's SQLite busy timeout (5 s) and then some for
+ * a busy machine. A bound on "never hangs", not a speed target.
+ */
+const HANG_MS = 5000 + 10_000;
+
+/** `promise`, or a failure once `ms` have passed without it settling. */
+async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, hang]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 test('PostgreSQL unreachable: 503 service_unavailable, and the process keeps serving', async () => {
   // Port 1 on loopback refuses connections: a database server that is down.
   const config = loadConfig({
@@ -45,7 +64,10 @@ test('SQLite locked by another process: a clear 503 after the busy timeout, neve
   const other = new SQLite(path);
   try {
     other.exec('BEGIN EXCLUSIVE');
-    const res = await h.request('POST', '/v1/customers', { key: acct.test, json: { email: 'a@b' } });
+    const res = await within(
+      HANG_MS,
+      h.request('POST', '/v1/customers', { key: acct.test, json: { email: 'a@b' } }),
+    );
     assert.equal(res.status, 503);
     assert.equal(res.body.error.code, 'service_unavailable');
     other.exec('ROLLBACK');

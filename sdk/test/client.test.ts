@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import LuniPayDefault, { DEFAULT_BASE_URL, LuniPay } from '../src/index.js';
 import type { FaultyServer } from './fault-server.js';
-import { clientFor } from './helpers.js';
-import { freshKey, startStub } from './stub-server.js';
+import { startCanned } from './canned.js';
+import { clientFor, KEY } from './helpers.js';
 
 let server: FaultyServer;
 before(async () => {
-  ({ server } = await startStub());
+  server = await startCanned();
 });
 after(() => server.close());
 
@@ -38,7 +38,7 @@ describe('new LuniPay(key, options)', () => {
 
   it('sends Bearer auth, Accept JSON, and JSON bodies with Content-Type', async () => {
     server.reset();
-    const key = freshKey();
+    const key = KEY;
     const lunipay = clientFor(server, key);
     await lunipay.customers.create({ email: 'a@example.com', metadata: { k: 'v' } });
     await lunipay.customers.list({ limit: 1 });
@@ -54,7 +54,7 @@ describe('new LuniPay(key, options)', () => {
 
   it('uses the fetch it is given, called as a plain function', async () => {
     const calls: string[] = [];
-    const lunipay = new LuniPay(freshKey(), {
+    const lunipay = new LuniPay(KEY, {
       baseUrl: server.url,
       fetch: function (this: unknown, url, init) {
         assert.equal(this, undefined);
@@ -68,7 +68,7 @@ describe('new LuniPay(key, options)', () => {
 
   it('works through a base URL with a path prefix', async () => {
     const seen: string[] = [];
-    const lunipay = new LuniPay(freshKey(), {
+    const lunipay = new LuniPay(KEY, {
       baseUrl: `${server.url}/prefix/v1`,
       fetch: (url, init) => {
         seen.push(url);

@@ -1,7 +1,7 @@
 /**
  * A node:http server that runs a handler behind a programmable fault injector and records every
- * attempt it receives. The contract stub (stub-server.ts) and the fault proxy in front of a real
- * server (fault-proxy.ts) are both built on it.
+ * attempt it receives. The canned answers of this package's tests (canned.ts) and the fault proxy
+ * in front of the real server (fault-proxy.ts, for the repository's test/sdk/) are both built on it.
  *
  *   server.failNext(2, { kind: 'status', status: 503 });   // next 2 requests answer 503
  *   server.failNext(1, { kind: 'reset' });                 // next request: socket destroyed, nothing done

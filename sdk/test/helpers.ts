@@ -1,8 +1,12 @@
+import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { LuniPay, type LuniPayOptions } from '../src/index.js';
+import { LuniPay, LuniPayError, type LuniPayOptions } from '../src/index.js';
 import type { FaultyServer } from './fault-server.js';
 
-/** A client for the stub with short backoff delays, so retry tests run in milliseconds. */
+/** A well-formed secret key (the canned answers take any). */
+export const KEY = `sk_test_${'k'.repeat(32)}`;
+
+/** A client for `server` with short backoff delays, so retry tests run in milliseconds. */
 export function clientFor(server: FaultyServer, key: string, options: LuniPayOptions = {}): LuniPay {
   return new LuniPay(key, { baseUrl: server.url, retryDelayMs: 5, maxRetryDelayMs: 20, ...options });
 }
@@ -24,4 +28,17 @@ export async function closedPort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** `err` is an instance of `cls` (and of LuniPayError and Error), named after it, with `fields`. */
+export function assertError(
+  err: unknown,
+  cls: new (...args: never[]) => LuniPayError,
+  fields: Partial<LuniPayError>,
+): void {
+  assert.ok(err instanceof cls, `expected ${cls.name}, got ${String(err)}`);
+  assert.ok(err instanceof LuniPayError);
+  assert.ok(err instanceof Error);
+  assert.equal(err.name, cls.name);
+  for (const [k, v] of Object.entries(fields)) assert.deepEqual(err[k as keyof LuniPayError], v, k);
 }

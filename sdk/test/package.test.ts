@@ -10,16 +10,16 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import { build } from 'esbuild';
+import { LISTED, MISSING_ID, startCanned } from './canned.js';
 import type { FaultyServer } from './fault-server.js';
-import { freshKey, type StubApi, startStub } from './stub-server.js';
+import { KEY } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8'));
 
 let server: FaultyServer;
-let api: StubApi;
 before(async () => {
-  ({ server, api } = await startStub());
+  server = await startCanned();
 });
 after(() => server.close());
 
@@ -110,8 +110,6 @@ describe('the package', () => {
       logLevel: 'silent',
     });
     const code = bundle.outputFiles[0]?.text ?? '';
-    const key = freshKey();
-    api.seed(key, 3);
     const browserish = vm.createContext({
       fetch,
       AbortController,
@@ -130,13 +128,13 @@ describe('the package', () => {
     });
     vm.runInContext(code, browserish);
     const run = vm.runInContext(
-      `(async (baseUrl, key) => {
+      `(async (baseUrl, key, missing) => {
         const lunipay = new LuniPaySDK.LuniPay(key, { baseUrl });
         const created = await lunipay.customers.create({ email: 'browser@example.com' });
         const ids = [];
         for await (const c of lunipay.customers.list({ limit: 2 })) ids.push(c.id);
         let error;
-        try { await lunipay.customers.retrieve('cus_01JRZK2Q4T9ZS0VCNA3HX7W9EY'); } catch (e) { error = e; }
+        try { await lunipay.customers.retrieve(missing); } catch (e) { error = e; }
         const secret = 'whsec_' + btoa('k'.repeat(32));
         const headers = await LuniPaySDK.LuniPay.webhooks.generateTestHeaders({ payload: { id: 'evt_1' }, secret });
         const event = await LuniPaySDK.LuniPay.webhooks.verify('{"id":"evt_1"}', headers, secret);
@@ -146,6 +144,7 @@ describe('the package', () => {
     ) as (
       baseUrl: string,
       key: string,
+      missing: string,
     ) => Promise<{
       created: { email: string; id: string };
       ids: string[];
@@ -155,10 +154,11 @@ describe('the package', () => {
       verified: string;
     }>;
     server.reset();
-    const result = await run(server.url, key);
+    const result = await run(server.url, KEY, MISSING_ID);
     assert.equal(result.created.email, 'browser@example.com');
-    assert.equal(result.ids.length, 4);
-    assert.equal(result.ids[0], result.created.id);
+    // Both pages: the iteration followed the first page's has_more.
+    assert.deepEqual([...result.ids], LISTED);
+    assert.equal(server.attempts.filter((a) => a.method === 'GET' && a.path === '/v1/customers').length, 2);
     assert.equal(result.errorName, 'InvalidRequestError');
     assert.equal(result.isBase, true);
     assert.equal(result.code, 'resource_missing');

@@ -1,20 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TimeoutError } from '../src/index.js';
+import { PAGES, startCanned } from './canned.js';
 import type { FaultyServer } from './fault-server.js';
-import { clientFor, rejection } from './helpers.js';
-import { freshKey, type StubApi, startStub } from './stub-server.js';
+import { clientFor, KEY, rejection } from './helpers.js';
 
 let server: FaultyServer;
-let api: StubApi;
 before(async () => {
-  ({ server, api } = await startStub());
+  server = await startCanned();
 });
 after(() => server.close());
 
 describe('timeouts and cancellation', () => {
   it('a slow answer → TimeoutError after about timeoutMs', async () => {
-    const lunipay = clientFor(server, freshKey(), { timeoutMs: 150, maxRetries: 0 });
+    const lunipay = clientFor(server, KEY, { timeoutMs: 150, maxRetries: 0 });
     server.reset();
     server.slowMs = 1000;
     const started = Date.now();
@@ -26,7 +25,7 @@ describe('timeouts and cancellation', () => {
   });
 
   it('timeouts are retried; every attempt gets its own timeout', async () => {
-    const lunipay = clientFor(server, freshKey(), { timeoutMs: 100, maxRetries: 2 });
+    const lunipay = clientFor(server, KEY, { timeoutMs: 100, maxRetries: 2 });
     server.reset();
     server.slowMs = 1000;
     const started = Date.now();
@@ -37,18 +36,16 @@ describe('timeouts and cancellation', () => {
   });
 
   it('a timed-out attempt followed by a fast one succeeds', async () => {
-    const key = freshKey();
-    api.seed(key, 3);
-    const lunipay = clientFor(server, key, { timeoutMs: 100 });
+    const lunipay = clientFor(server, KEY, { timeoutMs: 100 });
     server.reset();
     server.failNext(1, { kind: 'delay', ms: 800 });
     const page = await lunipay.customers.list();
-    assert.equal(page.data.length, 3);
+    assert.deepEqual(page, PAGES[0]);
     assert.equal(server.attempts.length, 2);
   });
 
   it('timeoutMs can be set per call', async () => {
-    const lunipay = clientFor(server, freshKey(), { timeoutMs: 10_000, maxRetries: 0 });
+    const lunipay = clientFor(server, KEY, { timeoutMs: 10_000, maxRetries: 0 });
     server.reset();
     server.slowMs = 1000;
     const started = Date.now();
@@ -58,7 +55,7 @@ describe('timeouts and cancellation', () => {
   });
 
   it('an AbortSignal cancels the call, during an attempt or during a backoff, and it is not retried', async () => {
-    const lunipay = clientFor(server, freshKey(), { retryDelayMs: 5_000, maxRetryDelayMs: 5_000 });
+    const lunipay = clientFor(server, KEY, { retryDelayMs: 5_000, maxRetryDelayMs: 5_000 });
     server.reset();
     server.slowMs = 1000;
     const controller = new AbortController();

@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { forEachDatabase, type Harness, startHarness, type TestAccount } from '../../test/helpers/harness.js';
+import { test } from 'node:test';
+import { forEachDatabase, useHarness } from '../../test/helpers/harness.js';
 
 forEachDatabase('POST /v1/customers', (dialect) => {
-  let h: Harness;
-  let acct: TestAccount;
-  before(async () => {
-    h = await startHarness(dialect);
-    acct = await h.account();
-  });
-  after(() => h.close());
+  const { h, acct } = useHarness(dialect);
 
   const create = (body: unknown, key: string | null = acct.test) =>
     h.request('POST', '/v1/customers', { key, json: body });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { forEachDatabase, type Harness, startHarness, type TestAccount } from '../../test/helpers/harness.js';
+import { test } from 'node:test';
+import { forEachDatabase, type TestAccount, useHarness } from '../../test/helpers/harness.js';
 
 type Page = {
   object: string;
@@ -10,12 +10,8 @@ type Page = {
 };
 
 forEachDatabase('GET /v1/customers', (dialect) => {
-  let h: Harness;
+  const { h } = useHarness(dialect);
   let acct: TestAccount;
-  before(async () => {
-    h = await startHarness(dialect);
-  });
-  after(() => h.close());
 
   const list = async (query: Record<string, unknown>, key = acct.test) => {
     const res = await h.request<Page>('GET', '/v1/customers', { key, query });

@@ -1,16 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { sql } from 'kysely';
-import { forEachDatabase, type Harness, startHarness, type TestAccount } from '../../test/helpers/harness.js';
+import { forEachDatabase, useHarness } from '../../test/helpers/harness.js';
 
 forEachDatabase('GET and DELETE /v1/customers/:id', (dialect) => {
-  let h: Harness;
-  let acct: TestAccount;
-  before(async () => {
-    h = await startHarness(dialect);
-    acct = await h.account();
-  });
-  after(() => h.close());
+  const { h, acct } = useHarness(dialect);
 
   const create = async (body: Record<string, unknown> = {}) =>
     (
@@ -98,11 +92,7 @@ forEachDatabase('GET and DELETE /v1/customers/:id', (dialect) => {
 });
 
 forEachDatabase('batched retrieves and group-committed writes keep their meaning', (dialect) => {
-  let h: Harness;
-  before(async () => {
-    h = await startHarness(dialect);
-  });
-  after(() => h.close());
+  const { h } = useHarness(dialect);
 
   test('retrieves answered by one query each get their own customer, scoped to their key', async () => {
     const a = await h.account('A');

@@ -64,6 +64,35 @@ forEachDatabase('group commit', (dialect) => {
       // The reader sees only what has committed (on SQLite it is a second connection).
       const count = async (name: string) =>
         (await fresh.db.reader.selectFrom('accounts').select('id').where('name', '=', name).execute()).length;
+
+      // Writes asked for in one turn of the event loop run in one transaction: the one `trx`
+      // each of them is handed.
+      const transactions = new Set<unknown>();
+      const together = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          fresh.db.write(async (trx) => {
+            transactions.add(trx);
+            await trx
+              .insertInto('accounts')
+              .values({
+                id: `acct_gc_together_${i}`,
+                name: `gc-together-${i}`,
+                stripe_account_id: null,
+                created: 1,
+              })
+              .execute();
+            return i;
+          }),
+        ),
+      );
+      assert.deepEqual(together, [...Array(40).keys()]);
+      assert.equal(
+        transactions.size,
+        1,
+        `40 writes arriving together took ${transactions.size} transactions`,
+      );
+      for (let i = 0; i < 40; i++) assert.equal(await count(`gc-together-${i}`), 1);
+
       const results = await Promise.allSettled(
         Array.from({ length: 60 }, (_, i) =>
           fresh.db

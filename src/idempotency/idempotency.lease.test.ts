@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { forEachDatabase, type Harness, startHarness, type TestAccount } from '../../test/helpers/harness.js';
+import {
+  forEachDatabase,
+  type Harness,
+  startHarness,
+  type TestAccount,
+  useHarness,
+} from '../../test/helpers/harness.js';
 import type { AuthContext } from '../accounts/keys.js';
 import { eraseDeletedCustomer } from '../customers/customers.hooks.js';
 import * as customers from '../customers/customers.service.js';
@@ -159,13 +165,7 @@ forEachDatabase('Idempotency leases', (dialect) => {
 });
 
 forEachDatabase('Idempotency under concurrent duplicates', (dialect) => {
-  let h: Harness;
-  let acct: TestAccount;
-  before(async () => {
-    h = await startHarness(dialect);
-    acct = await h.account();
-  });
-  after(() => h.close());
+  const { h, acct } = useHarness(dialect);
 
   test('50 identical requests at once: one customer; every answer is the same 200 or a 409', async () => {
     const body = { email: 'fifty@example.com', first_name: 'Once' };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { forEachDatabase, type Harness, startHarness, type TestAccount } from '../../test/helpers/harness.js';
+import { forEachDatabase, useHarness } from '../../test/helpers/harness.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { prune } from './idempotency.service.js';
 import * as store from './idempotency.store.js';
@@ -11,13 +11,7 @@ const DAY = 24 * 3600;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 forEachDatabase('Idempotency retention', (dialect) => {
-  let h: Harness;
-  let acct: TestAccount;
-  before(async () => {
-    h = await startHarness(dialect);
-    acct = await h.account();
-  });
-  after(() => h.close());
+  const { h, acct } = useHarness(dialect);
 
   const post = (key: string, email: string) =>
     h.request('POST', '/v1/customers', {

@@ -1,22 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   type ApiResponse,
   forEachDatabase,
-  type Harness,
   type RequestOptions,
-  startHarness,
-  type TestAccount,
+  useHarness,
 } from '../../test/helpers/harness.js';
 
 forEachDatabase('Idempotency-Key: replay, mismatch, scope', (dialect) => {
-  let h: Harness;
-  let acct: TestAccount;
-  before(async () => {
-    h = await startHarness(dialect);
-    acct = await h.account();
-  });
-  after(() => h.close());
+  const { h, acct } = useHarness(dialect);
 
   let n = 0;
   const newKey = () => `key-${++n}-${Date.now()}`;

@@ -1,12 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import { forEachDatabase } from '../../test/helpers/harness.js';
-import {
-  FAST,
-  type MerchantAccount,
-  type StripeHarness,
-  startStripeHarness,
-} from '../../test/helpers/stripe.js';
+import { FAST, useStripeSuite } from '../../test/helpers/stripe.js';
 import type { StripeGateway } from '../stripe/gateway.js';
 import { runNext } from './jobs.service.js';
 
@@ -33,16 +28,7 @@ function dyingAfterCreate(real: StripeGateway): { gateway: StripeGateway; releas
 }
 
 forEachDatabase('Stripe answers that were lost', (dialect) => {
-  let s: StripeHarness;
-  let m: MerchantAccount;
-  before(async () => {
-    s = await startStripeHarness(dialect);
-  });
-  after(() => s.close());
-  beforeEach(async () => {
-    s.fake.reset();
-    m = await s.merchant();
-  });
+  const { s, m } = useStripeSuite(dialect);
 
   const create = async (json: Record<string, unknown> = { email: 'jo@example.com' }) =>
     (await s.h.request('POST', '/v1/customers', { key: m.test, json })).body.id as string;

@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import { forEachDatabase } from '../../test/helpers/harness.js';
-import { LIVE_KEY, type StripeHarness, startStripeHarness, TEST_KEY } from '../../test/helpers/stripe.js';
+import { LIVE_KEY, TEST_KEY, useStripeSuite } from '../../test/helpers/stripe.js';
 
 forEachDatabase('Stripe provisioning', (dialect) => {
-  let s: StripeHarness;
-  before(async () => {
-    s = await startStripeHarness(dialect);
-  });
-  after(() => s.close());
-  beforeEach(() => s.fake.reset());
+  const { s } = useStripeSuite(dialect);
 
   const api = (method: string, url: string, key: string, json?: unknown) =>
     s.h.request(method, url, { key, ...(json === undefined ? {} : { json }) });
@@ -236,11 +231,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ result: T; ms: number }
 }
 
 forEachDatabase('Stripe provisioning switched off', (dialect) => {
-  let s: StripeHarness;
-  before(async () => {
-    s = await startStripeHarness(dialect, { STRIPE_SECRET_KEY: '' });
-  });
-  after(() => s.close());
+  const { s } = useStripeSuite(dialect, { STRIPE_SECRET_KEY: '' });
 
   test('no job without the mode’s platform key or a connected account; start-up says which mode is off', async () => {
     const m = await s.merchant();

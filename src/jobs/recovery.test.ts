@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import { forEachDatabase } from '../../test/helpers/harness.js';
-import { type MerchantAccount, type StripeHarness, startStripeHarness } from '../../test/helpers/stripe.js';
+import { useStripeSuite } from '../../test/helpers/stripe.js';
 import { createStripeGateway } from '../stripe/gateway.js';
 import { retryJob, stripeStatus } from './jobs.service.js';
 
 forEachDatabase('Stripe provisioning failures', (dialect) => {
-  let s: StripeHarness;
-  let m: MerchantAccount;
-  before(async () => {
-    s = await startStripeHarness(dialect);
-  });
-  after(() => s.close());
-  beforeEach(async () => {
-    s.fake.reset();
-    m = await s.merchant();
-  });
+  const { s, m } = useStripeSuite(dialect);
 
   const create = async (json: Record<string, unknown> = { email: 'jo@example.com' }) =>
     (await s.h.request('POST', '/v1/customers', { key: m.test, json })).body.id as string;

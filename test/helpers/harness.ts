@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { describe } from 'node:test';
+import { after, before, describe } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import qs from 'qs';
@@ -70,12 +70,56 @@ export async function freshDatabase(dialect: DialectName): Promise<FreshDatabase
   };
 }
 
+/** How many customer rows the database holds, of every account. */
+export async function countCustomers(db: Db): Promise<number> {
+  const { n } = await db.kysely
+    .selectFrom('customers')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(n);
+}
+
+/** The stored row of a customer, as it is in the table. */
+export function storedCustomer(db: Db, id: string) {
+  return db.kysely.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
 export interface TestAccount {
   id: string;
   test: string;
   live: string;
   testKeyId: string;
   liveKeyId: string;
+}
+
+/** A new account in `db`, with its two secret keys. */
+export async function createTestAccount(db: Db, name = 'Test shop'): Promise<TestAccount> {
+  const { account, keys } = await accounts.createAccount(db, { name, stripeAccountId: null });
+  return {
+    id: account.id,
+    test: keys.test.secret,
+    live: keys.live.secret,
+    testKeyId: keys.test.id,
+    liveKeyId: keys.live.id,
+  };
+}
+
+/**
+ * For a suite whose server runs as processes of its own: a fresh database with one account,
+ * made before its tests and dropped after them (see useHarness for how the stand-ins work).
+ */
+export function useDatabase(
+  dialect: DialectName,
+  name?: string,
+): { fresh: FreshDatabase; acct: TestAccount } {
+  let fresh: FreshDatabase | undefined;
+  let acct: TestAccount | undefined;
+  before(async () => {
+    fresh = await freshDatabase(dialect);
+    acct = await createTestAccount(fresh.db, name);
+  });
+  after(() => fresh?.drop());
+  return { fresh: madeLater('database', () => fresh), acct: madeLater('account', () => acct) };
 }
 
 export interface ApiResponse<T = any> {
@@ -136,16 +180,7 @@ export async function startHarness(dialect: DialectName, env: Record<string, str
     secretBox,
     databaseUrl: fresh.url,
     logs: () => logText,
-    async account(name = 'Test shop') {
-      const { account, keys } = await accounts.createAccount(fresh.db, { name, stripeAccountId: null });
-      return {
-        id: account.id,
-        test: keys.test.secret,
-        live: keys.live.secret,
-        testKeyId: keys.test.id,
-        liveKeyId: keys.live.id,
-      };
-    },
+    account: (name) => createTestAccount(fresh.db, name),
     async request(method, url, options = {}) {
       const headers: Record<string, string> = { ...(options.headers ?? {}) };
       if (options.key) headers.authorization = `Bearer ${options.key}`;
@@ -172,4 +207,48 @@ export async function startHarness(dialect: DialectName, env: Record<string, str
       await fresh.drop();
     },
   };
+}
+
+/**
+ * For a suite: a harness and one account of it, made before the suite's tests and closed after
+ * them. They exist only once `before` has run, so what is returned stands in for them, passing
+ * every use on; it can be destructured at the top of the suite: `const { h, acct } = useHarness(d)`.
+ * Call it inside a `describe` (forEachDatabase is one): a file's top-level `before` hooks do not
+ * wait for one another, so a later one could run before the harness exists.
+ */
+export function useHarness(
+  dialect: DialectName,
+  env: Record<string, string> = {},
+): { h: Harness; acct: TestAccount } {
+  let h: Harness | undefined;
+  let acct: TestAccount | undefined;
+  before(async () => {
+    h = await startHarness(dialect, env);
+    acct = await h.account();
+  });
+  after(() => h?.close());
+  return { h: madeLater('harness', () => h), acct: madeLater('account', () => acct) };
+}
+
+/**
+ * Stands in for an object that `before` makes: every property read and write goes to it, and its
+ * methods are called on it (so classes with private fields work through it too).
+ */
+export function madeLater<T extends object>(what: string, get: () => T | undefined): T {
+  const target = (): T => {
+    const value = get();
+    if (value === undefined) throw new Error(`the ${what} is used before the suite's before() made it`);
+    return value;
+  };
+  return new Proxy({} as T, {
+    get: (_, key) => {
+      const object = target();
+      const value = Reflect.get(object, key);
+      return typeof value === 'function' ? value.bind(object) : value;
+    },
+    set: (_, key, value) => Reflect.set(target(), key, value),
+    has: (_, key) => Reflect.has(target(), key),
+    ownKeys: () => Reflect.ownKeys(target()),
+    getOwnPropertyDescriptor: (_, key) => Reflect.getOwnPropertyDescriptor(target(), key),
+  });
 }

@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { after, before, beforeEach } from 'node:test';
 import * as accounts from '../../src/accounts/accounts.service.js';
 import type { RunDeps } from '../../src/jobs/jobs.service.js';
 import { runNext } from '../../src/jobs/jobs.service.js';
@@ -8,8 +8,7 @@ import { startWorker, type Worker, type WorkerSettings } from '../../src/jobs/wo
 import type { Log } from '../../src/log.js';
 import { createStripeGateway, type StripeGateway } from '../../src/stripe/gateway.js';
 import { type FakeStripe, startFakeStripe } from '../fake-stripe/server.js';
-import { type DialectName, type Harness, startHarness, type TestAccount } from './harness.js';
-import { entryArgs } from './process.js';
+import { type DialectName, type Harness, madeLater, startHarness, type TestAccount } from './harness.js';
 
 export const TEST_KEY = 'sk_test_platformTESTsecret';
 export const LIVE_KEY = 'sk_live_platformLIVEsecret';
@@ -144,30 +143,26 @@ export async function startStripeHarness(
   };
 }
 
-export interface Child {
-  process: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  /** resolves with the exit code (null when killed by a signal) */
-  exited: Promise<number | null>;
-}
-
-/** Runs one of our entry points ('worker', 'cli') as its own process, built. */
-export function spawnEntry(entry: 'worker' | 'cli', args: string[], env: Record<string, string>): Child {
-  const child = spawn(process.execPath, entryArgs(entry, args), {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+/**
+ * For a suite: a Stripe harness made before its tests and closed after them, and before each test
+ * the fake Stripe reset and a new merchant `m` with a connected account of its own. Like
+ * useHarness, what is returned stands in for them and can be destructured at the top of the suite.
+ */
+export function useStripeSuite(
+  dialect: DialectName,
+  env: Record<string, string> = {},
+): { s: StripeHarness; m: MerchantAccount } {
+  let s: StripeHarness | undefined;
+  let m: MerchantAccount | undefined;
+  before(async () => {
+    s = await startStripeHarness(dialect, env);
   });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString('utf8');
+  after(() => s?.close());
+  beforeEach(async () => {
+    s?.fake.reset();
+    m = await s?.merchant();
   });
-  child.stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString('utf8');
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { process: child, stdout: () => out, stderr: () => err, exited };
+  return { s: madeLater('Stripe harness', () => s), m: madeLater('merchant', () => m) };
 }
 
 /** The environment a child process needs to share this harness's database and fake Stripe. */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import type { Db } from '../../src/db/index.js';
 
 /**
  * Keeps account of customer writes sent under faults (crashes, outages, shutdowns), to check
@@ -223,6 +224,20 @@ export class WriteTracker {
     return strays.length;
   }
 
+  /**
+   * Both checks, after a scenario: every customer retrieved from the server at `baseUrl`
+   * (verify), then the stored rows (checkRows). Returns how many unacknowledged creates committed.
+   */
+  async verifyAll(baseUrl: string, apiKey: string, db: Db): Promise<number> {
+    await this.verify(retrieveFrom(baseUrl, apiKey));
+    const rows = await db.kysely
+      .selectFrom('customers')
+      .select(['id', 'email'])
+      .where('email', 'like', this.emailPattern)
+      .execute();
+    return this.checkRows(rows);
+  }
+
   summary(): string {
     const s = this.stats;
     const refused = Object.entries(s.refused)
@@ -235,6 +250,16 @@ export class WriteTracker {
       `acknowledged bodies, ${this.customers} customers`
     );
   }
+}
+
+/** Retrieves a customer from the server at `baseUrl`, for `verify`. */
+export function retrieveFrom(baseUrl: string, apiKey: string) {
+  return async (id: string): Promise<{ status: number; body: unknown }> => {
+    const res = await fetch(`${baseUrl}/v1/customers/${id}`, {
+      headers: { authorization: `Bearer ${apiKey}` },
+    });
+    return { status: res.status, body: await res.json() };
+  };
 }
 
 /** Sends one write to a server and returns what came back, or 'no answer'. */

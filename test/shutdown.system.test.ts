@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as accounts from '../src/accounts/accounts.service.js';
-import { type DialectName, type FreshDatabase, forEachDatabase, freshDatabase } from './helpers/harness.js';
-import { type ServerProcess, startServer } from './helpers/server-process.js';
+import { type DialectName, forEachDatabase, useDatabase } from './helpers/harness.js';
+import { startServer } from './helpers/processes.js';
 import { WriteTracker } from './helpers/writes.js';
 
 /**
- * Graceful shutdown under load, and one rate limit shared by two server processes.
- * SIGTERM: every request the server had received is answered in full (none reset, none cut
- * short), a request that arrives afterwards on a kept-alive connection gets a proper 503 (or
- * finds the port closed), the process exits 0, and every acknowledged write is there.
+ * Graceful shutdown under load. SIGTERM: every request the server had received is answered in
+ * full (none reset, none cut short), a request that arrives afterwards on a kept-alive connection
+ * gets a proper 503 (or finds the port closed), the process exits 0, and every acknowledged write
+ * is there. (Two server processes sharing a rate limit: rate-limit.system.test.ts.)
  */
 
 interface Sample {
@@ -41,14 +40,7 @@ const PROPER_ENVELOPE = (body: unknown) => {
 };
 
 forEachDatabase('shutdown: SIGTERM under load', (dialect: DialectName) => {
-  let fresh: FreshDatabase;
-  let apiKey: string;
-  before(async () => {
-    fresh = await freshDatabase(dialect);
-    apiKey = (await accounts.createAccount(fresh.db, { name: 'Shutdown shop', stripeAccountId: null })).keys
-      .test.secret;
-  });
-  after(() => fresh.drop());
+  const { fresh, acct } = useDatabase(dialect, 'Shutdown shop');
 
   test('every answer whole, no request executed without its answer, exit 0 at once, nothing lost', async (t) => {
     const env = { LUNIPAY_DATABASE_URL: fresh.url };
@@ -62,7 +54,7 @@ forEachDatabase('shutdown: SIGTERM under load', (dialect: DialectName) => {
       try {
         const res = await fetch(`${server.url}${path}`, {
           ...init,
-          headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+          headers: { authorization: `Bearer ${acct.test}`, 'content-type': 'application/json' },
           signal: AbortSignal.timeout(30_000),
         });
         // The body is read to the end: a response cut short fails here.
@@ -133,22 +125,12 @@ forEachDatabase('shutdown: SIGTERM under load', (dialect: DialectName) => {
     }
 
     const restarted = await startServer(env);
+    let strays: number;
     try {
-      await writes.verify(async (id) => {
-        const res = await fetch(`${restarted.url}/v1/customers/${id}`, {
-          headers: { authorization: `Bearer ${apiKey}` },
-        });
-        return { status: res.status, body: await res.json() };
-      });
+      strays = await writes.verifyAll(restarted.url, acct.test, fresh.db);
     } finally {
       await restarted.kill('SIGTERM');
     }
-    const rows = await fresh.db.kysely
-      .selectFrom('customers')
-      .select(['id', 'email'])
-      .where('email', 'like', writes.emailPattern)
-      .execute();
-    const strays = writes.checkRows(rows);
     assert.equal(writes.stats.pendingCommitted, 0, 'an update was executed but its answer never arrived');
     assert.equal(strays, 0, 'a create was executed but its answer never arrived');
     const tally = (list: Sample[]) => {
@@ -161,77 +143,5 @@ forEachDatabase('shutdown: SIGTERM under load', (dialect: DialectName) => {
         `${inFlight.length} in flight at the signal (${tally(inFlight)}); exited 0 after ${exitedAt - sigtermAt} ms; ` +
         `ended after the signal: ${later.length} (${tally(later)}), no unanswered write executed; ${writes.summary()}`,
     );
-  });
-});
-
-describe('two server processes on one PostgreSQL database share one rate limit through Redis', {
-  skip: process.env.LUNIPAY_TEST_DATABASE_URL ? false : 'LUNIPAY_TEST_DATABASE_URL is not set',
-}, () => {
-  const LIMIT = 25;
-  const REDIS_URL = process.env.LUNIPAY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-  let fresh: FreshDatabase;
-  let servers: ServerProcess[] = [];
-  let apiKey: string;
-  before(async () => {
-    fresh = await freshDatabase('postgres');
-    apiKey = (await accounts.createAccount(fresh.db, { name: 'Limit shop', stripeAccountId: null })).keys.test
-      .secret;
-    const env = {
-      LUNIPAY_DATABASE_URL: fresh.url,
-      LUNIPAY_REDIS_URL: REDIS_URL,
-      LUNIPAY_RATE_LIMIT: String(LIMIT),
-    };
-    servers = await Promise.all([startServer(env), startServer(env)]);
-  });
-  after(async () => {
-    await Promise.all(servers.map((s) => s.kill('SIGTERM')));
-    await fresh?.drop();
-  });
-
-  test(`one key, requests split between the processes: ${LIMIT} pass per second in all`, async (t) => {
-    const burst = async (n: number) => {
-      const started = Date.now();
-      const results = await Promise.all(
-        Array.from({ length: n }, async (_, i) => {
-          const server = servers[i % 2] as ServerProcess;
-          const res = await fetch(`${server.url}/v1/customers?limit=1`, {
-            headers: { authorization: `Bearer ${apiKey}` },
-          });
-          return {
-            server: i % 2,
-            status: res.status,
-            retryAfter: res.headers.get('retry-after'),
-            body: await res.json(),
-          };
-        }),
-      );
-      return { results, ms: Date.now() - started };
-    };
-    const rounds: string[] = [];
-    for (let round = 0; round < 2; round++) {
-      // Each burst starts a fresh one-second window (the counter expires a second after its first hit).
-      await sleep(1200);
-      const { results, ms } = await burst(80);
-      const passed = results.filter((r) => r.status === 200);
-      const limited = results.filter((r) => r.status === 429);
-      assert.equal(passed.length + limited.length, 80, results.map((r) => r.status).join(','));
-      for (const r of limited) {
-        assert.equal(r.body.error.type, 'rate_limit_error');
-        assert.equal(r.body.error.code, 'rate_limited');
-        assert.match(String(r.retryAfter), /^[1-9][0-9]*$/);
-      }
-      // Each process got 40 requests: counted apart, 2 × LIMIT would pass; counted together, LIMIT.
-      if (ms < 900) assert.equal(passed.length, LIMIT, `${passed.length} passed in one window (${ms} ms)`);
-      else
-        assert.ok(
-          passed.length >= LIMIT && passed.length <= 2 * LIMIT,
-          `${passed.length} passed over ${ms} ms`,
-        );
-      rounds.push(
-        `${passed.length} passed (${passed.filter((r) => r.server === 0).length} + ${passed.filter((r) => r.server === 1).length}), ` +
-          `${limited.length} limited, in ${ms} ms`,
-      );
-    }
-    t.diagnostic(`limit ${LIMIT}/s, 80 requests per burst over 2 processes: ${rounds.join('; ')}`);
   });
 });

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as accounts from '../src/accounts/accounts.service.js';
-import { type DialectName, type FreshDatabase, forEachDatabase, freshDatabase } from './helpers/harness.js';
-import { type ServerProcess, startServer } from './helpers/server-process.js';
-import { send, WriteTracker } from './helpers/writes.js';
+import { type DialectName, forEachDatabase, useDatabase } from './helpers/harness.js';
+import { type ServerProcess, startServer } from './helpers/processes.js';
+import { retrieveFrom, send, WriteTracker } from './helpers/writes.js';
 
 /**
  * Crash safety: concurrent creates and updates against a real server process, killed with SIGKILL
@@ -19,29 +18,16 @@ const WORKERS = 16;
 forEachDatabase(
   'crash: SIGKILL under load, restart, every acknowledged write intact',
   (dialect: DialectName) => {
-    let fresh: FreshDatabase;
-    let apiKey: string;
-    before(async () => {
-      fresh = await freshDatabase(dialect);
-      apiKey = (await accounts.createAccount(fresh.db, { name: 'Crash shop', stripeAccountId: null })).keys
-        .test.secret;
-    });
-    after(() => fresh.drop());
+    const { fresh, acct } = useDatabase(dialect, 'Crash shop');
 
     test(`${ROUNDS} rounds of ${WORKERS} concurrent writers, killed at random moments`, async (t) => {
       const writes = new WriteTracker();
       const killedAfterMs: number[] = [];
-      const retrieve = (server: ServerProcess) => async (id: string) => {
-        const res = await fetch(`${server.url}/v1/customers/${id}`, {
-          headers: { authorization: `Bearer ${apiKey}` },
-        });
-        return { status: res.status, body: await res.json() };
-      };
 
       async function worker(server: ServerProcess, w: number, stopped: () => boolean): Promise<void> {
         while (!stopped()) {
           const write = writes.next(w);
-          const outcome = await send(server.url, apiKey, write);
+          const outcome = await send(server.url, acct.test, write);
           writes.record(w, write, outcome);
           // The process died with this request in flight (or before it was sent): this worker is done.
           if (outcome === 'no answer') return;
@@ -51,7 +37,7 @@ forEachDatabase(
       const env = { LUNIPAY_DATABASE_URL: fresh.url };
       for (let round = 0; round < ROUNDS; round++) {
         const server = await startServer(env);
-        await writes.verify(retrieve(server));
+        await writes.verify(retrieveFrom(server.url, acct.test));
         let stopped = false;
         const load = Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(server, w, () => stopped)));
         // A random moment: early in a round the pool is cold, later it is busy with updates.
@@ -67,7 +53,7 @@ forEachDatabase(
       // The last round's writes, through one more restart; then the rows themselves.
       const server = await startServer(env);
       try {
-        await writes.verify(retrieve(server));
+        await writes.verify(retrieveFrom(server.url, acct.test));
       } finally {
         await server.kill('SIGTERM');
       }

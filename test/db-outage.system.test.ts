@@ -8,7 +8,7 @@ import * as accounts from '../src/accounts/accounts.service.js';
 import { isUnavailable } from '../src/db/errors.js';
 import { openDatabase } from '../src/db/index.js';
 import { type FreshDatabase, freshDatabase } from './helpers/harness.js';
-import { type ServerProcess, startServer } from './helpers/server-process.js';
+import { type ServerProcess, startServer } from './helpers/processes.js';
 import { startProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 import { send, WriteTracker } from './helpers/writes.js';
 
@@ -124,6 +124,16 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promis
   throw new Error(`not recovered within ${timeoutMs} ms`);
 }
 
+/** Every request got an answer, and every answer but a 200 is the 503 of an unavailable database. */
+function assertAnsweredOr503(samples: Sample[]): void {
+  for (const s of samples) {
+    assert.notEqual(s.status, 'no answer', `a request got no answer: ${JSON.stringify(s)}`);
+    if (s.status !== 200) assertUnavailable(s);
+  }
+}
+
+const count = (list: Sample[], status: number) => list.filter((s) => s.status === status).length;
+
 describe('PostgreSQL going away under load', {
   skip: PG_URL ? false : 'LUNIPAY_TEST_DATABASE_URL is not set',
 }, () => {
@@ -157,20 +167,24 @@ describe('PostgreSQL going away under load', {
     (await fetch(`${server.url}/v1/customers?limit=1`, { headers: { authorization: `Bearer ${apiKey}` } }))
       .status === 200;
 
-  test('stopped: every request a quick 503, no crash, full recovery, nothing acknowledged lost', async (t) => {
+  /**
+   * Load, then `fault` for `ms`, then the proxy restored: the server stays up throughout and
+   * recovers by itself; every request is answered, with a 200 or the unavailable 503.
+   */
+  async function underLoad(fault: () => unknown, ms: number) {
     const writes = new WriteTracker();
     const load = startLoad(server, apiKey, writes, { writers: 8, readers: 4 });
-    let cutAt: number;
-    let restoredAt: number;
+    let faultAt: number;
+    let healedAt: number;
     let recoveryMs: number;
     let recoveredAt: number;
     try {
       await sleep(800);
-      cutAt = Date.now();
-      await proxy.cut();
-      await sleep(2500);
+      faultAt = Date.now();
+      await fault();
+      await sleep(ms);
       assert.ok(await alive(server), 'the server process is still running during the outage');
-      restoredAt = Date.now();
+      healedAt = Date.now();
       await proxy.restore();
       recoveryMs = await waitFor(async () => (await healthy()) && (await writeWorks()), 15_000);
       recoveredAt = Date.now();
@@ -180,12 +194,19 @@ describe('PostgreSQL going away under load', {
       await load.stop();
     }
     assert.ok(await alive(server), 'the server process is still running');
+    assertAnsweredOr503(load.samples);
+    return { writes, samples: load.samples, faultAt, healedAt, recoveryMs, recoveredAt };
+  }
 
-    const { samples } = load;
-    for (const s of samples) {
-      assert.notEqual(s.status, 'no answer', `a request got no answer: ${JSON.stringify(s)}`);
-      if (s.status !== 200) assertUnavailable(s);
-    }
+  test('stopped: every request a quick 503, no crash, full recovery, nothing acknowledged lost', async (t) => {
+    const {
+      writes,
+      samples,
+      faultAt: cutAt,
+      healedAt: restoredAt,
+      recoveryMs,
+      recoveredAt,
+    } = await underLoad(() => proxy.cut(), 2500);
     // Started after the cut (a moment for requests already past the database) and done before the restore.
     const during = samples.filter((s) => s.start > cutAt + 50 && s.end < restoredAt);
     assert.ok(during.length > 20, `requests were made during the outage: ${during.length}`);
@@ -199,19 +220,7 @@ describe('PostgreSQL going away under load', {
     assert.ok(afterwards.length > 20);
     for (const s of afterwards) assert.equal(s.status, 200, `after recovery: ${JSON.stringify(s)}`);
 
-    await writes.verify(async (id) => {
-      const res = await fetch(`${server.url}/v1/customers/${id}`, {
-        headers: { authorization: `Bearer ${apiKey}` },
-      });
-      return { status: res.status, body: await res.json() };
-    });
-    const rows = await fresh.db.kysely
-      .selectFrom('customers')
-      .select(['id', 'email'])
-      .where('email', 'like', writes.emailPattern)
-      .execute();
-    const strays = writes.checkRows(rows);
-    const count = (list: Sample[], status: number) => list.filter((s) => s.status === status).length;
+    const strays = await writes.verifyAll(server.url, apiKey, fresh.db);
     t.diagnostic(
       `cut for ${restoredAt - cutAt} ms: ${samples.length} requests (${count(samples, 200)}×200, ` +
         `${count(samples, 503)}×503, nothing else); during the outage ${during.length} requests, all 503, ` +
@@ -225,33 +234,14 @@ describe('PostgreSQL going away under load', {
   // src/db/postgres.ts, and the COMMIT case below. The tracker checks that the last acknowledged
   // update of every customer is what is stored, unacknowledged ones at most added after it.
   test('partitioned (nothing answers, nothing refused): 503s, no hang, no crash, recovery once healed, nothing lost', async (t) => {
-    const writes = new WriteTracker();
-    const load = startLoad(server, apiKey, writes, { writers: 8, readers: 4 });
-    let partitionedAt: number;
-    let healedAt: number;
-    let recoveryMs: number;
-    let recoveredAt: number;
-    try {
-      await sleep(800);
-      partitionedAt = Date.now();
-      proxy.partition();
-      await sleep(PARTITION_MS);
-      assert.ok(await alive(server), 'the server process is still running during the partition');
-      healedAt = Date.now();
-      await proxy.restore();
-      recoveryMs = await waitFor(async () => (await healthy()) && (await writeWorks()), 15_000);
-      recoveredAt = Date.now();
-      await sleep(1000);
-    } finally {
-      await proxy.restore();
-      await load.stop();
-    }
-    assert.ok(await alive(server), 'the server process is still running');
-    const { samples } = load;
-    for (const s of samples) {
-      assert.notEqual(s.status, 'no answer', `a request got no answer: ${JSON.stringify(s)}`);
-      if (s.status !== 200) assertUnavailable(s);
-    }
+    const {
+      writes,
+      samples,
+      faultAt: partitionedAt,
+      healedAt,
+      recoveryMs,
+      recoveredAt,
+    } = await underLoad(() => proxy.partition(), PARTITION_MS);
     const during = samples.filter((s) => s.start >= partitionedAt && s.start < healedAt);
     const slowest = Math.max(...samples.map((s) => s.end - s.start));
     // Nothing hangs: every request is answered within two connection timeouts.
@@ -267,19 +257,7 @@ describe('PostgreSQL going away under load', {
     const edge = samples.filter((s) => s.start <= partitionedAt && s.end > partitionedAt);
     const afterwards = samples.filter((s) => s.start > recoveredAt + 100);
     for (const s of afterwards) assert.equal(s.status, 200, `after recovery: ${JSON.stringify(s)}`);
-    await writes.verify(async (id) => {
-      const res = await fetch(`${server.url}/v1/customers/${id}`, {
-        headers: { authorization: `Bearer ${apiKey}` },
-      });
-      return { status: res.status, body: await res.json() };
-    });
-    const rows = await fresh.db.kysely
-      .selectFrom('customers')
-      .select(['id', 'email'])
-      .where('email', 'like', writes.emailPattern)
-      .execute();
-    const strays = writes.checkRows(rows);
-    const count = (list: Sample[], status: number) => list.filter((s) => s.status === status).length;
+    const strays = await writes.verifyAll(server.url, apiKey, fresh.db);
     t.diagnostic(
       `partitioned for ${healedAt - partitionedAt} ms: ${samples.length} requests (${count(samples, 200)}×200, ` +
         `${count(samples, 503)}×503); started during the partition ${during.length} (${count(during, 200)}×200 once healed, ` +
@@ -410,10 +388,7 @@ describe('SQLite locked by another process under load', () => {
     }
     assert.ok(await alive(server), 'the server process is still running');
     const { samples } = load;
-    for (const s of samples) {
-      assert.notEqual(s.status, 'no answer', `a request got no answer: ${JSON.stringify(s)}`);
-      if (s.status !== 200) assertUnavailable(s);
-    }
+    assertAnsweredOr503(samples);
     const refused = samples.filter((s) => s.status === 503);
     assert.ok(refused.length > 0, 'writes were refused while the lock was held');
     assert.ok(
@@ -426,18 +401,7 @@ describe('SQLite locked by another process under load', () => {
     const afterwards = samples.filter((s) => s.start > recoveredAt + 100);
     assert.ok(afterwards.length > 10);
     for (const s of afterwards) assert.equal(s.status, 200, `after the lock: ${JSON.stringify(s)}`);
-    await writes.verify(async (id) => {
-      const res = await fetch(`${server.url}/v1/customers/${id}`, {
-        headers: { authorization: `Bearer ${apiKey}` },
-      });
-      return { status: res.status, body: await res.json() };
-    });
-    const rows = await fresh.db.kysely
-      .selectFrom('customers')
-      .select(['id', 'email'])
-      .where('email', 'like', writes.emailPattern)
-      .execute();
-    writes.checkRows(rows);
+    await writes.verifyAll(server.url, apiKey, fresh.db);
     const during = samples.filter((s) => s.start >= lockedAt && s.start < releasedAt);
     t.diagnostic(
       `locked for ${releasedAt - lockedAt} ms by another process: ${samples.length} requests ` +

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as accounts from '../src/accounts/accounts.service.js';
-import { type DialectName, forEachDatabase, freshDatabase } from './helpers/harness.js';
-import { type ServerProcess, startServer } from './helpers/server-process.js';
+import { type DialectName, forEachDatabase, useDatabase } from './helpers/harness.js';
+import { type ServerProcess, startServer } from './helpers/processes.js';
 
 /**
  * Idempotency against real server processes: concurrent duplicates spread over two processes
@@ -36,14 +35,7 @@ async function create(server: ServerProcess, apiKey: string, key: string, body: 
 }
 
 forEachDatabase('Idempotency across server processes', (dialect: DialectName) => {
-  let fresh: Awaited<ReturnType<typeof freshDatabase>>;
-  let apiKey: string;
-  before(async () => {
-    fresh = await freshDatabase(dialect);
-    apiKey = (await accounts.createAccount(fresh.db, { name: 'Process shop', stripeAccountId: null })).keys
-      .test.secret;
-  });
-  after(() => fresh.drop());
+  const { fresh, acct } = useDatabase(dialect, 'Process shop');
 
   const customersByEmail = async (pattern: string) =>
     fresh.db.kysely.selectFrom('customers').select(['id', 'email']).where('email', 'like', pattern).execute();
@@ -59,7 +51,7 @@ forEachDatabase('Idempotency across server processes', (dialect: DialectName) =>
         const body = { email: `fifty-${round}@procs.test`, first_name: 'Once' };
         const answers = await Promise.all(
           Array.from({ length: 50 }, (_, i) =>
-            create(servers[i % processes] as ServerProcess, apiKey, key, body),
+            create(servers[i % processes] as ServerProcess, acct.test, key, body),
           ),
         );
         const ok = answers.filter((a) => a.status === 200);
@@ -104,7 +96,7 @@ forEachDatabase('Idempotency across server processes', (dialect: DialectName) =>
         sent.push(req);
         let answer: Answer;
         try {
-          answer = await create(server, apiKey, req.key, req.body);
+          answer = await create(server, acct.test, req.key, req.body);
         } catch {
           unanswered.push(req); // the connection died with the process
           continue;
@@ -141,7 +133,7 @@ forEachDatabase('Idempotency across server processes', (dialect: DialectName) =>
         unanswered.map(async (req) => {
           // A key whose lease died with the process answers 409 until the lease runs out.
           for (let deadline = Date.now() + 5 * LEASE_MS; ; ) {
-            const answer = await create(server, apiKey, req.key, req.body);
+            const answer = await create(server, acct.test, req.key, req.body);
             if (answer.status === 409 && Date.now() < deadline) {
               waitedOut++;
               await sleep(100);
@@ -156,7 +148,7 @@ forEachDatabase('Idempotency across server processes', (dialect: DialectName) =>
       );
       // Acknowledged requests replay too, with the customer they acknowledged.
       for (const req of sent.filter((r) => acknowledged.has(r.key)).slice(0, 5)) {
-        const answer = await create(server, apiKey, req.key, req.body);
+        const answer = await create(server, acct.test, req.key, req.body);
         assert.ok(answer.replayed);
         assert.equal(JSON.parse(answer.text).id, acknowledged.get(req.key));
       }

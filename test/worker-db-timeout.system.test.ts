@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type FreshDatabase, freshDatabase } from './helpers/harness.js';
-import { type Child, spawnEntry } from './helpers/stripe.js';
+import { type Spawned, spawnEntry } from './helpers/processes.js';
 import { startProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 
 /**
@@ -23,7 +23,7 @@ interface LogLine {
   err?: { message?: string };
 }
 
-const lines = (worker: Child): LogLine[] =>
+const lines = (worker: Spawned): LogLine[] =>
   worker
     .stdout()
     .split('\n')
@@ -79,12 +79,12 @@ describe('the worker on a partitioned PostgreSQL', {
       const failedAfter = Date.now() - partitionedAt;
       assert.ok(accepted > 0, 'the worker went through the proxy');
       await proxy.restore();
-      worker.process.kill('SIGTERM');
-      const code = await Promise.race([worker.exited, sleep(15_000).then(() => 'still running')]);
-      assert.equal(code, 0, worker.stderr());
+      worker.child.kill('SIGTERM');
+      const exit = await Promise.race([worker.exited, sleep(15_000).then(() => 'still running' as const)]);
+      assert.equal(exit === 'still running' ? exit : exit.code, 0, worker.stderr());
       assert.ok(failedAfter < FAILS_WITHIN_MS, `failed after ${failedAfter} ms`);
     } finally {
-      worker.process.kill('SIGKILL');
+      worker.child.kill('SIGKILL');
       await proxy.restore();
     }
   });

@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../src/config.js';
-import { runCli } from './helpers/process.js';
-import { type ServerProcess, startServer } from './helpers/server-process.js';
+import { runCli, type ServerProcess, startServer } from './helpers/processes.js';
 
 /**
  * Slow clients cannot hold connections: over a raw socket, a client that sends nothing, trickles

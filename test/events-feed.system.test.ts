@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as accounts from '../src/accounts/accounts.service.js';
 import { dialects, type FreshDatabase, freshDatabase } from './helpers/harness.js';
-import { type ServerProcess, startServer } from './helpers/server-process.js';
+import { type ServerProcess, startServer } from './helpers/processes.js';
 
 /**
  * The feed with two server processes writing one PostgreSQL database at once: a consumer that

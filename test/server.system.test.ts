@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import SQLite from 'better-sqlite3';
-import { runCli } from './helpers/process.js';
-import { startServer } from './helpers/server-process.js';
+import { runCli, startServer } from './helpers/processes.js';
 
 const tmpDb = () => join(tmpdir(), `lunipay-server-${process.pid}-${Date.now()}.sqlite`);
 const cleanup = (path: string) => {

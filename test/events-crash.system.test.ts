@@ -6,7 +6,7 @@ import * as accounts from '../src/accounts/accounts.service.js';
 import { toCustomer } from '../src/customers/customers.service.js';
 import type { Mode } from '../src/db/schema.js';
 import { type DialectName, type FreshDatabase, forEachDatabase, freshDatabase } from './helpers/harness.js';
-import { type ServerProcess, startServer } from './helpers/server-process.js';
+import { type ServerProcess, startServer } from './helpers/processes.js';
 
 /**
  * The event log under SIGKILL: concurrent creates, updates and deletes in both modes against a

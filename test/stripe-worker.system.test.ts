@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { dialects, forEachDatabase } from './helpers/harness.js';
-import { childEnv, type StripeHarness, spawnEntry, startStripeHarness } from './helpers/stripe.js';
+import { spawnEntry } from './helpers/processes.js';
+import { childEnv, useStripeSuite } from './helpers/stripe.js';
 
 forEachDatabase('npm run worker', (dialect) => {
-  let s: StripeHarness;
-  before(async () => {
-    s = await startStripeHarness(dialect);
-  });
-  after(() => s.close());
-  beforeEach(() => s.fake.reset());
+  const { s } = useStripeSuite(dialect);
 
   const create = async (key: string) =>
     (await s.h.request('POST', '/v1/customers', { key, json: { email: 'p@example.com' } })).body.id as string;
@@ -20,8 +16,7 @@ forEachDatabase('npm run worker', (dialect) => {
     const worker = spawnEntry('worker', [], childEnv(s));
     const id = await create(m.test);
     await s.until(() => s.fake.requests.length === 1, 20_000);
-    worker.process.kill('SIGTERM');
-    assert.equal(await worker.exited, 0, worker.stderr());
+    assert.equal((await worker.kill('SIGTERM')).code, 0, worker.stderr());
     assert.equal((await s.jobs(id))[0]?.state, 'succeeded');
     const customer = await s.h.request('GET', `/v1/customers/${id}`, { key: m.test });
     assert.equal(customer.body.stripe_customer_id, s.fake.customers(m.stripeAccount)[0]?.id);
@@ -35,8 +30,7 @@ forEachDatabase('npm run worker', (dialect) => {
     const worker = spawnEntry('worker', [], childEnv(s));
     const id = await create(m.test);
     await s.until(() => s.fake.requests.length === 1, 20_000);
-    worker.process.kill('SIGKILL');
-    assert.equal(await worker.exited, null);
+    assert.deepEqual(await worker.kill('SIGKILL'), { code: null, signal: 'SIGKILL' });
     // Stripe carries the request out though nobody is left to hear the answer.
     await s.until(() => s.fake.requests[0]?.status === 200);
     assert.equal((await s.jobs(id))[0]?.state, 'running');
@@ -53,11 +47,7 @@ forEachDatabase('npm run worker', (dialect) => {
 
 if (dialects().includes('postgres')) {
   describe('two worker processes on one PostgreSQL database', () => {
-    let s: StripeHarness;
-    before(async () => {
-      s = await startStripeHarness('postgres');
-    });
-    after(() => s.close());
+    const { s } = useStripeSuite('postgres');
 
     test('no job runs twice, and each customer’s jobs keep their order', async () => {
       const m = await s.merchant();
@@ -75,8 +65,11 @@ if (dialects().includes('postgres')) {
         ids.push(id);
       }
       await s.until(async () => (await s.jobs()).every((j) => j.state === 'succeeded'), 30_000);
-      for (const w of workers) w.process.kill('SIGTERM');
-      assert.deepEqual(await Promise.all(workers.map((w) => w.exited)), [0, 0]);
+      const exits = await Promise.all(workers.map((w) => w.kill('SIGTERM')));
+      assert.deepEqual(
+        exits.map((e) => e.code),
+        [0, 0],
+      );
 
       const jobs = await s.jobs();
       assert.equal(jobs.length, 60);

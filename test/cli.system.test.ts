@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type FreshDatabase, forEachDatabase, freshDatabase } from './helpers/harness.js';
-import { runCli } from './helpers/process.js';
+import { runCli } from './helpers/processes.js';
 
 forEachDatabase('command line', (dialect) => {
   let fresh: FreshDatabase;

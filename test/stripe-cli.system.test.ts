@@ -1,20 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { forEachDatabase } from './helpers/harness.js';
-import { childEnv, type StripeHarness, spawnEntry, startStripeHarness } from './helpers/stripe.js';
+import { runCli } from './helpers/processes.js';
+import { childEnv, useStripeSuite } from './helpers/stripe.js';
 
 forEachDatabase('npm run cli -- stripe', (dialect) => {
-  let s: StripeHarness;
-  before(async () => {
-    s = await startStripeHarness(dialect);
-  });
-  after(() => s.close());
+  const { s } = useStripeSuite(dialect);
 
-  async function cli(...args: string[]) {
-    const child = spawnEntry('cli', args, childEnv(s));
-    const code = await child.exited;
-    return { code, stdout: child.stdout(), stderr: child.stderr() };
-  }
+  const cli = (...args: string[]) => runCli(args, childEnv(s));
 
   test('status shows pending, failed, the oldest pending age and the last errors; retry requeues', async () => {
     const m = await s.merchant();

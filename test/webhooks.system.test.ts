@@ -6,8 +6,7 @@ import { after, test } from 'node:test';
 import { openMigrated } from '../src/db/index.js';
 import { loadSecretBox } from '../src/secret-key.js';
 import { loadActiveSecrets } from '../src/webhooks/webhooks.secrets.js';
-import { runCli } from './helpers/process.js';
-import { startServer } from './helpers/server-process.js';
+import { runCli, startServer } from './helpers/processes.js';
 
 /**
  * The real server, started as `npm start` is with nothing configured but its database: the key
