@@ -60,12 +60,12 @@ export interface WebhooksConfig {
 }
 
 /**
- * Idempotency keys (contract section 8):
+ * Idempotency keys:
  * - `LUNIPAY_IDEMPOTENCY_LEASE_MS` (default 30000, 100–3600000): how long a request holds its key
  *   before another may take it over. It only matters when a process dies mid-request: the key
  *   answers 409 until the lease runs out, then a retry runs it (still exactly once).
- * - `LUNIPAY_IDEMPOTENCY_RETENTION_HOURS` (default 24, 24–8760): records this old are pruned. The
- *   contract keeps keys at least 24 hours, so less is refused.
+ * - `LUNIPAY_IDEMPOTENCY_RETENTION_HOURS` (default 24, 24–8760): records this old are pruned.
+ *   Records are kept at least 24 hours (a day of retries), so less is refused.
  * - `LUNIPAY_IDEMPOTENCY_SWEEP_SECONDS` (default 600, 0–86400): how often each process prunes;
  *   `0` turns the sweep off (when another process or a scheduled job does it).
  */

@@ -14,7 +14,7 @@ forEachDatabase('command line', (dialect) => {
 
   const cli = (...args: string[]) => runCli(args, env);
 
-  test('accounts create --json prints exactly the contract’s object, and nothing else', async () => {
+  test('accounts create --json prints exactly the account object (id, name, stripe_account_id, keys), and nothing else', async () => {
     const res = await cli(
       'accounts',
       'create',

@@ -1,7 +1,7 @@
 /**
  * Every public method of @lunipay/sdk, as a user writes it. `npm test` compiles this file with
  * `tsc --noEmit` against the published types (dist/, through package.json "exports"), so the
- * types — hand-written today, generated from openapi.json later — must keep fitting real usage.
+ * types, generated from openapi.json, must keep fitting real usage.
  *
  * Run it against a local server:
  *   LUNIPAY_API_KEY=sk_test_… npx tsx examples/usage.ts

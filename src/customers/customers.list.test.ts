@@ -29,7 +29,7 @@ forEachDatabase('GET /v1/customers', (dialect) => {
   };
   const ids = (page: Page) => page.data.map((c) => c.id);
 
-  test('the contract example: c1…c9', async () => {
+  test('pages of 3 over nine customers, with both cursors: c1…c9', async () => {
     acct = await h.account('example');
     const c = [undefined, ...(await createMany(9))] as string[];
     const first = await list({ limit: 3 });

@@ -9,7 +9,7 @@ import type { KeyRef } from './idempotency.store.js';
 import * as store from './idempotency.store.js';
 
 /**
- * Section 8 of the contract: a write sent with an `Idempotency-Key` takes effect once. The
+ * A write sent with an `Idempotency-Key` takes effect once, however often it is retried. The
  * first request inserts an in-flight record holding a lease; its response is stored in the same
  * transaction as its effect, under a compare-and-set on the lease token, so an execution that
  * lost its lease (it ran past the expiry and a retry took over) rolls back instead of

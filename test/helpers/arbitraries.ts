@@ -103,7 +103,7 @@ function lengthEdges(min: number, max: number): fc.Arbitrary<string> {
   );
 }
 
-/** Code points, as the contract counts lengths. */
+/** Code points, as JSON Schema's maxLength counts them. */
 const length = (s: string) => [...s].length;
 
 /** A string the schema accepts: its length in code points and its pattern. */

@@ -40,7 +40,7 @@ describe('customers.list pagination', () => {
     return seen;
   };
 
-  it('the contract example: c1…c9, limit=3, both cursors', async () => {
+  it('pages of 3 over c1…c9, both cursors', async () => {
     const { lunipay, customers: c } = await seeded(9); // c[0] = c1 … c[8] = c9
     const first = await lunipay.customers.list({ limit: 3 });
     assert.deepEqual(ids(first.data), ids([c[8], c[7], c[6]] as Customer[]));
