@@ -79,6 +79,8 @@ export interface ServerOptions {
   /** Extra node flags, e.g. `--cpu-prof`. */
   nodeArgs?: string[];
   logLevel?: string;
+  /** More environment, e.g. LUNIPAY_WEBHOOK_ALLOW_PRIVATE for a receiver on loopback. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -98,6 +100,7 @@ export async function startServer(options: ServerOptions): Promise<Running> {
       LUNIPAY_DATABASE_URL: options.databaseUrl,
       LUNIPAY_RATE_LIMIT: '0',
       LUNIPAY_LOG_LEVEL: options.logLevel ?? 'info',
+      ...options.env,
     },
     { nodeArgs: options.nodeArgs ?? [], ...outputs(logPath) },
   );
@@ -113,6 +116,21 @@ export async function startBaseline(body: string, logDir: string): Promise<Runni
   const child = spawn(process.execPath, ['bench/baseline-server.mjs'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, PORT: String(port), BASELINE_BODY: body },
+    stdio: ['ignore', stdout, stderr],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntil(url, child, logPath);
+  return { url, pid: child.pid as number, child, stop: stopper(child) };
+}
+
+/** The webhook receiver (bench/webhook-receiver.mjs): 200 to every delivery, counted. */
+export async function startReceiver(logDir: string): Promise<Running> {
+  const port = await freePort();
+  const logPath = join(logDir, 'receiver.log');
+  const { stdout, stderr } = outputs(logPath);
+  const child = spawn(process.execPath, ['bench/webhook-receiver.mjs'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, PORT: String(port) },
     stdio: ['ignore', stdout, stderr],
   });
   const url = `http://127.0.0.1:${port}`;

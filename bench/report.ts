@@ -1,6 +1,7 @@
 import type { MachineInfo } from './machine.js';
 import { DISTURBED } from './measure.js';
 import type { Dialect } from './options.js';
+import type { WebhookFigures } from './webhooks.js';
 import type { WrkResult } from './wrk.js';
 
 /** The JSON written to bench/results/, and the Markdown summary made from it. */
@@ -29,6 +30,8 @@ export interface ScenarioResult extends WrkResult {
   quietWait: { waitedMs: number; othersCores: number };
   /** Every measurement taken: a second one only when other processes disturbed the first. */
   attempts: { rps: number; othersCores: number }[];
+  /** The webhook scenarios only: what the receiver saw (bench/webhooks.ts). */
+  webhook?: WebhookFigures;
 }
 
 export interface DatabaseResult {
@@ -117,6 +120,7 @@ export function markdown(result: BenchResult): string {
       );
     }
   }
+  lines.push(...webhookLines(result));
   lines.push(
     '',
     "The service's performance targets (bench/targets.ts); throughput is judged on × paired.",
@@ -147,4 +151,30 @@ export function markdown(result: BenchResult): string {
     ),
   );
   return `${lines.join('\n')}\n`;
+}
+
+/** The webhook scenarios beside the same ones without an endpoint, and what the receiver saw. */
+function webhookLines(result: BenchResult): string[] {
+  const rows: string[] = [];
+  for (const db of result.databases) {
+    for (const r of db.scenarios) {
+      if (!r.webhook) continue;
+      const plain = db.scenarios.find((x) => x.name === r.name.replace(/_webhook$/, ''));
+      const w = r.webhook;
+      const vsPlain = plain ? two(r.pairedRatio / plain.pairedRatio) : '–';
+      rows.push(
+        `| ${db.dialect} | ${r.name} | ${two(r.pairedRatio)} | ${plain ? two(plain.pairedRatio) : '–'} | ${vsPlain} | ${w.delivered.toLocaleString('en')} | ${w.perSecond.toLocaleString('en')} | ${w.lagMs.p50 ?? '–'} | ${w.lagMs.p99 ?? '–'} |`,
+      );
+    }
+  }
+  if (rows.length === 0) return [];
+  return [
+    '',
+    'With one enabled webhook endpoint (a receiver on loopback answering 200 at once). Lag is the arrival at the receiver minus the' +
+      " event's `created`, whole seconds: each lag reads up to 1 s high. 0 delivered means the server made no deliveries.",
+    '',
+    '| db | scenario | × paired | without endpoint × paired | with / without | delivered | delivered/s | lag p50 ms | lag p99 ms |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+  ];
 }

@@ -5,11 +5,12 @@ import { prepare } from './databases.js';
 import { machineInfo } from './machine.js';
 import { DISTURBED, measurer, median, perCore, ratio, serverRoles } from './measure.js';
 import { benchOptions, type Dialect, parsedOrExit, runNames } from './options.js';
-import { ROOT, type Running, START_ARGS, startBaseline, startServer } from './processes.js';
+import { ROOT, type Running, START_ARGS, startBaseline, startReceiver, startServer } from './processes.js';
 import { type BenchResult, type DatabaseResult, markdown, type ScenarioResult } from './report.js';
 import { baselineTemplates, preflight, type Scenario, type ScenarioContext, scenarios } from './scenarios.js';
 import type { Seeded } from './seed.js';
 import { evaluateTargets } from './targets.js';
+import { type WebhookFigures, withEndpoint } from './webhooks.js';
 import { requireWrk, type WrkResult } from './wrk.js';
 
 /**
@@ -73,6 +74,7 @@ async function runScenario(
   scenario: Scenario,
   seeded: Seeded,
   idsFile: string,
+  receiver: Running,
 ): Promise<ScenarioResult> {
   const rolesOf = serverRoles(dialect, server.pid, options.pgUrl);
   const tag = `${runId}-${dialect}-${scenario.name}`;
@@ -87,10 +89,28 @@ async function runScenario(
     options.durationS,
     idsFile,
   );
-  const { result: r, attempts } = await warmAndMeasure(server.url, scenario.templates, tag, rolesOf, idsFile);
+  const run = () => warmAndMeasure(server.url, scenario.templates, tag, rolesOf, idsFile);
+  let webhook: WebhookFigures | undefined;
+  let measured: Awaited<ReturnType<typeof run>>;
+  if (scenario.webhook) {
+    ({ result: measured, webhook } = await withEndpoint(
+      server.url,
+      seeded.secret,
+      receiver.url,
+      30_000,
+      run,
+    ));
+  } else {
+    measured = await run();
+  }
+  const { result: r, attempts } = measured;
   log(
     `${dialect} ${scenario.name}: ${r.rps} req/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, ` +
-      `errors ${r.errors.total}, rss ${r.peakRssMb} MB, cpu ${JSON.stringify(r.cpu)}`,
+      `errors ${r.errors.total}, rss ${r.peakRssMb} MB, cpu ${JSON.stringify(r.cpu)}` +
+      (webhook
+        ? `; delivered ${webhook.delivered} (${webhook.perSecond}/s), lag p50 ${webhook.lagMs.p50} ms, ` +
+          `p99 ${webhook.lagMs.p99} ms (±1 s)`
+        : ''),
   );
   return {
     name: scenario.name,
@@ -104,6 +124,7 @@ async function runScenario(
     responseBytes: shapes.map((s) => s.bytes),
     quietWait,
     attempts,
+    ...(webhook ? { webhook } : {}),
   };
 }
 
@@ -123,14 +144,23 @@ async function runDatabase(
   const list = scenarios({ secret: seeded.secret, deepCursor: seeded.deepCursor }).filter(
     (s) => !wanted || wanted.includes(s.name),
   );
-  const start = () => startServer({ databaseUrl, logDir: workDir, name: `server-${dialect}` });
+  // Private addresses allowed so that an endpoint may point at the receiver on loopback; the
+  // scenarios without an endpoint are unaffected (the setting only relaxes URL checks).
+  const start = () =>
+    startServer({
+      databaseUrl,
+      logDir: workDir,
+      name: `server-${dialect}`,
+      env: { LUNIPAY_WEBHOOK_ALLOW_PRIVATE: 'true' },
+    });
   let server = await start();
+  const receiver = await startReceiver(workDir);
   const results: ScenarioResult[] = [];
   const restarts: DatabaseResult['serverRestarts'] = [];
   try {
     for (const scenario of list) {
       try {
-        results.push(await runScenario(server, baseline, dialect, scenario, seeded, idsFile));
+        results.push(await runScenario(server, baseline, dialect, scenario, seeded, idsFile, receiver));
       } catch (error) {
         const { exitCode, signalCode } = server.child;
         if (exitCode === null && signalCode === null) throw error;
@@ -139,11 +169,12 @@ async function runDatabase(
         );
         restarts.push({ during: scenario.name, exit: String(exitCode ?? signalCode) });
         server = await start();
-        results.push(await runScenario(server, baseline, dialect, scenario, seeded, idsFile));
+        results.push(await runScenario(server, baseline, dialect, scenario, seeded, idsFile, receiver));
       }
     }
   } finally {
     await server.stop();
+    await receiver.stop();
   }
   return {
     dialect,

@@ -12,6 +12,8 @@ export interface Scenario {
   name: string;
   description: string;
   templates: Template[];
+  /** Measured with one enabled webhook endpoint, pointing at the bench's receiver. */
+  webhook?: boolean;
 }
 
 export interface ScenarioContext {
@@ -65,6 +67,18 @@ export function scenarios(ctx: ScenarioContext): Scenario[] {
       templates: [update],
     },
     { name: 'create', description: 'POST /v1/customers, no Idempotency-Key', templates: [create] },
+    {
+      name: 'update_webhook',
+      description: 'as update, with one enabled webhook endpoint (customer.*) on a loopback receiver',
+      templates: [update],
+      webhook: true,
+    },
+    {
+      name: 'create_webhook',
+      description: 'as create, with one enabled webhook endpoint (customer.*) on a loopback receiver',
+      templates: [create],
+      webhook: true,
+    },
     {
       name: 'create_idempotent',
       description: 'POST /v1/customers with a unique Idempotency-Key',

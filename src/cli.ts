@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { type Db, openMigrated, RESTART_AFTER_MIGRATION } from './db/index.js';
 import { AppError } from './errors.js';
 import { retryJob, type StripeStatus, stripeStatus } from './jobs/jobs.service.js';
+import { LISTEN_USAGE, listenCommand } from './webhooks/webhooks.listen.js';
 
 /** A problem with what was typed: exit status 2 and one line on stderr. */
 class UsageError extends Error {}
@@ -18,7 +19,8 @@ const USAGE = `usage: lunipay <command> [options]
   keys revoke KEY_ID [--json]
   stripe status [--json]
   stripe retry JOB_ID [--json]
-  migrate [--json]`;
+  migrate [--json]
+  ${LISTEN_USAGE}`;
 
 type Out = (json: unknown, human: string) => void;
 
@@ -134,7 +136,19 @@ function describeStatus(s: StripeStatus): string {
   return lines.join('\n');
 }
 
+/** `listen` talks to the API, never the database: it runs before any configuration is read. */
+function listen(args: string[]): Promise<number> {
+  const stop = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop.abort());
+  return listenCommand(args, {
+    stdout: (line) => process.stdout.write(`${line}\n`),
+    stderr: (line) => process.stderr.write(`${line}\n`),
+    signal: stop.signal,
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'listen') return listen(argv.slice(1));
   let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });

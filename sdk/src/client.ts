@@ -1,4 +1,5 @@
 import { Customers } from './customers.js';
+import { Events } from './events.js';
 import { type FetchLike, HttpClient, type HttpSettings } from './http.js';
 import { WebhookEndpoints } from './webhook-endpoints.js';
 import { webhooks } from './webhooks.js';
@@ -81,6 +82,8 @@ export class LuniPay {
   readonly webhooks = webhooks;
   /** Customers: `create`, `retrieve`, `update`, `list`, `del`. */
   readonly customers: Customers;
+  /** Events: `retrieve`, `list`, and `feed`, every event in commit order. */
+  readonly events: Events;
   /** Webhook endpoints: `create`, `retrieve`, `update`, `list`, `del`, `rollSecret`. */
   readonly webhookEndpoints: WebhookEndpoints;
   /** The resolved base URL (without `/v1`). */
@@ -123,6 +126,7 @@ export class LuniPay {
     };
     const http = new HttpClient(settings);
     this.customers = new Customers(http);
+    this.events = new Events(http);
     this.webhookEndpoints = new WebhookEndpoints(http);
   }
 }

@@ -9,6 +9,7 @@
  */
 export { DEFAULT_BASE_URL, LuniPay, type LuniPayOptions } from './client.js';
 export { Customers } from './customers.js';
+export { type EventFeedParams, Events } from './events.js';
 export {
   APIError,
   AuthenticationError,
@@ -41,6 +42,9 @@ export type {
   DeletedCustomer,
   ErrorResponse,
   ErrorType,
+  Event,
+  EventList,
+  EventListParams,
   ListPage,
   WebhookEndpoint,
   WebhookEndpointCreateParams,

@@ -74,6 +74,18 @@ export type WebhookEndpointRollSecretParams = NonNullable<
 /** Parameters of `webhookEndpoints.list`: the cursors and `limit`. */
 export type WebhookEndpointListParams = NonNullable<operations['listWebhookEndpoints']['parameters']['query']>;
 
+/** An event: one change to a customer, `components['schemas']['Event']`. */
+export type Event = components['schemas']['Event'];
+
+/** One page of events, of the list or of the feed. */
+export type EventList = components['schemas']['EventList'];
+
+/**
+ * Parameters of `events.list`: the query of `listEvents` without `sequence_after`, which turns
+ * the list into the feed and does not combine with the cursors (`events.feed` reads the feed).
+ */
+export type EventListParams = Omit<NonNullable<operations['listEvents']['parameters']['query']>, 'sequence_after'>;
+
 /**
  * A page of any list endpoint (all lists share this shape). Generic and hand-written because the
  * document has one list schema per resource (`CustomerList`, whose `url` is a literal); a
@@ -90,6 +102,7 @@ export interface ListPage<T> {
 // renamed field, say), the build fails here instead of the pagination silently misreading pages.
 type Assert<T extends true> = T;
 type _CustomerListIsAListPage = Assert<CustomerList extends ListPage<Customer> ? true : false>;
+type _EventListIsAListPage = Assert<EventList extends ListPage<Event> ? true : false>;
 type _WebhookEndpointListIsAListPage = Assert<
   WebhookEndpointList extends ListPage<WebhookEndpoint> ? true : false
 >;
