@@ -10,7 +10,6 @@ import { customerRoutes } from './customers/customers.routes.js';
 import { CUSTOMER_SCHEMAS } from './customers/customers.schema.js';
 import type { Db } from './db/index.js';
 import { AppError, ErrorEnvelope, unavailable } from './errors.js';
-import { writeCustomerEvent } from './events/events.hook.js';
 import { eventRoutes } from './events/events.routes.js';
 import { EVENT_SCHEMAS } from './events/events.schema.js';
 import { startEventSweeper } from './events/events.sweeper.js';
@@ -30,6 +29,7 @@ import { newId } from './ids.js';
 import { provisioningNotices, stripeOutbox } from './jobs/outbox.js';
 import { ephemeralSecretBox, type SecretBox } from './secret-key.js';
 import { createStripeGateway, type StripeGateway } from './stripe/gateway.js';
+import { writeEventAndDeliveries } from './webhooks/deliveries.enqueue.js';
 import { webhookEndpointRoutes } from './webhooks/webhooks.routes.js';
 import { WEBHOOK_SCHEMAS } from './webhooks/webhooks.schema.js';
 
@@ -150,7 +150,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await registerRateLimit(api, { perSecond: deps.config.rateLimit, redis: deps.redis });
     api.addHook('preValidation', parametersHook);
     await api.register(customerRoutes, {
-      deps: { db: deps.db, hooks: [...hooks, writeCustomerEvent] },
+      deps: { db: deps.db, hooks: [...hooks, writeEventAndDeliveries] },
       idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
     });
     await api.register(webhookEndpointRoutes, {

@@ -128,6 +128,7 @@ export async function createEndpoint(
     description: orNull(body.description),
     metadata: mergeMetadata(null, body.metadata),
     status: 'enabled',
+    failing_since: null,
     api_version: API_VERSION,
     created: Math.floor(now / 1000),
     updated: Math.floor(now / 1000),
