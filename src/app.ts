@@ -30,6 +30,7 @@ import { provisioningNotices, stripeOutbox } from './jobs/outbox.js';
 import { ephemeralSecretBox, type SecretBox } from './secret-key.js';
 import { createStripeGateway, type StripeGateway } from './stripe/gateway.js';
 import { writeEventAndDeliveries } from './webhooks/deliveries.enqueue.js';
+import { pendingCounts } from './webhooks/deliveries.store.js';
 import { webhookEndpointRoutes } from './webhooks/webhooks.routes.js';
 import { WEBHOOK_SCHEMAS } from './webhooks/webhooks.schema.js';
 
@@ -161,7 +162,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
       idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
     });
-    await api.register(eventRoutes, { deps: { db: deps.db } });
+    await api.register(eventRoutes, {
+      deps: { db: deps.db, pendingWebhooks: (db, ids) => pendingCounts(db.reader, ids) },
+    });
   });
 
   wrongMethods.register();

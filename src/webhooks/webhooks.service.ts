@@ -179,6 +179,8 @@ function changesFor(deps: WebhookDeps, auth: AuthContext, row: EndpointRow, body
   if (body.disabled !== undefined) {
     const status = body.disabled ? 'disabled' : 'enabled';
     if (status !== row.status) next.status = status;
+    // Enabled again: the five days of failures that disable an endpoint count from now.
+    if (status === 'enabled' && status !== row.status) next.failing_since = null;
   }
   return next;
 }
