@@ -30,6 +30,8 @@ import { provisioningNotices, stripeOutbox } from './jobs/outbox.js';
 import { ephemeralSecretBox, type SecretBox } from './secret-key.js';
 import { createStripeGateway, type StripeGateway } from './stripe/gateway.js';
 import { writeEventAndDeliveries } from './webhooks/deliveries.enqueue.js';
+import { deliveryRoutes } from './webhooks/deliveries.routes.js';
+import { DELIVERY_SCHEMAS } from './webhooks/deliveries.schema.js';
 import { pendingCounts } from './webhooks/deliveries.store.js';
 import { webhookEndpointRoutes } from './webhooks/webhooks.routes.js';
 import { WEBHOOK_SCHEMAS } from './webhooks/webhooks.schema.js';
@@ -130,7 +132,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerErrorHandler(app);
 
   // Each resource's named schemas, at the root: one resource's objects may hold another's.
-  for (const schema of [ErrorEnvelope, ...CUSTOMER_SCHEMAS, ...EVENT_SCHEMAS, ...WEBHOOK_SCHEMAS])
+  for (const schema of [
+    ErrorEnvelope,
+    ...CUSTOMER_SCHEMAS,
+    ...EVENT_SCHEMAS,
+    ...WEBHOOK_SCHEMAS,
+    ...DELIVERY_SCHEMAS,
+  ])
     app.addSchema(schema);
   await app.register(swagger, openapiOptions);
 
@@ -160,6 +168,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         secretBox: deps.secretBox ?? ephemeralSecretBox(),
         allowPrivate: deps.config.webhooks.allowPrivate,
       },
+      idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
+    });
+    await api.register(deliveryRoutes, {
+      deps: { db: deps.db, retentionDays: deps.config.events.retentionDays },
       idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
     });
     await api.register(eventRoutes, {
