@@ -10,7 +10,6 @@ import { customerRoutes } from './customers/customers.routes.js';
 import { CUSTOMER_SCHEMAS } from './customers/customers.schema.js';
 import type { Db } from './db/index.js';
 import { AppError, ErrorEnvelope, unavailable } from './errors.js';
-import { writeCustomerEvent } from './events/events.hook.js';
 import { eventRoutes } from './events/events.routes.js';
 import { EVENT_SCHEMAS } from './events/events.schema.js';
 import { startEventSweeper } from './events/events.sweeper.js';
@@ -30,6 +29,10 @@ import { newId } from './ids.js';
 import { provisioningNotices, stripeOutbox } from './jobs/outbox.js';
 import { ephemeralSecretBox, type SecretBox } from './secret-key.js';
 import { createStripeGateway, type StripeGateway } from './stripe/gateway.js';
+import { writeEventAndDeliveries } from './webhooks/deliveries.enqueue.js';
+import { deliveryRoutes } from './webhooks/deliveries.routes.js';
+import { DELIVERY_SCHEMAS } from './webhooks/deliveries.schema.js';
+import { pendingCounts } from './webhooks/deliveries.store.js';
 import { webhookEndpointRoutes } from './webhooks/webhooks.routes.js';
 import { WEBHOOK_SCHEMAS } from './webhooks/webhooks.schema.js';
 
@@ -129,7 +132,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerErrorHandler(app);
 
   // Each resource's named schemas, at the root: one resource's objects may hold another's.
-  for (const schema of [ErrorEnvelope, ...CUSTOMER_SCHEMAS, ...EVENT_SCHEMAS, ...WEBHOOK_SCHEMAS])
+  for (const schema of [
+    ErrorEnvelope,
+    ...CUSTOMER_SCHEMAS,
+    ...EVENT_SCHEMAS,
+    ...WEBHOOK_SCHEMAS,
+    ...DELIVERY_SCHEMAS,
+  ])
     app.addSchema(schema);
   await app.register(swagger, openapiOptions);
 
@@ -150,7 +159,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await registerRateLimit(api, { perSecond: deps.config.rateLimit, redis: deps.redis });
     api.addHook('preValidation', parametersHook);
     await api.register(customerRoutes, {
-      deps: { db: deps.db, hooks: [...hooks, writeCustomerEvent] },
+      deps: { db: deps.db, hooks: [...hooks, writeEventAndDeliveries] },
       idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
     });
     await api.register(webhookEndpointRoutes, {
@@ -161,7 +170,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
       idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
     });
-    await api.register(eventRoutes, { deps: { db: deps.db } });
+    await api.register(deliveryRoutes, {
+      deps: { db: deps.db, retentionDays: deps.config.events.retentionDays },
+      idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
+    });
+    await api.register(eventRoutes, {
+      deps: { db: deps.db, pendingWebhooks: (db, ids) => pendingCounts(db.reader, ids) },
+    });
   });
 
   wrongMethods.register();

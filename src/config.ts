@@ -57,6 +57,16 @@ export interface WebhooksConfig {
    * internal ranges, `localhost`), for local development only.
    */
   readonly allowPrivate: boolean;
+  /** `LUNIPAY_WEBHOOK_TIMEOUT_MS` (default 15000, 1000–60000): a receiver's time to answer. */
+  readonly timeoutMs: number;
+  /**
+   * `LUNIPAY_WEBHOOK_RETRY_SCHEDULE`: comma-separated delays in ms before each retry, used as
+   * given (no jitter); undefined for the default schedule (5 s … 24 h, ±20 % jitter).
+   */
+  readonly retryScheduleMs: readonly number[] | undefined;
+  /** `LUNIPAY_WORKER_STRIPE_CONCURRENCY` (default 4) and `LUNIPAY_WORKER_WEBHOOK_CONCURRENCY` (default 8). */
+  readonly stripeConcurrency: number;
+  readonly webhookConcurrency: number;
 }
 
 /**
@@ -164,6 +174,18 @@ function stripeApiBase(env: Env): string | undefined {
   return apiBase;
 }
 
+function retrySchedule(env: Env): readonly number[] | undefined {
+  const raw = nonEmpty(env, 'LUNIPAY_WEBHOOK_RETRY_SCHEDULE');
+  if (raw === undefined) return undefined;
+  const parts = raw.split(',').map((p) => p.trim());
+  if (parts.length > 50 || !parts.every((p) => /^\d{1,9}$/.test(p))) {
+    throw new ConfigError(
+      `LUNIPAY_WEBHOOK_RETRY_SCHEDULE must be up to 50 comma-separated delays in ms, such as 200,200,400, got '${raw}'.`,
+    );
+  }
+  return Object.freeze(parts.map(Number));
+}
+
 function redisUrl(env: Env): string | undefined {
   const url = nonEmpty(env, 'LUNIPAY_REDIS_URL');
   if (url !== undefined && !/^rediss?:\/\/[^/]+/.test(url)) {
@@ -214,7 +236,13 @@ export function loadConfig(env: Env): Config {
       sweepSeconds: integer(env, 'LUNIPAY_IDEMPOTENCY_SWEEP_SECONDS', 600, 0, 86_400),
     }),
     secrets: secretsConfig(env, database),
-    webhooks: Object.freeze({ allowPrivate: boolean(env, 'LUNIPAY_WEBHOOK_ALLOW_PRIVATE', false) }),
+    webhooks: Object.freeze({
+      allowPrivate: boolean(env, 'LUNIPAY_WEBHOOK_ALLOW_PRIVATE', false),
+      timeoutMs: integer(env, 'LUNIPAY_WEBHOOK_TIMEOUT_MS', 15_000, 1000, 60_000),
+      retryScheduleMs: retrySchedule(env),
+      stripeConcurrency: integer(env, 'LUNIPAY_WORKER_STRIPE_CONCURRENCY', 4, 1, 64),
+      webhookConcurrency: integer(env, 'LUNIPAY_WORKER_WEBHOOK_CONCURRENCY', 8, 1, 256),
+    }),
     events: Object.freeze({
       retentionDays: integer(env, 'LUNIPAY_EVENT_RETENTION_DAYS', 30, 30, 3650),
       sweepSeconds: integer(env, 'LUNIPAY_EVENT_SWEEP_SECONDS', 3600, 0, 86_400),

@@ -7,6 +7,8 @@ import { openMigrated, RESTART_AFTER_MIGRATION } from './db/index.js';
 import { startWorker, type Worker } from './jobs/worker.js';
 import { loadSecretBox } from './secret-key.js';
 import { createStripeGateway } from './stripe/gateway.js';
+import { deliveryContext } from './webhooks/deliver-event.job.js';
+import { writeEventAndDeliveries } from './webhooks/deliveries.enqueue.js';
 
 /** The process around the app: configuration, signals and exit codes. Nothing else. */
 async function main(): Promise<void> {
@@ -55,7 +57,17 @@ async function main(): Promise<void> {
   if (!config.worker) {
     app.log.info('Stripe worker not started here (LUNIPAY_WORKER=false); run it with npm run worker');
   } else if (!closing) {
-    worker = startWorker({ db, gateway, log: app.log.child({ component: 'stripe-worker' }) });
+    worker = startWorker({
+      db,
+      gateway,
+      log: app.log.child({ component: 'stripe-worker' }),
+      eventHook: writeEventAndDeliveries,
+      deliveries: deliveryContext(config.webhooks, secretBox),
+      settings: {
+        concurrency: config.webhooks.stripeConcurrency,
+        webhookConcurrency: config.webhooks.webhookConcurrency,
+      },
+    });
   }
   if ((await countAccounts(db)) === 0) {
     process.stdout.write(

@@ -3,7 +3,10 @@ import { openMigrated, RESTART_AFTER_MIGRATION } from './db/index.js';
 import { provisioningNotices } from './jobs/outbox.js';
 import { startWorker } from './jobs/worker.js';
 import { jsonLogger } from './log.js';
+import { loadSecretBox } from './secret-key.js';
 import { createStripeGateway } from './stripe/gateway.js';
+import { deliveryContext } from './webhooks/deliver-event.job.js';
+import { writeEventAndDeliveries } from './webhooks/deliveries.enqueue.js';
 
 /**
  * The Stripe worker as a process of its own (`npm run worker`), for deployments that run it apart
@@ -12,12 +15,23 @@ import { createStripeGateway } from './stripe/gateway.js';
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const log = jsonLogger(config.logLevel);
+  const secretBox = loadSecretBox(config.secrets);
   const db = await openMigrated(config, {
     onUpgraded: (applied) => log.warn({ migrations: applied }, RESTART_AFTER_MIGRATION),
   });
   const gateway = createStripeGateway(config.stripe);
   for (const notice of provisioningNotices(gateway)) log.warn({}, notice);
-  const worker = startWorker({ db, gateway, log });
+  const worker = startWorker({
+    db,
+    gateway,
+    log,
+    eventHook: writeEventAndDeliveries,
+    deliveries: deliveryContext(config.webhooks, secretBox),
+    settings: {
+      concurrency: config.webhooks.stripeConcurrency,
+      webhookConcurrency: config.webhooks.webhookConcurrency,
+    },
+  });
 
   let closing = false;
   const shutdown = async (signal: string) => {

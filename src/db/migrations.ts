@@ -232,6 +232,59 @@ const migrations = (dialect: DatabaseConfig['dialect']): Record<string, Migratio
           .execute();
       },
     },
+    '0006_deliveries': {
+      async up(db: Kysely<unknown>) {
+        // Jobs are ordered per key rather than per customer: a Stripe job's key is its customer,
+        // a webhook delivery's is `<endpoint>:<customer>`, so neither kind ever waits on the other.
+        await db.schema
+          .alterTable('jobs')
+          .addColumn('ordering_key', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
+        await sql`update jobs set ordering_key = customer_id`.execute(db);
+        await db.schema
+          .createIndex('jobs_ordering_key_seq')
+          .on('jobs')
+          .columns(['ordering_key', 'seq'])
+          .execute();
+        // A delivery's event and endpoint, so pending counts per event and per endpoint are lookups.
+        await db.schema.alterTable('jobs').addColumn('event_id', idColumn).execute();
+        await db.schema.alterTable('jobs').addColumn('endpoint_id', idColumn).execute();
+        await db.schema.createIndex('jobs_event').on('jobs').columns(['event_id']).execute();
+        await db.schema
+          .createIndex('jobs_endpoint_state')
+          .on('jobs')
+          .columns(['endpoint_id', 'state'])
+          .execute();
+        // Since when every attempt to the endpoint has failed (unix ms); null after a success.
+        await db.schema.alterTable('webhook_endpoints').addColumn('failing_since', 'bigint').execute();
+        // One row per delivery attempt; never a request or response body.
+        await db.schema
+          .createTable('webhook_attempts')
+          .addColumn('id', idColumn, (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('mode', 'text', (c) => c.notNull().check(sql`mode in ('test', 'live')`))
+          .addColumn('endpoint_id', idColumn, (c) => c.notNull())
+          .addColumn('event_id', idColumn, (c) => c.notNull())
+          .addColumn('attempt', 'integer', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('succeeded', 'failed')`))
+          .addColumn('http_status', 'integer')
+          .addColumn('error', 'text')
+          .addColumn('duration_ms', 'integer', (c) => c.notNull())
+          .addColumn('created', 'bigint', (c) => c.notNull())
+          .addColumn('next_attempt_at', 'bigint')
+          .execute();
+        await db.schema
+          .createIndex('webhook_attempts_endpoint_id')
+          .on('webhook_attempts')
+          .columns(['endpoint_id', 'id'])
+          .execute();
+        await db.schema
+          .createIndex('webhook_attempts_endpoint_event')
+          .on('webhook_attempts')
+          .columns(['endpoint_id', 'event_id', 'status'])
+          .execute();
+      },
+    },
   };
 };
 

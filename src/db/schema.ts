@@ -12,6 +12,7 @@ export interface Database {
   event_sequences: EventSequencesTable;
   jobs: JobsTable;
   stripe_customers: StripeCustomersTable;
+  webhook_attempts: WebhookAttemptsTable;
 }
 
 export type Mode = 'test' | 'live';
@@ -98,6 +99,24 @@ export interface WebhookEndpointsTable {
   api_version: string;
   created: number;
   updated: number;
+  /** Unix ms of the first of an unbroken run of failed attempts; null when the last one succeeded. */
+  failing_since: number | null;
+}
+
+/** One attempt to deliver an event to an endpoint. No bodies: only how it went. Times in unix seconds. */
+export interface WebhookAttemptsTable {
+  id: string;
+  account_id: string;
+  mode: Mode;
+  endpoint_id: string;
+  event_id: string;
+  attempt: number;
+  status: 'succeeded' | 'failed';
+  http_status: number | null;
+  error: 'timeout' | 'connection_failed' | 'address_blocked' | 'http_status' | null;
+  duration_ms: number;
+  created: number;
+  next_attempt_at: number | null;
 }
 
 /**
@@ -167,6 +186,11 @@ export interface JobsTable {
   note: string | null;
   created: number;
   finished_at: number | null;
+  /** Jobs of one key run one at a time in `seq` order: the customer for Stripe, `<we>:<cus>` for a delivery. */
+  ordering_key: string;
+  /** A delivery's event and endpoint; null for other jobs. */
+  event_id: string | null;
+  endpoint_id: string | null;
 }
 
 /** The link from a LuniPay customer to the Stripe customer made for it. Times are unix milliseconds. */

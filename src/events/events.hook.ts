@@ -7,7 +7,7 @@ import type { Database } from '../db/schema.js';
 import type { CustomerEvent, CustomerWriteHook, Origin } from '../db/write-hooks.js';
 import { newId } from '../ids.js';
 import { API_VERSION, CHANGEABLE_FIELDS, type EventType } from './events.schema.js';
-import { insertEvents, type NewEvent, rewriteEventsOf } from './events.store.js';
+import { type EventRow, insertEvents, type NewEvent, rewriteEventsOf } from './events.store.js';
 
 /**
  * The customer write hook that writes the event log: one event per change, in the change's own
@@ -71,20 +71,31 @@ export function eventRow(event: CustomerEvent, now = Date.now()): NewEvent {
  * no copy of its personal data stays in the log. The counters come last (insertEvents), since
  * they stay locked from there to COMMIT.
  */
-async function writeEvents(trx: Transaction<Database>, rows: NewEvent[]): Promise<void> {
+async function writeEvents(
+  trx: Transaction<Database>,
+  rows: NewEvent[],
+  written?: EventsWritten,
+): Promise<void> {
   const erased = new Map<string, string>();
   for (const row of rows) {
     if (row.type !== 'customer.deleted') continue;
     await rewriteEventsOf(trx, { accountId: row.account_id, mode: row.mode }, row.object_id, row.data);
     erased.set(row.object_id, row.data);
   }
-  await insertEvents(
+  const inserted = await insertEvents(
     trx,
     rows.map((row) =>
       erased.has(row.object_id) ? { ...row, data: erased.get(row.object_id) as string } : row,
     ),
   );
+  if (written) await written(trx, inserted);
 }
+
+/**
+ * What follows the writing of events in their transaction: the webhook deliveries they make,
+ * given from above (events know nothing of webhooks).
+ */
+export type EventsWritten = (trx: Transaction<Database>, events: readonly EventRow[]) => Promise<void>;
 
 /**
  * The events of a batch, written once for all its writes, after every row lock the writes take
@@ -93,14 +104,20 @@ async function writeEvents(trx: Transaction<Database>, rows: NewEvent[]): Promis
  * while that batch waits for a counter this one holds. PostgreSQL breaks such a deadlock only
  * after deadlock_timeout (1 s). Taken once, last, in a fixed order, the counters close no cycle.
  */
-const eventInserts: Coalescer<NewEvent> = { key: 'events', phase: 'after', flush: writeEvents };
+export function customerEventHook(written?: EventsWritten): CustomerWriteHook {
+  const eventInserts: Coalescer<NewEvent> = {
+    key: 'events',
+    phase: 'after',
+    flush: (trx, rows) => writeEvents(trx, rows, written),
+  };
+  // The event of one customer change, handed to the write's batch to be written with the others
+  // just before COMMIT, or at once in a transaction outside group commit.
+  return async (trx, event, batch) => {
+    const row = eventRow(event);
+    if (batch) batch.add(eventInserts, row);
+    else await writeEvents(trx, [row], written);
+  };
+}
 
-/**
- * The hook: the event of one customer change, handed to the write's batch to be written with the
- * others just before COMMIT, or at once in a transaction outside group commit.
- */
-export const writeCustomerEvent: CustomerWriteHook = async (trx, event, batch) => {
-  const row = eventRow(event);
-  if (batch) batch.add(eventInserts, row);
-  else await writeEvents(trx, [row]);
-};
+/** The hook alone, for writers without webhooks (tests of the log itself). */
+export const writeCustomerEvent: CustomerWriteHook = customerEventHook();

@@ -8,18 +8,15 @@ import * as store from './events.store.js';
 
 export interface EventDeps {
   db: Db;
+  /**
+   * Per event id, how many endpoints have not yet received it with a 2xx, counted when read in
+   * one query for the whole page; given from above (deliveries are webhooks', not events').
+   * Without it, none is pending.
+   */
+  pendingWebhooks?: (db: Db, eventIds: readonly string[]) => Promise<Map<string, number>>;
 }
 
 const owner = (auth: AuthContext): Owner => ({ accountId: auth.accountId, mode: auth.mode });
-
-/**
- * How many webhook endpoints have not yet received each event with a 2xx, counted when read.
- * Webhook deliveries do not exist yet, so none is pending; the deliveries work replaces this
- * with one query for the whole page.
- */
-export async function pendingWebhooks(_db: Db, rows: readonly EventRow[]): Promise<number[]> {
-  return rows.map(() => 0);
-}
 
 /** The one place a stored row becomes the API's event object. */
 export function toEvent(row: EventRow, pending: number): Event {
@@ -37,9 +34,14 @@ export function toEvent(row: EventRow, pending: number): Event {
   };
 }
 
-async function render(db: Db, rows: EventRow[]): Promise<Event[]> {
-  const pending = await pendingWebhooks(db, rows);
-  return rows.map((row, i) => toEvent(row, pending[i] ?? 0));
+async function render(deps: EventDeps, rows: EventRow[]): Promise<Event[]> {
+  const pending = deps.pendingWebhooks
+    ? await deps.pendingWebhooks(
+        deps.db,
+        rows.map((r) => r.id),
+      )
+    : undefined;
+  return rows.map((row) => toEvent(row, pending?.get(row.id) ?? 0));
 }
 
 /** Unknown, another account's and the other mode's are the same 404, byte for byte. */
@@ -50,7 +52,7 @@ export function notFound(id: string): AppError {
 export async function retrieveEvent(deps: EventDeps, auth: AuthContext, id: string): Promise<Event> {
   const row = isId('evt', id) ? await store.findEvent(deps.db.reader, owner(auth), id) : undefined;
   if (!row) throw notFound(id);
-  return (await render(deps.db, [row]))[0] as Event;
+  return (await render(deps, [row]))[0] as Event;
 }
 
 function cursor(value: string | undefined, param: string): string | undefined {
@@ -128,7 +130,7 @@ export async function listEvents(
     object: 'list',
     url: '/v1/events',
     has_more: rows.length > limit,
-    data: await render(deps.db, shown),
+    data: await render(deps, shown),
   };
 }
 

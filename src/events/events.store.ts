@@ -46,8 +46,11 @@ const byOwner = (a: NewEvent, b: NewEvent) =>
  * several accounts never wait on each other's counters in opposite orders; and taken after every
  * row lock of the transaction, they are never held while it waits for one.
  */
-export async function insertEvents(trx: Transaction<Database>, events: readonly NewEvent[]): Promise<void> {
-  if (events.length === 0) return;
+export async function insertEvents(
+  trx: Transaction<Database>,
+  events: readonly NewEvent[],
+): Promise<EventRow[]> {
+  if (events.length === 0) return [];
   const sorted = [...events].sort(byOwner);
   const rows: Insertable<EventsTable>[] = [];
   for (let i = 0; i < sorted.length; ) {
@@ -79,6 +82,7 @@ export async function insertEvents(trx: Transaction<Database>, events: readonly 
       .execute();
     i += size;
   }
+  return rows as EventRow[];
 }
 
 /** Replaces the payload of every event of one customer (erasure: the deleted stub, nothing else). */

@@ -1,8 +1,11 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Transaction } from 'kysely';
+import type { Dispatcher } from 'undici';
 import type { Db } from '../db/index.js';
 import type { Database } from '../db/schema.js';
+import type { CustomerWriteHook } from '../db/write-hooks.js';
+import type { SecretBox } from '../secret-key.js';
 import { StripeCallError, type StripeGateway } from '../stripe/gateway.js';
 import type { JobRow } from './jobs.store.js';
 
@@ -16,6 +19,25 @@ export interface JobContext {
   previousAttemptAt: number | null;
   now(): number;
   timing: RecoveryTiming;
+  /** writes the event of a change a job makes, and queues its deliveries (the API's own hook) */
+  eventHook: CustomerWriteHook;
+  /** what webhook deliveries need; absent in a worker that runs no webhooks lane */
+  deliveries?: DeliveryContext;
+}
+
+/** What a delivery attempt needs beyond the database. */
+export interface DeliveryContext {
+  secretBox: SecretBox;
+  /** the HTTP client whose connections honour the address rules */
+  dispatcher: Dispatcher;
+  /** a receiver that has not answered with a status within this long has failed the attempt */
+  timeoutMs: number;
+  /** delays before each retry, in ms; jittered ±20 % unless `jitter` is false */
+  schedule: readonly number[];
+  jitter: boolean;
+  /** an endpoint whose every attempt has failed for this long is disabled */
+  disableAfterMs: number;
+  random(): number;
 }
 
 /** How long to trust Stripe's memory of an idempotency key, and how long a call can take. */
@@ -35,9 +57,13 @@ export interface RecoveryTiming {
  */
 export type JobOutcome =
   | { status: 'succeeded'; note?: string; record?: (trx: Transaction<Database>) => Promise<void> }
-  | { status: 'retry'; error: string; payload?: string }
-  | { status: 'failed'; error: string; payload?: string }
+  | { status: 'retry'; error: string; payload?: string; runAt?: number; record?: Effect }
+  | { status: 'failed'; error: string; payload?: string; record?: Effect }
+  | { status: 'cancelled'; note: string }
   | { status: 'wait'; until: number; note: string };
+
+/** Work that commits with the attempt's outcome, and only if this worker still holds the job. */
+type Effect = (trx: Transaction<Database>) => Promise<void>;
 
 export interface JobType<P> {
   readonly type: string;

@@ -1,17 +1,28 @@
 import type { Db } from '../db/index.js';
+import type { CustomerWriteHook } from '../db/write-hooks.js';
 import { AppError } from '../errors.js';
 import type { Log } from '../log.js';
 import type { StripeGateway } from '../stripe/gateway.js';
+import { DELIVERY_JOB_TYPES } from '../webhooks/deliver-event.job.js';
 import { deleteCustomer } from './delete-customer.job.js';
-import type { JobOutcome, JobType, RecoveryTiming } from './job.js';
+import type { DeliveryContext, JobOutcome, JobType, RecoveryTiming } from './job.js';
 import * as store from './jobs.store.js';
 import { provisionCustomer } from './provision-customer.job.js';
 import { updateCustomer } from './update-customer.job.js';
 
 /** Every job type the worker knows, by the name stored in `jobs.type`. */
-const JOB_TYPES = new Map<string, JobType<unknown>>(
-  [provisionCustomer, updateCustomer, deleteCustomer].map((t) => [t.type, t as JobType<unknown>]),
+const STRIPE_JOB_TYPES: JobType<unknown>[] = [provisionCustomer, updateCustomer, deleteCustomer].map(
+  (t) => t as JobType<unknown>,
 );
+const JOB_TYPES = new Map<string, JobType<unknown>>(
+  [...STRIPE_JOB_TYPES, ...(DELIVERY_JOB_TYPES as JobType<unknown>[])].map((t) => [t.type, t]),
+);
+
+/** The Stripe calls and the webhook deliveries: loops of one lane never wait on the other's jobs. */
+export const LANES = {
+  stripe: { types: STRIPE_JOB_TYPES.map((t) => t.type), blocking: store.UNFINISHED },
+  webhooks: { types: DELIVERY_JOB_TYPES.map((t) => t.type), blocking: ['queued', 'running'] },
+} satisfies Record<string, store.Lane>;
 
 export interface RunSettings {
   /** how long a claim holds a job; longer than any attempt can take */
@@ -27,6 +38,9 @@ export interface RunDeps {
   gateway: StripeGateway;
   log: Log;
   settings: RunSettings;
+  lane: store.Lane;
+  eventHook: CustomerWriteHook;
+  deliveries?: DeliveryContext;
   workerId: string;
   now(): number;
   random?(): number;
@@ -50,7 +64,7 @@ export async function runNext(deps: RunDeps): Promise<boolean> {
   const claimed = await deps.db.kysely
     .transaction()
     .execute(async (trx): Promise<Claimed | null | undefined> => {
-      const seen = await store.findClaimable(trx, now, deps.db.locksRows);
+      const seen = await store.findClaimable(trx, now, deps.db.locksRows, deps.lane);
       if (!seen) return null;
       const claim = { now, workerId: deps.workerId, leaseUntil: now + deps.settings.leaseMs };
       if (!(await store.markRunning(trx, seen, claim))) return undefined;
@@ -91,7 +105,15 @@ async function attempt(
   } catch (error) {
     return { status: 'failed', error: describe(error) };
   }
-  const ctx = { db: deps.db, gateway: deps.gateway, job, previousAttemptAt, now: deps.now };
+  const ctx = {
+    db: deps.db,
+    gateway: deps.gateway,
+    job,
+    previousAttemptAt,
+    now: deps.now,
+    eventHook: deps.eventHook,
+    deliveries: deps.deliveries,
+  };
   try {
     return await type.run({ ...ctx, timing: deps.settings.timing }, payload);
   } catch (error) {
@@ -107,6 +129,7 @@ async function settle(deps: RunDeps, claimed: Claimed, outcome: JobOutcome): Pro
   const { job } = claimed;
   const now = deps.now();
   const held = { seq: job.seq, attempts: job.attempts, workerId: deps.workerId };
+  const kind = job.endpoint_id === null ? 'stripe job' : 'webhook delivery';
   const fields = {
     job: job.id,
     type: job.type,
@@ -117,6 +140,9 @@ async function settle(deps: RunDeps, claimed: Claimed, outcome: JobOutcome): Pro
   let end: store.JobEnd;
   if (outcome.status === 'succeeded') {
     end = { state: 'succeeded', finished_at: now, note: outcome.note ?? null };
+  } else if (outcome.status === 'cancelled') {
+    // Nothing was tried (a delivery whose endpoint is gone or disabled): not an attempt.
+    end = { state: 'cancelled', finished_at: now, note: outcome.note, attempts: job.attempts - 1 };
   } else if (outcome.status === 'wait') {
     // Nothing was tried: the attempt is given back, and so is the time of the one before, which
     // is what the job waits on.
@@ -130,26 +156,32 @@ async function settle(deps: RunDeps, claimed: Claimed, outcome: JobOutcome): Pro
   } else {
     const dead = outcome.status === 'retry' && job.attempts >= deps.settings.maxAttempts;
     const state = outcome.status === 'failed' ? 'failed' : dead ? 'dead' : 'queued';
-    const runAt =
-      state === 'queued' ? now + backoffMs(job.attempts, deps.settings.backoff, deps.random) : now;
+    const retryAt =
+      outcome.status === 'retry' && outcome.runAt !== undefined
+        ? outcome.runAt
+        : now + backoffMs(job.attempts, deps.settings.backoff, deps.random);
+    const runAt = state === 'queued' ? retryAt : now;
     end = { state, run_at: runAt, last_error: outcome.error.slice(0, MAX_ERROR_LENGTH), last_error_at: now };
+    if (state === 'failed') end.finished_at = now;
     if (outcome.payload !== undefined) end.payload = outcome.payload;
   }
   try {
     await deps.db.kysely.transaction().execute(async (trx) => {
       // The effect first, then the job: a customer write locks its customer row before its jobs,
       // and taking them in the same order here means the two can never deadlock.
-      if (outcome.status === 'succeeded') await outcome.record?.(trx);
+      if ('record' in outcome) await outcome.record?.(trx);
       if (!(await store.endAttempt(trx, held, end))) throw new LeaseLost();
     });
   } catch (error) {
     if (!(error instanceof LeaseLost)) throw error;
     // The lease ran out and another attempt took over; its result stands, not this one.
-    deps.log.warn(fields, 'stripe job lease lost; result of this attempt discarded');
+    deps.log.warn(fields, `${kind} lease lost; result of this attempt discarded`);
     return;
   }
   if (outcome.status === 'succeeded') {
-    deps.log.info({ ...fields, note: outcome.note }, 'stripe job succeeded');
+    deps.log.info({ ...fields, note: outcome.note }, `${kind} succeeded`);
+  } else if (outcome.status === 'cancelled') {
+    deps.log.info({ ...fields, note: outcome.note }, `${kind} cancelled`);
   } else if (outcome.status === 'wait') {
     deps.log.info({ ...fields, note: outcome.note }, 'stripe job waiting');
   } else {
@@ -158,7 +190,7 @@ async function settle(deps: RunDeps, claimed: Claimed, outcome: JobOutcome): Pro
     log.call(
       deps.log,
       { ...fields, state: end.state, error: end.last_error, retry_in_ms: retryIn },
-      `stripe job ${end.state}`,
+      `${kind} ${end.state}`,
     );
   }
 }

@@ -8,6 +8,18 @@ export type NewJob = Omit<JobsTable, 'seq' | 'attempts'>;
 /** States that hold back the same customer's later jobs: per-customer order survives failures. */
 export const UNFINISHED: readonly JobState[] = ['queued', 'running', 'failed', 'dead'];
 
+/**
+ * Which jobs one set of worker loops claims: its types, and the states of an earlier job of the
+ * same ordering key that hold a job back. A key only ever holds jobs of one lane, so the rule is
+ * the lane's: Stripe's failed and dead jobs block (a customer's Stripe state must not be changed
+ * out of order), while a delivery that has finally failed lets the next one go (spec: "succeeded
+ * or finally failed").
+ */
+export interface Lane {
+  types: readonly string[];
+  blocking: readonly JobState[];
+}
+
 type Q = Kysely<Database> | Transaction<Database>;
 
 export async function insertJob(db: Q, job: NewJob): Promise<void> {
@@ -19,7 +31,7 @@ export async function unfinishedJobsOf(db: Q, customerId: string, lock: boolean)
   const query = db
     .selectFrom('jobs')
     .selectAll()
-    .where('customer_id', '=', customerId)
+    .where('ordering_key', '=', customerId)
     .where('state', 'in', UNFINISHED)
     .orderBy('seq');
   return (lock ? query.forUpdate() : query).execute();
@@ -30,10 +42,16 @@ export async function unfinishedJobsOf(db: Q, customerId: string, lock: boolean)
  * same customer. With `lock` (`Db.locksRows`) the row is locked, and rows other workers hold are
  * skipped.
  */
-export async function findClaimable(db: Q, now: number, lock: boolean): Promise<JobRow | undefined> {
+export async function findClaimable(
+  db: Q,
+  now: number,
+  lock: boolean,
+  lane: Lane,
+): Promise<JobRow | undefined> {
   const query = db
     .selectFrom('jobs as j')
     .selectAll('j')
+    .where('j.type', 'in', lane.types)
     .where((eb) =>
       eb.or([
         eb.and([eb('j.state', '=', 'queued'), eb('j.run_at', '<=', now)]),
@@ -45,15 +63,25 @@ export async function findClaimable(db: Q, now: number, lock: boolean): Promise<
         exists(
           selectFrom('jobs as e')
             .select('e.seq')
-            .whereRef('e.customer_id', '=', 'j.customer_id')
+            .whereRef('e.ordering_key', '=', 'j.ordering_key')
             .whereRef('e.seq', '<', 'j.seq')
-            .where('e.state', 'in', UNFINISHED),
+            .where('e.state', 'in', lane.blocking),
         ),
       ),
     )
     .orderBy('j.seq')
     .limit(1);
   return (lock ? query.forUpdate().skipLocked() : query).executeTakeFirst();
+}
+
+/** Jobs to insert at once, a statement per chunk so no statement passes the parameter limits. */
+export async function insertJobs(db: Q, jobs: readonly NewJob[]): Promise<void> {
+  for (let i = 0; i < jobs.length; i += 500) {
+    await db
+      .insertInto('jobs')
+      .values(jobs.slice(i, i + 500))
+      .execute();
+  }
 }
 
 /** Takes the job if it is still as `seen`: false when another worker got there first. */
@@ -126,6 +154,7 @@ export async function countByState(db: Q): Promise<Map<JobState, number>> {
   const rows = await db
     .selectFrom('jobs')
     .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('endpoint_id', 'is', null)
     .where('state', 'in', UNFINISHED)
     .groupBy('state')
     .execute();
@@ -136,6 +165,7 @@ export async function oldestPendingCreated(db: Q): Promise<number | null> {
   const row = await db
     .selectFrom('jobs')
     .select((eb) => eb.fn.min('created').as('oldest'))
+    .where('endpoint_id', 'is', null)
     .where('state', 'in', ['queued', 'running'])
     .executeTakeFirst();
   return row?.oldest == null ? null : Number(row.oldest);
@@ -147,6 +177,7 @@ export async function recentErrors(db: Q, limit: number): Promise<JobRow[]> {
     .selectFrom('jobs')
     .selectAll()
     .where('last_error', 'is not', null)
+    .where('endpoint_id', 'is', null)
     .where('state', 'in', UNFINISHED)
     .orderBy('last_error_at', 'desc')
     .orderBy('seq', 'desc')

@@ -113,6 +113,9 @@ function newJob(
     note: null,
     created: at,
     finished_at: null,
+    ordering_key: customer.id,
+    event_id: null,
+    endpoint_id: null,
   };
 }
 

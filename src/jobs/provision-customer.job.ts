@@ -136,7 +136,7 @@ function linked(
       // When the customer was deleted meanwhile this changes nothing, and the delete job that
       // follows removes the Stripe customer through the link.
       if (await setStripeCustomerId(trx, job.customer_id, stripeCustomerId, Math.floor(now / 1000))) {
-        await recordStripeSync(trx, job.customer_id);
+        await recordStripeSync(trx, job.customer_id, ctx.eventHook);
       }
     },
   };

@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import { findCustomerById } from '../customers/customers.store.js';
 import type { Database } from '../db/schema.js';
-import { writeCustomerEvent } from '../events/events.hook.js';
+import type { CustomerWriteHook } from '../db/write-hooks.js';
 
 /**
  * The event of the worker linking a customer to its Stripe customer: a `customer.updated` whose
@@ -9,7 +9,11 @@ import { writeCustomerEvent } from '../events/events.hook.js';
  * transaction that set it. Called right after the update, which holds the row's lock, so the
  * row read here is the one the update made.
  */
-export async function recordStripeSync(trx: Transaction<Database>, customerId: string): Promise<void> {
+export async function recordStripeSync(
+  trx: Transaction<Database>,
+  customerId: string,
+  writeCustomerEvent: CustomerWriteHook,
+): Promise<void> {
   const customer = await findCustomerById(trx, customerId);
   if (!customer) return;
   await writeCustomerEvent(trx, {

@@ -1,13 +1,20 @@
 import { hostname } from 'node:os';
 import type { Db } from '../db/index.js';
+import type { CustomerWriteHook } from '../db/write-hooks.js';
 import { newId } from '../ids.js';
 import type { Log } from '../log.js';
 import type { StripeGateway } from '../stripe/gateway.js';
-import { pruneJobs, type RunSettings, runNext } from './jobs.service.js';
+import type { DeliveryContext } from './job.js';
+import { LANES, pruneJobs, type RunSettings, runNext } from './jobs.service.js';
 
 export interface WorkerSettings extends RunSettings {
-  /** jobs run at once by this process (each for a different customer) */
+  /** Stripe jobs run at once by this process (each for a different customer) */
   concurrency: number;
+  /**
+   * Webhook deliveries run at once by this process, in loops of their own: a receiver that
+   * takes its whole timeout holds one of these, never a Stripe loop.
+   */
+  webhookConcurrency: number;
   /** how often to look for due jobs when there was nothing to do */
   pollMs: number;
   /** how long succeeded and cancelled jobs are kept for operators */
@@ -19,6 +26,7 @@ const HOUR = 60 * MINUTE;
 
 export const DEFAULT_WORKER_SETTINGS: WorkerSettings = {
   concurrency: 4,
+  webhookConcurrency: 8,
   pollMs: 1000,
   // Longer than an attempt takes (Stripe calls time out after 20 s), so a live worker keeps its
   // job; a dead worker's job waits this long. Should a rare attempt outlast it (a lookup paging
@@ -49,6 +57,10 @@ export interface WorkerDeps {
   db: Db;
   gateway: StripeGateway;
   log: Log;
+  /** writes the events of the changes jobs make (and queues their deliveries) */
+  eventHook: CustomerWriteHook;
+  /** what deliveries need; without it, this worker runs no webhooks lane */
+  deliveries?: DeliveryContext;
   settings?: Partial<WorkerSettings>;
   now?: () => number;
   random?: () => number;
@@ -71,7 +83,18 @@ export function startWorker(deps: WorkerDeps): Worker {
     workerId: id,
     now,
     random: deps.random,
+    eventHook: deps.eventHook,
+    deliveries: deps.deliveries,
   };
+  const stripeRun = { ...run, lane: LANES.stripe };
+  // The lease outlasts the longest attempt (the receiver's timeout), so a live worker keeps it.
+  const webhookRun = deps.deliveries
+    ? {
+        ...run,
+        lane: LANES.webhooks,
+        settings: { ...settings, leaseMs: Math.max(settings.leaseMs, deps.deliveries.timeoutMs + 60_000) },
+      }
+    : undefined;
   let stopping = false;
   const sleepers = new Set<() => void>();
   let lastPrune = 0;
@@ -88,7 +111,7 @@ export function startWorker(deps: WorkerDeps): Worker {
     });
   }
 
-  async function loop(first: boolean): Promise<void> {
+  async function loop(lane: typeof stripeRun, first: boolean): Promise<void> {
     while (!stopping) {
       let ran = false;
       try {
@@ -96,7 +119,7 @@ export function startWorker(deps: WorkerDeps): Worker {
           lastPrune = now();
           await pruneJobs(deps.db, now() - settings.retentionMs);
         }
-        ran = await runNext(run);
+        ran = await runNext(lane);
       } catch (error) {
         // The database is unreachable or similar: the jobs are safe in it; try again later.
         deps.log.error({ err: error, worker: id }, 'stripe worker could not reach the job queue');
@@ -105,8 +128,18 @@ export function startWorker(deps: WorkerDeps): Worker {
     }
   }
 
-  const loops = Array.from({ length: settings.concurrency }, (_, i) => loop(i === 0));
-  deps.log.info({ worker: id, concurrency: settings.concurrency }, 'stripe worker started');
+  const loops = Array.from({ length: settings.concurrency }, (_, i) => loop(stripeRun, i === 0));
+  if (webhookRun) {
+    for (let i = 0; i < settings.webhookConcurrency; i++) loops.push(loop(webhookRun, false));
+  }
+  deps.log.info(
+    {
+      worker: id,
+      concurrency: settings.concurrency,
+      webhook_concurrency: webhookRun ? settings.webhookConcurrency : 0,
+    },
+    'stripe worker started',
+  );
 
   return {
     id,

@@ -128,6 +128,7 @@ export async function createEndpoint(
     description: orNull(body.description),
     metadata: mergeMetadata(null, body.metadata),
     status: 'enabled',
+    failing_since: null,
     api_version: API_VERSION,
     created: Math.floor(now / 1000),
     updated: Math.floor(now / 1000),
@@ -178,6 +179,8 @@ function changesFor(deps: WebhookDeps, auth: AuthContext, row: EndpointRow, body
   if (body.disabled !== undefined) {
     const status = body.disabled ? 'disabled' : 'enabled';
     if (status !== row.status) next.status = status;
+    // Enabled again: the five days of failures that disable an endpoint count from now.
+    if (status === 'enabled' && status !== row.status) next.failing_since = null;
   }
   return next;
 }

@@ -67,7 +67,10 @@ export async function insertEndpoint(db: Q, row: EndpointRow): Promise<void> {
 }
 
 export type EndpointChanges = Partial<
-  Pick<EndpointRow, 'url' | 'enabled_events' | 'description' | 'metadata' | 'status' | 'updated'>
+  Pick<
+    EndpointRow,
+    'url' | 'enabled_events' | 'description' | 'metadata' | 'status' | 'updated' | 'failing_since'
+  >
 >;
 
 export async function updateEndpoint(

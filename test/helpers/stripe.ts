@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach } from 'node:test';
 import * as accounts from '../../src/accounts/accounts.service.js';
 import type { RunDeps } from '../../src/jobs/jobs.service.js';
-import { runNext } from '../../src/jobs/jobs.service.js';
+import { LANES, runNext } from '../../src/jobs/jobs.service.js';
 import type { JobRow } from '../../src/jobs/jobs.store.js';
 import { startWorker, type Worker, type WorkerSettings } from '../../src/jobs/worker.js';
 import type { Log } from '../../src/log.js';
 import { createStripeGateway, type StripeGateway } from '../../src/stripe/gateway.js';
+import { writeEventAndDeliveries } from '../../src/webhooks/deliveries.enqueue.js';
 import { type FakeStripe, startFakeStripe } from '../fake-stripe/server.js';
 import { type DialectName, type Harness, madeLater, startHarness, type TestAccount } from './harness.js';
 
@@ -16,6 +17,7 @@ export const LIVE_KEY = 'sk_live_platformLIVEsecret';
 /** Worker settings that make a test's retries take milliseconds instead of minutes. */
 export const FAST: WorkerSettings = {
   concurrency: 2,
+  webhookConcurrency: 2,
   pollMs: 10,
   leaseMs: 3000,
   backoff: { baseMs: 5, maxMs: 40 },
@@ -89,6 +91,8 @@ export async function startStripeHarness(
     log: collectingLog(workerLogs),
     workerId: `test-${randomBytes(3).toString('hex')}`,
     now: Date.now,
+    lane: LANES.stripe,
+    eventHook: writeEventAndDeliveries,
     ...overrides,
     settings: { ...FAST, ...overrides.settings },
   });
@@ -110,6 +114,7 @@ export async function startStripeHarness(
         db: h.db,
         gateway: workerGateway,
         log: collectingLog(workerLogs),
+        eventHook: writeEventAndDeliveries,
         settings: { ...FAST, ...settings },
       });
       workers.push(worker);

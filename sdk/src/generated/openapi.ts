@@ -176,6 +176,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhook_endpoints/{id}/attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a webhook endpoint's delivery attempts
+         * @description Newest first, with cursors and an optional `event` filter. No bodies are kept.
+         */
+        get: operations["listWebhookAttempts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{id}/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resend an event to an endpoint
+         * @description Queues one more delivery of the event to the endpoint, now, whatever happened before. The event's own delivery schedule is not changed.
+         */
+        post: operations["resendEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook_endpoints/{id}/recover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queue the events an endpoint missed
+         * @description Queues, in sequence order, every event since `since` of the types the endpoint wants that it has not received with a 2xx, including events written before it existed or while it was disabled.
+         */
+        post: operations["recoverWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events/{id}": {
         parameters: {
             query?: never;
@@ -764,6 +824,72 @@ export interface components {
             object: "webhook_endpoint";
             /** @enum {boolean} */
             deleted: true;
+        };
+        /**
+         * WebhookAttempt
+         * @description One attempt to deliver an event. No request or response bodies are kept.
+         * @example {
+         *       "id": "wha_01JRZK2Q4T9ZS0VCNA3HX7W9EY",
+         *       "object": "webhook_attempt",
+         *       "endpoint": "we_01JRZK2Q4T9ZS0VCNA3HX7W9EY",
+         *       "event": "evt_01JRZK2Q4T9ZS0VCNA3HX7W9EY",
+         *       "attempt": 1,
+         *       "status": "failed",
+         *       "http_status": 500,
+         *       "error": "http_status",
+         *       "duration_ms": 84,
+         *       "created": 1713100800,
+         *       "next_attempt_at": 1713100805
+         *     }
+         */
+        WebhookAttempt: {
+            /** @description `wha_` + ULID. */
+            id: string;
+            /** @enum {string} */
+            object: "webhook_attempt";
+            /** @description The webhook endpoint, `we_…`. */
+            endpoint: string;
+            /** @description The event delivered, `evt_…`. */
+            event: string;
+            /** @description Which attempt of its delivery this was, from 1. */
+            attempt: number;
+            status: "succeeded" | "failed";
+            /** @description The status the receiver answered with; null when it did not answer. */
+            http_status: number | null;
+            /** @description Why it failed; null when it succeeded. */
+            error: "timeout" | "connection_failed" | "address_blocked" | "http_status" | null;
+            duration_ms: number;
+            /** @description When the attempt was made, unix seconds. */
+            created: number;
+            /** @description When the delivery is tried again, unix seconds; null when it is not. */
+            next_attempt_at: number | null;
+        };
+        /** WebhookAttemptList */
+        WebhookAttemptList: {
+            /** @enum {string} */
+            object: "list";
+            url: string;
+            /** @description Whether more attempts exist past this page. */
+            has_more: boolean;
+            data: components["schemas"]["WebhookAttempt"][];
+        };
+        /**
+         * Resend
+         * @description One more delivery of the event to the endpoint, queued now.
+         */
+        Resend: {
+            /** @enum {string} */
+            object: "resend";
+            event: string;
+            endpoint: string;
+        };
+        /** Recovery */
+        Recovery: {
+            /** @enum {string} */
+            object: "recovery";
+            endpoint: string;
+            /** @description How many deliveries were queued. */
+            queued: number;
         };
     };
     responses: never;
@@ -2206,6 +2332,330 @@ export interface operations {
                 };
             };
             /** @description Error codes: `invalid_json`, `parameter_unknown`, `parameter_invalid`, `idempotency_key_reused`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `api_key_missing`, `api_key_invalid`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `resource_missing`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `body_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `service_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listWebhookAttempts: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1–100. */
+                limit?: number;
+                /** @description An attempt id: older ones. */
+                starting_after?: string;
+                /** @description An attempt id: newer ones. */
+                ending_before?: string;
+                /** @description Only the attempts of this event. */
+                event?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook endpoint id, `we_…`.
+                 * @example we_01JRZK2Q4T9ZS0VCNA3HX7W9EY
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookAttemptList"];
+                };
+            };
+            /** @description Error codes: `parameter_unknown`, `parameter_invalid`, `parameters_exclusive`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `api_key_missing`, `api_key_invalid`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `resource_missing`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `service_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    resendEvent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write idempotent: retries with the same key and parameters within 24 hours get the first response back (with `Idempotent-Replayed: true`) and have no further effect. 1–255 printable ASCII characters, scoped to the API key’s account and mode. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The event id, `evt_…`. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The webhook endpoint to send it to, `we_…`. */
+                    endpoint: string;
+                };
+            };
+        };
+        responses: {
+            /** @description One more delivery of the event to the endpoint, queued now. */
+            200: {
+                headers: {
+                    /** @description Present on a replay: this is the stored response of the first request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Resend"];
+                };
+            };
+            /** @description Error codes: `invalid_json`, `parameter_missing`, `parameter_unknown`, `parameter_invalid`, `idempotency_key_reused`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `api_key_missing`, `api_key_invalid`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `resource_missing`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `body_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `service_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    recoverWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write idempotent: retries with the same key and parameters within 24 hours get the first response back (with `Idempotent-Replayed: true`) and have no further effect. 1–255 printable ASCII characters, scoped to the API key’s account and mode. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /**
+                 * @description The webhook endpoint id, `we_…`.
+                 * @example we_01JRZK2Q4T9ZS0VCNA3HX7W9EY
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Unix seconds, within event retention: events created since then are queued. */
+                    since: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description Present on a replay: this is the stored response of the first request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Recovery"];
+                };
+            };
+            /** @description Error codes: `invalid_json`, `parameter_missing`, `parameter_unknown`, `parameter_invalid`, `idempotency_key_reused`. */
             400: {
                 headers: {
                     [name: string]: unknown;
