@@ -5,6 +5,12 @@ import { ConfigError, loadConfig } from './config.js';
 import { type Db, openMigrated, RESTART_AFTER_MIGRATION } from './db/index.js';
 import { AppError } from './errors.js';
 import { retryJob, type StripeStatus, stripeStatus } from './jobs/jobs.service.js';
+import {
+  type DeliveriesStatus,
+  deliveriesStatus,
+  type EndpointDeliveries,
+  endpointDeliveries,
+} from './webhooks/deliveries.service.js';
 import { LISTEN_USAGE, listenCommand } from './webhooks/webhooks.listen.js';
 
 /** A problem with what was typed: exit status 2 and one line on stderr. */
@@ -19,6 +25,8 @@ const USAGE = `usage: lunipay <command> [options]
   keys revoke KEY_ID [--json]
   stripe status [--json]
   stripe retry JOB_ID [--json]
+  webhooks list [--json]
+  webhooks status [--json]
   migrate [--json]
   ${LISTEN_USAGE}`;
 
@@ -112,6 +120,18 @@ async function run(db: Db, words: string[], values: Values, out: Out): Promise<v
       out(job, `Job ${id} is queued and runs as soon as a worker is free.`);
       return;
     }
+    case 'webhooks list': {
+      if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'.`);
+      const data = await endpointDeliveries(db);
+      out({ data }, data.length > 0 ? data.map(describeEndpoint).join('\n') : 'No webhook endpoints.');
+      return;
+    }
+    case 'webhooks status': {
+      if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'.`);
+      const status = await deliveriesStatus(db, Date.now());
+      out(status, describeDeliveries(status));
+      return;
+    }
     default:
       throw new UsageError(command === '' ? 'no command given.' : `unknown command '${command}'.`);
   }
@@ -134,6 +154,22 @@ function describeStatus(s: StripeStatus): string {
   }
   if (s.failed + s.dead > 0) lines.push('', 'Retry one with: lunipay stripe retry JOB_ID');
   return lines.join('\n');
+}
+
+function describeEndpoint(e: EndpointDeliveries): string {
+  return (
+    `${e.id}  ${e.account}  ${e.mode}  ${e.status}  ${e.url}\n` +
+    `    events: ${e.enabled_events.join(', ')}   pending: ${e.pending}   failed: ${e.failed}`
+  );
+}
+
+function describeDeliveries(s: DeliveriesStatus): string {
+  const age =
+    s.oldest_pending_age_seconds === null ? '' : ` (oldest waiting ${s.oldest_pending_age_seconds} s)`;
+  return [
+    `Webhook deliveries pending: ${s.pending}${age}, of which running: ${s.running}`,
+    `failed: ${s.failed}   endpoints disabled: ${s.endpoints_disabled}`,
+  ].join('\n');
 }
 
 /** `listen` talks to the API, never the database: it runs before any configuration is read. */

@@ -164,3 +164,83 @@ export async function recoverEndpoint(
     return answer;
   });
 }
+
+/** One endpoint as the operators' command line lists it, with its deliveries not yet done. */
+export interface EndpointDeliveries {
+  id: string;
+  account: string;
+  mode: 'test' | 'live';
+  /** without its query string or fragment, which may carry a receiver's token */
+  url: string;
+  status: 'enabled' | 'disabled';
+  enabled_events: string[];
+  pending: number;
+  failed: number;
+}
+
+function bareUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return url.replace(/[?#].*$/s, '');
+  }
+}
+
+/** Every endpoint of every account, oldest first, for `lunipay webhooks list`. */
+export async function endpointDeliveries(db: Db): Promise<EndpointDeliveries[]> {
+  const rows = await db.kysely.selectFrom('webhook_endpoints').selectAll().orderBy('id').execute();
+  const counts = await store.deliveryCounts(
+    db.kysely,
+    rows.map((r) => r.id),
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    account: r.account_id,
+    mode: r.mode,
+    url: bareUrl(r.url),
+    status: r.status,
+    enabled_events: enabledEventsOf(r),
+    pending: counts.get(r.id)?.pending ?? 0,
+    failed: counts.get(r.id)?.failed ?? 0,
+  }));
+}
+
+export interface DeliveriesStatus {
+  /** deliveries queued, waiting for a retry, or running */
+  pending: number;
+  running: number;
+  failed: number;
+  endpoints_disabled: number;
+  oldest_pending_age_seconds: number | null;
+}
+
+/** The totals of every account's deliveries, for `lunipay webhooks status`. */
+export async function deliveriesStatus(db: Db, now: number): Promise<DeliveriesStatus> {
+  const jobs = await db.kysely
+    .selectFrom('jobs')
+    .select(['state', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.min('created').as('oldest')])
+    .where('type', 'in', [store.DELIVER, store.RESEND])
+    .where('state', 'in', ['queued', 'running', 'failed'])
+    .groupBy('state')
+    .execute();
+  const disabled = await db.kysely
+    .selectFrom('webhook_endpoints')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('status', '=', 'disabled')
+    .executeTakeFirstOrThrow();
+  const count = (state: string) => Number(jobs.find((j) => j.state === state)?.n ?? 0);
+  const oldest = jobs
+    .filter((j) => j.state !== 'failed' && j.oldest != null)
+    .map((j) => Number(j.oldest))
+    .reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
+  return {
+    pending: count('queued') + count('running'),
+    running: count('running'),
+    failed: count('failed'),
+    endpoints_disabled: Number(disabled.n),
+    oldest_pending_age_seconds: Number.isFinite(oldest)
+      ? Math.max(0, Math.floor((now - oldest) / 1000))
+      : null,
+  };
+}
