@@ -1,5 +1,6 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { CreatedRange, Customer, DeletedCustomer } from '../customers/customers.schema.js';
+import { Customer, DeletedCustomer } from '../customers/customers.schema.js';
+import { createdParam, pageParams } from '../http/pagination.js';
 
 /** The wire format events are rendered in; stored with each event, which never changes after. */
 export const API_VERSION = '2026-12-01';
@@ -139,30 +140,14 @@ export const EventIdParams = Type.Object(
 
 export const ListEventsQuery = Type.Object(
   {
-    limit: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Page size, 1–100.' }),
-    ),
-    starting_after: Type.Optional(
-      Type.String({ maxLength: 64, description: 'An event id: the page of events older than it.' }),
-    ),
-    ending_before: Type.Optional(
-      Type.String({ maxLength: 64, description: 'An event id: the page of events just newer than it.' }),
-    ),
+    ...pageParams('An event id', 'events'),
     type: Type.Optional(
       Type.String({
         maxLength: 64,
         description: `One event type (${EVENT_TYPES.map((t) => `\`${t}\``).join(', ')}) or a prefix wildcard such as \`customer.*\`.`,
       }),
     ),
-    created: Type.Optional(
-      Type.Unsafe<number | Static<typeof CreatedRange>>({
-        type: ['integer', 'object'],
-        properties: CreatedRange.properties,
-        additionalProperties: false,
-        description:
-          'Exact unix time, or a range with `created[gt]`, `created[gte]`, `created[lt]`, `created[lte]`.',
-      }),
-    ),
+    created: createdParam(),
     object_id: Type.Optional(
       Type.String({
         maxLength: 64,

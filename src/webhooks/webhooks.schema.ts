@@ -1,5 +1,6 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { MetadataObject, MetadataParam } from '../http/metadata.js';
+import { pageParams } from '../http/pagination.js';
 import { NO_NUL, NullableString } from '../http/schemas.js';
 import { URL_MAX_LENGTH } from './webhooks.address.js';
 
@@ -198,18 +199,7 @@ export const WebhookEndpointIdParams = Type.Object(
 
 export const ListWebhookEndpointsQuery = Type.Object(
   {
-    limit: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Page size, 1–100.' }),
-    ),
-    starting_after: Type.Optional(
-      Type.String({ maxLength: 64, description: 'An endpoint id: the page of endpoints older than it.' }),
-    ),
-    ending_before: Type.Optional(
-      Type.String({
-        maxLength: 64,
-        description: 'An endpoint id: the page of endpoints just newer than it.',
-      }),
-    ),
+    ...pageParams('An endpoint id', 'endpoints'),
   },
   { additionalProperties: false },
 );
