@@ -1,7 +1,7 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { METADATA_MAX_KEYS, MetadataParam } from '../http/metadata.js';
-import { createdParam, pageParams } from '../http/pagination.js';
-import { NO_NUL, NullableString } from '../http/schemas.js';
+import { createdParam, ListOf, ListQuery } from '../http/pagination.js';
+import { IdParams, NO_NUL, NullableString } from '../http/schemas.js';
 
 export const EMAIL_PATTERN = '^[^@\\s\\u0000\\p{Cs}]+@[^@\\s\\u0000\\p{Cs}]+$';
 const EMAIL_LENGTH = { min: 3, max: 512 };
@@ -92,22 +92,11 @@ export const DeletedCustomer = Type.Object(
 );
 export type DeletedCustomer = Static<typeof DeletedCustomer>;
 
-export const CustomerList = Type.Object(
-  {
-    object: Type.Literal('list'),
-    url: Type.Literal('/v1/customers'),
-    has_more: Type.Boolean({
-      description: 'Whether more customers exist past this page, in the direction of the pagination.',
-    }),
-    data: Type.Array(Type.Ref(Customer)),
-  },
-  {
-    $id: 'CustomerList',
-    title: 'CustomerList',
-    additionalProperties: false,
-    examples: [{ object: 'list', url: '/v1/customers', has_more: false, data: [seed] }],
-  },
-);
+export const CustomerList = ListOf(Customer, '/v1/customers', {
+  title: 'CustomerList',
+  hasMore: 'Whether more customers exist past this page, in the direction of the pagination.',
+  example: seed,
+});
 export type CustomerList = Static<typeof CustomerList>;
 
 const email = {
@@ -184,28 +173,21 @@ export const UpdateCustomerBody = Type.Object(
 );
 export type UpdateCustomerBody = Static<typeof UpdateCustomerBody>;
 
-export const CustomerIdParams = Type.Object(
-  { id: Type.String({ description: 'The customer id, `cus_…`.', examples: [seed.id] }) },
-  { additionalProperties: false },
-);
+export const CustomerIdParams = IdParams('The customer id, `cus_…`.', seed.id);
 
 // Where it was first defined: the lists' shared schema pieces are in http/pagination.ts now.
 export { CreatedRange } from '../http/pagination.js';
 
-export const ListCustomersQuery = Type.Object(
-  {
-    ...pageParams('A customer id', 'customers'),
-    email: Type.Optional(
-      Type.String({
-        maxLength: EMAIL_LENGTH.max,
-        pattern: NO_NUL,
-        description: 'Only customers with this email, compared case-insensitively.',
-      }),
-    ),
-    created: createdParam(),
-  },
-  { additionalProperties: false },
-);
+export const ListCustomersQuery = ListQuery('A customer id', 'customers', {
+  email: Type.Optional(
+    Type.String({
+      maxLength: EMAIL_LENGTH.max,
+      pattern: NO_NUL,
+      description: 'Only customers with this email, compared case-insensitively.',
+    }),
+  ),
+  created: createdParam(),
+});
 export type ListCustomersQuery = Static<typeof ListCustomersQuery>;
 
 /**

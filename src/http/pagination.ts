@@ -1,4 +1,4 @@
-import { type Static, Type } from '@sinclair/typebox';
+import { type Static, type TProperties, type TSchema, Type } from '@sinclair/typebox';
 import type { CreatedRange as CreatedFilter, KeysetPage } from '../db/keyset.js';
 import { AppError } from '../errors.js';
 import { type IdPrefix, isId } from '../ids.js';
@@ -27,6 +27,11 @@ export function pageParams(anId: string, items: string) {
       Type.String({ maxLength: 64, description: `${anId}: the page of ${items} just newer than it.` }),
     ),
   };
+}
+
+/** A list route's query: the page parameters, then the resource's own filters; nothing else. */
+export function ListQuery<F extends TProperties>(anId: string, items: string, filters: F) {
+  return Type.Object({ ...pageParams(anId, items), ...filters }, { additionalProperties: false });
 }
 
 export const CreatedRange = Type.Object(
@@ -95,4 +100,26 @@ export function shown<R>(rows: R[], page: KeysetPage): { rows: R[]; has_more: bo
   const shownRows = rows.slice(0, page.limit);
   if (page.direction === 'newer') shownRows.reverse();
   return { rows: shownRows, has_more: rows.length > page.limit };
+}
+
+/** The list object a list route answers with: one page of `item`s, newest first. */
+export function ListOf<T extends TSchema, U extends string>(
+  item: T,
+  url: U,
+  options: { title: string; hasMore: string; example: unknown },
+) {
+  return Type.Object(
+    {
+      object: Type.Literal('list'),
+      url: Type.Literal(url),
+      has_more: Type.Boolean({ description: options.hasMore }),
+      data: Type.Array(Type.Ref(item)),
+    },
+    {
+      $id: options.title,
+      title: options.title,
+      additionalProperties: false,
+      examples: [{ object: 'list', url, has_more: false, data: [options.example] }],
+    },
+  );
 }
