@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'kysely';
 import { forEachDatabase, useHarness } from '../../test/helpers/harness.js';
+import { tableNames } from '../../test/helpers/rows.js';
 
 forEachDatabase('GET and DELETE /v1/customers/:id', (dialect) => {
   const { h, acct } = useHarness(dialect);
@@ -73,17 +74,7 @@ forEachDatabase('GET and DELETE /v1/customers/:id', (dialect) => {
       metadata: { key: `${marker}meta` },
     });
     await h.request('DELETE', `/v1/customers/${c.id}`, { key: acct.test });
-    const tables =
-      dialect === 'sqlite'
-        ? await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(
-            h.db.kysely,
-          )
-        : await sql<{
-            name: string;
-          }>`select table_name as name from information_schema.tables where table_schema = current_schema()`.execute(
-            h.db.kysely,
-          );
-    for (const { name } of tables.rows) {
+    for (const name of await tableNames(h.db.kysely, dialect)) {
       const rows = await sql<Record<string, unknown>>`select * from ${sql.table(name)}`.execute(h.db.kysely);
       const text = JSON.stringify(rows.rows);
       assert.ok(!text.includes(marker), `table ${name} still holds the deleted customer's data`);

@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { callerOf } from '../http/auth.js';
 import { pathIdHook } from '../http/route-hooks.js';
 import { errorResponses } from '../http/schemas.js';
+import { updateMethods } from '../http/update-methods.js';
 import {
   beforeCommitOf,
   IdempotencyHeaders,
@@ -110,40 +111,23 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
       },
     },
   };
-  app.patch(
-    '/v1/customers/:id',
-    { ...update, schema: { ...update.schema, operationId: 'updateCustomer' } },
-    async (request) =>
-      service.updateCustomer(
-        deps,
-        callerOf(request),
-        request.params.id,
-        request.body,
-        originOf(request),
-        beforeCommitOf(request),
-      ),
-  );
-  // The same update for Stripe-style clients, which send every write as a POST.
-  app.post(
-    '/v1/customers/:id',
-    {
+  for (const { method, ...names } of updateMethods('updateCustomer', update.schema.summary)) {
+    app.route({
+      method,
+      url: '/v1/customers/:id',
       ...update,
-      schema: {
-        ...update.schema,
-        operationId: 'updateCustomerPost',
-        summary: 'Update a customer (POST alias)',
-      },
-    },
-    async (request) =>
-      service.updateCustomer(
-        deps,
-        callerOf(request),
-        request.params.id,
-        request.body,
-        originOf(request),
-        beforeCommitOf(request),
-      ),
-  );
+      schema: { ...update.schema, ...names },
+      handler: async (request) =>
+        service.updateCustomer(
+          deps,
+          callerOf(request),
+          request.params.id,
+          request.body,
+          originOf(request),
+          beforeCommitOf(request),
+        ),
+    });
+  }
 
   app.delete(
     '/v1/customers/:id',

@@ -1,6 +1,7 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { METADATA_MAX_KEYS, MetadataParam } from '../http/metadata.js';
-import { NO_NUL, NullableString } from '../http/schemas.js';
+import { createdParam, ListOf, ListQuery } from '../http/pagination.js';
+import { IdParams, NO_NUL, NullableString } from '../http/schemas.js';
 
 export const EMAIL_PATTERN = '^[^@\\s\\u0000\\p{Cs}]+@[^@\\s\\u0000\\p{Cs}]+$';
 const EMAIL_LENGTH = { min: 3, max: 512 };
@@ -8,7 +9,6 @@ const NAME_MAX = 255;
 const PHONE_MAX = 64;
 const COMPANY_NAME_MAX = 255;
 const NOTES_MAX = 5000;
-const PAGE_SIZE = { min: 1, max: 100, default: 10 };
 
 /** The fields a request may never set; naming one gets a `parameter_unknown` that says why. */
 export const READ_ONLY_FIELDS = [
@@ -92,22 +92,11 @@ export const DeletedCustomer = Type.Object(
 );
 export type DeletedCustomer = Static<typeof DeletedCustomer>;
 
-export const CustomerList = Type.Object(
-  {
-    object: Type.Literal('list'),
-    url: Type.Literal('/v1/customers'),
-    has_more: Type.Boolean({
-      description: 'Whether more customers exist past this page, in the direction of the pagination.',
-    }),
-    data: Type.Array(Type.Ref(Customer)),
-  },
-  {
-    $id: 'CustomerList',
-    title: 'CustomerList',
-    additionalProperties: false,
-    examples: [{ object: 'list', url: '/v1/customers', has_more: false, data: [seed] }],
-  },
-);
+export const CustomerList = ListOf(Customer, '/v1/customers', {
+  title: 'CustomerList',
+  hasMore: 'Whether more customers exist past this page, in the direction of the pagination.',
+  example: seed,
+});
 export type CustomerList = Static<typeof CustomerList>;
 
 const email = {
@@ -184,56 +173,21 @@ export const UpdateCustomerBody = Type.Object(
 );
 export type UpdateCustomerBody = Static<typeof UpdateCustomerBody>;
 
-export const CustomerIdParams = Type.Object(
-  { id: Type.String({ description: 'The customer id, `cus_…`.', examples: [seed.id] }) },
-  { additionalProperties: false },
-);
+export const CustomerIdParams = IdParams('The customer id, `cus_…`.', seed.id);
 
-export const CreatedRange = Type.Object(
-  {
-    gt: Type.Optional(Type.Integer({ description: 'Created after this unix time.' })),
-    gte: Type.Optional(Type.Integer({ description: 'Created at or after this unix time.' })),
-    lt: Type.Optional(Type.Integer({ description: 'Created before this unix time.' })),
-    lte: Type.Optional(Type.Integer({ description: 'Created at or before this unix time.' })),
-  },
-  { additionalProperties: false },
-);
+// Where it was first defined: the lists' shared schema pieces are in http/pagination.ts now.
+export { CreatedRange } from '../http/pagination.js';
 
-export const ListCustomersQuery = Type.Object(
-  {
-    limit: Type.Optional(
-      Type.Integer({
-        minimum: PAGE_SIZE.min,
-        maximum: PAGE_SIZE.max,
-        default: PAGE_SIZE.default,
-        description: `Page size, ${PAGE_SIZE.min}–${PAGE_SIZE.max}.`,
-      }),
-    ),
-    starting_after: Type.Optional(
-      Type.String({ maxLength: 64, description: 'A customer id: the page of customers older than it.' }),
-    ),
-    ending_before: Type.Optional(
-      Type.String({ maxLength: 64, description: 'A customer id: the page of customers just newer than it.' }),
-    ),
-    email: Type.Optional(
-      Type.String({
-        maxLength: EMAIL_LENGTH.max,
-        pattern: NO_NUL,
-        description: 'Only customers with this email, compared case-insensitively.',
-      }),
-    ),
-    created: Type.Optional(
-      Type.Unsafe<number | Static<typeof CreatedRange>>({
-        type: ['integer', 'object'],
-        properties: CreatedRange.properties,
-        additionalProperties: false,
-        description:
-          'Exact unix time, or a range with `created[gt]`, `created[gte]`, `created[lt]`, `created[lte]`.',
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
+export const ListCustomersQuery = ListQuery('A customer id', 'customers', {
+  email: Type.Optional(
+    Type.String({
+      maxLength: EMAIL_LENGTH.max,
+      pattern: NO_NUL,
+      description: 'Only customers with this email, compared case-insensitively.',
+    }),
+  ),
+  created: createdParam(),
+});
 export type ListCustomersQuery = Static<typeof ListCustomersQuery>;
 
 /**

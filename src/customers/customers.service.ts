@@ -6,6 +6,7 @@ import type { Database } from '../db/schema.js';
 import type { BeforeCommit, CustomerEvent, CustomerWriteHook, Origin } from '../db/write-hooks.js';
 import { AppError } from '../errors.js';
 import { mergeMetadata, parseMetadata } from '../http/metadata.js';
+import { createdRange, pageOf, shown } from '../http/pagination.js';
 import { isId, newId } from '../ids.js';
 import type {
   CreateCustomerBody,
@@ -187,40 +188,16 @@ export async function deleteCustomer(
   return deleted;
 }
 
-function cursor(value: string | undefined, param: string): string | undefined {
-  if (value !== undefined && !isId('cus', value)) {
-    throw new AppError('parameter_invalid', `Invalid ${param}: '${value}' is not a customer id.`, param);
-  }
-  return value;
-}
-
 export async function listCustomers(
   deps: CustomerDeps,
   auth: AuthContext,
   query: ListCustomersQuery,
 ): Promise<CustomerList> {
-  if (query.starting_after !== undefined && query.ending_before !== undefined) {
-    throw new AppError('parameters_exclusive', 'Only one of starting_after and ending_before may be given.');
-  }
-  const limit = query.limit ?? 10;
-  const newer = query.ending_before !== undefined;
-  const rows = await store.listCustomers(
-    deps.db.reader,
-    owner(auth),
-    {
-      limit,
-      cursor: newer
-        ? cursor(query.ending_before, 'ending_before')
-        : cursor(query.starting_after, 'starting_after'),
-      direction: newer ? 'newer' : 'older',
-    },
-    {
-      emailLower: query.email?.toLowerCase(),
-      created: typeof query.created === 'number' ? { eq: query.created } : query.created,
-    },
-  );
-  const page = rows.slice(0, limit);
-  // Walking newer, rows come oldest first; every page is shown newest first.
-  if (newer) page.reverse();
-  return { object: 'list', url: '/v1/customers', has_more: rows.length > limit, data: page.map(toCustomer) };
+  const page = pageOf(query, 'cus', 'a customer id');
+  const rows = await store.listCustomers(deps.db.reader, owner(auth), page, {
+    emailLower: query.email?.toLowerCase(),
+    created: createdRange(query.created),
+  });
+  const { rows: shownRows, has_more } = shown(rows, page);
+  return { object: 'list', url: '/v1/customers', has_more, data: shownRows.map(toCustomer) };
 }

@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { batchedById } from '../db/batched.js';
 import type { Coalescer } from '../db/index.js';
+import { type CreatedRange, createdWithin, type KeysetPage, keysetPage } from '../db/keyset.js';
 import type { CustomersTable, Database, Mode } from '../db/schema.js';
 
 type Q = Kysely<Database> | Transaction<Database>;
@@ -163,18 +164,17 @@ export async function deleteCustomer(db: Q, owner: Owner, id: string): Promise<b
 
 export interface ListFilter {
   emailLower?: string;
-  created?: { eq?: number; gt?: number; gte?: number; lt?: number; lte?: number };
+  created?: CreatedRange;
 }
 
 /**
- * One page by keyset on the primary key: `id < cursor` walking older (`direction: 'older'`),
- * or `id > cursor` walking newer. Fetches `limit + 1` rows so the caller can tell whether more
- * exist without a second query. Rows come back in walking order.
+ * One page by keyset on the primary key (db/keyset.ts): `id < cursor` walking older, `id >
+ * cursor` walking newer, `limit + 1` rows in walking order.
  */
 export async function listCustomers(
   db: Q,
   owner: Owner,
-  page: { limit: number; cursor?: string; direction: 'older' | 'newer' },
+  page: KeysetPage,
   filter: ListFilter,
 ): Promise<CustomerRow[]> {
   let query = db
@@ -183,16 +183,5 @@ export async function listCustomers(
     .where('account_id', '=', owner.accountId)
     .where('mode', '=', owner.mode);
   if (filter.emailLower !== undefined) query = query.where('email_lower', '=', filter.emailLower);
-  const c = filter.created;
-  if (c?.eq !== undefined) query = query.where('created', '=', c.eq);
-  if (c?.gt !== undefined) query = query.where('created', '>', c.gt);
-  if (c?.gte !== undefined) query = query.where('created', '>=', c.gte);
-  if (c?.lt !== undefined) query = query.where('created', '<', c.lt);
-  if (c?.lte !== undefined) query = query.where('created', '<=', c.lte);
-  if (page.cursor !== undefined)
-    query = query.where('id', page.direction === 'older' ? '<' : '>', page.cursor);
-  return query
-    .orderBy('id', page.direction === 'older' ? 'desc' : 'asc')
-    .limit(page.limit + 1)
-    .execute();
+  return query.$call(createdWithin(filter.created)).$call(keysetPage(page)).execute();
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { notFoundBody } from '../../test/helpers/errors.js';
 import { forEachDatabase, useHarness } from '../../test/helpers/harness.js';
 
 forEachDatabase('PATCH /v1/customers/:id', (dialect) => {
@@ -127,14 +128,7 @@ forEachDatabase('PATCH /v1/customers/:id', (dialect) => {
     ]) {
       const res = await patch(id, { first_name: 'x' });
       assert.equal(res.status, 404);
-      assert.deepEqual(res.body, {
-        error: {
-          type: 'invalid_request_error',
-          code: 'resource_missing',
-          message: `No such customer: '${id}'.`,
-          param: 'id',
-        },
-      });
+      assert.deepEqual(res.body, notFoundBody('customer', id));
     }
   });
 });

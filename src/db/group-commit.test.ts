@@ -3,27 +3,11 @@ import { test } from 'node:test';
 import SQLite from 'better-sqlite3';
 import type { Transaction } from 'kysely';
 import { forEachDatabase, freshDatabase } from '../../test/helpers/harness.js';
+import { customerRow } from '../../test/helpers/rows.js';
 import * as accounts from '../accounts/accounts.service.js';
 import { customerInserts } from '../customers/customers.store.js';
 import type { Coalescer } from './group-commit.js';
 import type { Database } from './schema.js';
-
-const customer = (id: string, accountId: string, email: string) => ({
-  id,
-  account_id: accountId,
-  mode: 'test' as const,
-  email,
-  email_lower: email,
-  first_name: '',
-  last_name: '',
-  phone: null,
-  company_name: null,
-  notes: null,
-  metadata: null,
-  stripe_customer_id: null,
-  created: 1,
-  updated: 1,
-});
 
 const insertAccount = (trx: Transaction<Database>, name: string) =>
   trx
@@ -132,7 +116,7 @@ forEachDatabase('group commit', (dialect) => {
       const { account } = await accounts.createAccount(fresh.db, { name: 'gc', stripeAccountId: null });
       await fresh.db.write(async () => {}, {
         coalesce: [
-          { coalescer: customerInserts, value: customer('cus_TAKEN', account.id, 'first@example.com') },
+          { coalescer: customerInserts, value: customerRow('cus_TAKEN', account.id, 'first@example.com') },
         ],
       });
       // 37 rows: statements of 32, 4 and 1 rows; one of them repeats a stored id.
@@ -142,7 +126,7 @@ forEachDatabase('group commit', (dialect) => {
             coalesce: [
               {
                 coalescer: customerInserts,
-                value: customer(i === 20 ? 'cus_TAKEN' : `cus_GC${i}`, account.id, `c${i}@example.com`),
+                value: customerRow(i === 20 ? 'cus_TAKEN' : `cus_GC${i}`, account.id, `c${i}@example.com`),
               },
             ],
           }),

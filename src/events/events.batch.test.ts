@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type FreshDatabase, forEachDatabase, freshDatabase } from '../../test/helpers/harness.js';
+import { customerRow } from '../../test/helpers/rows.js';
 import { createAccount } from '../accounts/accounts.service.js';
 import type { AuthContext } from '../accounts/keys.js';
 import * as customers from '../customers/customers.service.js';
@@ -102,20 +103,7 @@ forEachDatabase('events of writes committed together', (dialect) => {
   test('inside a batch the events wait for COMMIT; a batch that rolls back leaves none', async () => {
     const { test: auth } = await caller();
     const customer = {
-      id: newId('cus'),
-      account_id: auth.accountId,
-      mode: auth.mode,
-      email: 'x@example.com',
-      email_lower: 'x@example.com',
-      first_name: '',
-      last_name: '',
-      phone: null,
-      company_name: null,
-      notes: null,
-      metadata: null,
-      stripe_customer_id: null,
-      created: 1,
-      updated: 1,
+      ...customerRow(newId('cus'), auth.accountId, 'x@example.com', auth.mode),
       version: 1,
     };
     const seen = await fresh.db.write(async (trx, batch) => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { notFoundBody } from '../../test/helpers/errors.js';
 import { forEachDatabase, type Harness, startHarness, type TestAccount } from '../../test/helpers/harness.js';
 import { newId } from '../ids.js';
 
@@ -207,14 +208,7 @@ forEachDatabase('GET /v1/events', (dialect) => {
     for (const id of [newId('evt'), 'evt_nope', c[1] as string, 'x']) {
       const res = await h.request('GET', `/v1/events/${id}`, { key: acct.test });
       assert.equal(res.status, 404, res.raw);
-      assert.deepEqual(res.body, {
-        error: {
-          type: 'invalid_request_error',
-          code: 'resource_missing',
-          message: `No such event: '${id}'.`,
-          param: 'id',
-        },
-      });
+      assert.deepEqual(res.body, notFoundBody('event', id));
       bodies.add(res.raw.replace(id, 'ID'));
     }
     assert.equal(bodies.size, 1);

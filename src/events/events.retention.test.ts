@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { forEachDatabase, type Harness, startHarness, type TestAccount } from '../../test/helpers/harness.js';
+import { forEachDatabase, useHarness } from '../../test/helpers/harness.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { firstIdAt, newId } from '../ids.js';
 import { API_VERSION } from './events.schema.js';
@@ -11,13 +11,7 @@ import { startEventSweeper } from './events.sweeper.js';
 const DAY_MS = 86_400_000;
 
 forEachDatabase('Event retention', (dialect) => {
-  let h: Harness;
-  let acct: TestAccount;
-  before(async () => {
-    h = await startHarness(dialect);
-    acct = await h.account();
-  });
-  after(() => h.close());
+  const { h, acct } = useHarness(dialect);
 
   const count = async () =>
     Number(

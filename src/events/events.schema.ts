@@ -1,5 +1,7 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { CreatedRange, Customer, DeletedCustomer } from '../customers/customers.schema.js';
+import { Customer, DeletedCustomer } from '../customers/customers.schema.js';
+import { createdParam, ListOf, ListQuery } from '../http/pagination.js';
+import { IdParams } from '../http/schemas.js';
 
 /** The wire format events are rendered in; stored with each event, which never changes after. */
 export const API_VERSION = '2026-12-01';
@@ -113,73 +115,38 @@ export const Event = Type.Object(
 );
 export type Event = Static<typeof Event>;
 
-export const EventList = Type.Object(
-  {
-    object: Type.Literal('list'),
-    url: Type.Literal('/v1/events'),
-    has_more: Type.Boolean({
-      description:
-        'Whether more events exist past this page, in the direction of the pagination or the feed.',
-    }),
-    data: Type.Array(Type.Ref(Event)),
-  },
-  {
-    $id: 'EventList',
-    title: 'EventList',
-    additionalProperties: false,
-    examples: [{ object: 'list', url: '/v1/events', has_more: false, data: [seed] }],
-  },
-);
+export const EventList = ListOf(Event, '/v1/events', {
+  title: 'EventList',
+  hasMore: 'Whether more events exist past this page, in the direction of the pagination or the feed.',
+  example: seed,
+});
 export type EventList = Static<typeof EventList>;
 
-export const EventIdParams = Type.Object(
-  { id: Type.String({ description: 'The event id, `evt_…`.', examples: [seed.id] }) },
-  { additionalProperties: false },
-);
+export const EventIdParams = IdParams('The event id, `evt_…`.', seed.id);
 
-export const ListEventsQuery = Type.Object(
-  {
-    limit: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Page size, 1–100.' }),
-    ),
-    starting_after: Type.Optional(
-      Type.String({ maxLength: 64, description: 'An event id: the page of events older than it.' }),
-    ),
-    ending_before: Type.Optional(
-      Type.String({ maxLength: 64, description: 'An event id: the page of events just newer than it.' }),
-    ),
-    type: Type.Optional(
-      Type.String({
-        maxLength: 64,
-        description: `One event type (${EVENT_TYPES.map((t) => `\`${t}\``).join(', ')}) or a prefix wildcard such as \`customer.*\`.`,
-      }),
-    ),
-    created: Type.Optional(
-      Type.Unsafe<number | Static<typeof CreatedRange>>({
-        type: ['integer', 'object'],
-        properties: CreatedRange.properties,
-        additionalProperties: false,
-        description:
-          'Exact unix time, or a range with `created[gt]`, `created[gte]`, `created[lt]`, `created[lte]`.',
-      }),
-    ),
-    object_id: Type.Optional(
-      Type.String({
-        maxLength: 64,
-        description: "A customer id: that customer's history, deleted customers included.",
-      }),
-    ),
-    sequence_after: Type.Optional(
-      Type.Integer({
-        minimum: 0,
-        description:
-          'The feed: the events with a larger sequence, oldest first. Combines with `type` and `object_id`, ' +
-          'not with the cursors or `created`. Store the last sequence processed to resume after any outage.',
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
+export const ListEventsQuery = ListQuery('An event id', 'events', {
+  type: Type.Optional(
+    Type.String({
+      maxLength: 64,
+      description: `One event type (${EVENT_TYPES.map((t) => `\`${t}\``).join(', ')}) or a prefix wildcard such as \`customer.*\`.`,
+    }),
+  ),
+  created: createdParam(),
+  object_id: Type.Optional(
+    Type.String({
+      maxLength: 64,
+      description: "A customer id: that customer's history, deleted customers included.",
+    }),
+  ),
+  sequence_after: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      description:
+        'The feed: the events with a larger sequence, oldest first. Combines with `type` and `object_id`, ' +
+        'not with the cursors or `created`. Store the last sequence processed to resume after any outage.',
+    }),
+  ),
+});
 export type ListEventsQuery = Static<typeof ListEventsQuery>;
 
 /** Registered once at the root (app.ts), beside the schemas they refer to. */

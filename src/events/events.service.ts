@@ -1,6 +1,7 @@
 import type { AuthContext } from '../accounts/keys.js';
 import type { Db } from '../db/index.js';
 import { AppError } from '../errors.js';
+import { assertOneCursor, createdRange, pageOf, shown } from '../http/pagination.js';
 import { firstIdAt, isId } from '../ids.js';
 import { EVENT_TYPES, type Event, type EventList, type ListEventsQuery } from './events.schema.js';
 import type { EventFilter, EventRow, Owner } from './events.store.js';
@@ -55,13 +56,6 @@ export async function retrieveEvent(deps: EventDeps, auth: AuthContext, id: stri
   return (await render(deps, [row]))[0] as Event;
 }
 
-function cursor(value: string | undefined, param: string): string | undefined {
-  if (value !== undefined && !isId('evt', value)) {
-    throw new AppError('parameter_invalid', `Invalid ${param}: '${value}' is not an event id.`, param);
-  }
-  return value;
-}
-
 /** `customer.updated` is itself; `customer.*` is every type under `customer.`; anything else is a 400. */
 function typesOf(type: string | undefined): readonly string[] | undefined {
   if (type === undefined) return undefined;
@@ -94,9 +88,7 @@ export async function listEvents(
   auth: AuthContext,
   query: ListEventsQuery,
 ): Promise<EventList> {
-  if (query.starting_after !== undefined && query.ending_before !== undefined) {
-    throw new AppError('parameters_exclusive', 'Only one of starting_after and ending_before may be given.');
-  }
+  assertOneCursor(query);
   if (query.sequence_after !== undefined) {
     const other = (['starting_after', 'ending_before', 'created'] as const).find(
       (p) => query[p] !== undefined,
@@ -105,33 +97,19 @@ export async function listEvents(
       throw new AppError('parameters_exclusive', `sequence_after cannot be combined with ${other}.`);
     }
   }
-  const limit = query.limit ?? 10;
-  const newer = query.ending_before !== undefined;
-  const page = {
-    limit,
-    cursor: newer
-      ? cursor(query.ending_before, 'ending_before')
-      : cursor(query.starting_after, 'starting_after'),
-    direction: newer ? ('newer' as const) : ('older' as const),
-  };
+  const page = pageOf(query, 'evt', 'an event id');
   const filter: EventFilter = {
     types: typesOf(query.type),
     objectId: objectId(query.object_id),
-    created: typeof query.created === 'number' ? { eq: query.created } : query.created,
+    created: createdRange(query.created),
   };
   const rows =
     query.sequence_after === undefined
       ? await store.listEvents(deps.db.reader, owner(auth), page, filter)
-      : await store.listEventsAfter(deps.db.reader, owner(auth), query.sequence_after, limit, filter);
-  const shown = rows.slice(0, limit);
-  // Walking newer, rows come oldest first; a page of the list is shown newest first.
-  if (newer) shown.reverse();
-  return {
-    object: 'list',
-    url: '/v1/events',
-    has_more: rows.length > limit,
-    data: await render(deps, shown),
-  };
+      : await store.listEventsAfter(deps.db.reader, owner(auth), query.sequence_after, page.limit, filter);
+  // The feed has no cursor, so its page walks older and keeps the store's order (oldest first).
+  const { rows: shownRows, has_more } = shown(rows, page);
+  return { object: 'list', url: '/v1/events', has_more, data: await render(deps, shownRows) };
 }
 
 /** Deletes per statement while pruning, so no one statement holds locks for long. */

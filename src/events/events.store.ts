@@ -1,4 +1,5 @@
 import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
+import { type CreatedRange, createdWithin, type KeysetPage, keysetPage } from '../db/keyset.js';
 import type { Database, EventsTable, Mode } from '../db/schema.js';
 
 type Q = Kysely<Database> | Transaction<Database>;
@@ -110,7 +111,7 @@ export interface EventFilter {
   /** Any of these types; undefined for all. */
   types?: readonly string[];
   objectId?: string;
-  created?: { eq?: number; gt?: number; gte?: number; lt?: number; lte?: number };
+  created?: CreatedRange;
 }
 
 function filtered(db: Q, owner: Owner, filter: EventFilter) {
@@ -121,33 +122,17 @@ function filtered(db: Q, owner: Owner, filter: EventFilter) {
     .where('mode', '=', owner.mode);
   if (filter.types !== undefined) query = query.where('type', 'in', filter.types as EventsTable['type'][]);
   if (filter.objectId !== undefined) query = query.where('object_id', '=', filter.objectId);
-  const c = filter.created;
-  if (c?.eq !== undefined) query = query.where('created', '=', c.eq);
-  if (c?.gt !== undefined) query = query.where('created', '>', c.gt);
-  if (c?.gte !== undefined) query = query.where('created', '>=', c.gte);
-  if (c?.lt !== undefined) query = query.where('created', '<', c.lt);
-  if (c?.lte !== undefined) query = query.where('created', '<=', c.lte);
-  return query;
+  return query.$call(createdWithin(filter.created));
 }
 
-/**
- * One page by keyset on the id, like the customer list: `id < cursor` walking older, `id >
- * cursor` walking newer, `limit + 1` rows so the caller can tell whether more exist. Rows come
- * back in walking order.
- */
+/** One page by keyset on the id, like the customer list (db/keyset.ts). */
 export async function listEvents(
   db: Q,
   owner: Owner,
-  page: { limit: number; cursor?: string; direction: 'older' | 'newer' },
+  page: KeysetPage,
   filter: EventFilter,
 ): Promise<EventRow[]> {
-  let query = filtered(db, owner, filter);
-  if (page.cursor !== undefined)
-    query = query.where('id', page.direction === 'older' ? '<' : '>', page.cursor);
-  return query
-    .orderBy('id', page.direction === 'older' ? 'desc' : 'asc')
-    .limit(page.limit + 1)
-    .execute();
+  return filtered(db, owner, filter).$call(keysetPage(page)).execute();
 }
 
 /** The feed: events after a sequence, oldest first, `limit + 1` rows. */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
 import { forEachDatabase, type Harness, startHarness, type TestAccount } from '../../test/helpers/harness.js';
+import { tableNames } from '../../test/helpers/rows.js';
 
 /** Which changes make events, and what each says: type, data, previous_attributes, request. */
 
@@ -227,17 +228,7 @@ forEachDatabase('events written by customer changes', (dialect) => {
     assert.deepEqual(events.find((e) => e.data.object.id === other.body.id)?.data.object, other.body);
 
     // Every table of the database, events first among them.
-    const tables =
-      dialect === 'sqlite'
-        ? await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(
-            h.db.kysely,
-          )
-        : await sql<{
-            name: string;
-          }>`select table_name as name from information_schema.tables where table_schema = current_schema()`.execute(
-            h.db.kysely,
-          );
-    const names = tables.rows.map((r) => r.name);
+    const names = await tableNames(h.db.kysely, dialect);
     assert.ok(names.includes('events'));
     for (const table of names) {
       const stored = JSON.stringify((await sql`select * from ${sql.table(table)}`.execute(h.db.kysely)).rows);

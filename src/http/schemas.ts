@@ -58,3 +58,11 @@ export function errorResponses(
   }
   return out;
 }
+
+/** The path parameters of a route on one object: its `id`. */
+export function IdParams(description: string, example: string) {
+  return Type.Object(
+    { id: Type.String({ description, examples: [example] }) },
+    { additionalProperties: false },
+  );
+}

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { notFoundBody } from '../../test/helpers/errors.js';
 import { forEachDatabase, useHarness } from '../../test/helpers/harness.js';
 
 forEachDatabase('Idempotency and the delete rule', (dialect) => {
@@ -55,14 +56,7 @@ forEachDatabase('Idempotency and the delete rule', (dialect) => {
       const replay = await send(method, url, key, body);
       assert.equal(replay.status, 404, key);
       assert.equal(replay.headers['idempotent-replayed'], 'true');
-      assert.deepEqual(replay.body, {
-        error: {
-          type: 'invalid_request_error',
-          code: 'resource_missing',
-          message: `No such customer: '${id}'.`,
-          param: 'id',
-        },
-      });
+      assert.deepEqual(replay.body, notFoundBody('customer', id));
     }
     // Nothing was created again by the replayed create.
     const again = await h.db.kysely

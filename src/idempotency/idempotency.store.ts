@@ -1,4 +1,4 @@
-import type { Kysely, Transaction, Updateable } from 'kysely';
+import type { ExpressionBuilder, Kysely, Transaction, Updateable } from 'kysely';
 import type { Database, IdempotencyKeysTable, Mode } from '../db/schema.js';
 
 type Q = Kysely<Database> | Transaction<Database>;
@@ -39,6 +39,12 @@ export async function findRecord(db: Q, ref: KeyRef): Promise<IdempotencyRow | u
     .executeTakeFirst();
 }
 
+/** The record of `ref` while it is in flight under `token`: all a lease lets its holder change or drop. */
+function heldUnder(ref: KeyRef, token: string) {
+  return (eb: ExpressionBuilder<Database, 'idempotency_keys'>) =>
+    eb.and({ ...byKey(ref), state: 'in_flight', lease_token: token });
+}
+
 /**
  * Compare-and-set on the lease: sets `values` only while the record is still in flight under
  * `token`; false otherwise. Every change an execution makes to its record goes through here.
@@ -49,15 +55,10 @@ async function setUnderLease(
   token: string,
   values: Updateable<IdempotencyKeysTable>,
 ): Promise<boolean> {
-  const k = byKey(ref);
   const result = await db
     .updateTable('idempotency_keys')
     .set(values)
-    .where('account_id', '=', k.account_id)
-    .where('mode', '=', k.mode)
-    .where('key', '=', k.key)
-    .where('state', '=', 'in_flight')
-    .where('lease_token', '=', token)
+    .where(heldUnder(ref, token))
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
@@ -91,15 +92,7 @@ export function complete(
 
 /** Drops an in-flight record held under `token`; a completed or taken-over one is left alone. */
 export async function release(db: Q, ref: KeyRef, token: string): Promise<boolean> {
-  const k = byKey(ref);
-  const result = await db
-    .deleteFrom('idempotency_keys')
-    .where('account_id', '=', k.account_id)
-    .where('mode', '=', k.mode)
-    .where('key', '=', k.key)
-    .where('state', '=', 'in_flight')
-    .where('lease_token', '=', token)
-    .executeTakeFirst();
+  const result = await db.deleteFrom('idempotency_keys').where(heldUnder(ref, token)).executeTakeFirst();
   return result.numDeletedRows > 0n;
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { forEachDatabase, type Harness, startHarness, type TestAccount } from '../../test/helpers/harness.js';
+import { test } from 'node:test';
+import { forEachDatabase, useHarness } from '../../test/helpers/harness.js';
 import { loadActiveSecrets } from './webhooks.secrets.js';
 import { endpointsForEvent, matchesEvent } from './webhooks.service.js';
 
@@ -9,13 +9,7 @@ const SECRET = /^whsec_[A-Za-z0-9+/]{43}=$/;
 const URL = 'https://example.com/hooks/lunipay';
 
 forEachDatabase('webhook endpoints', (dialect) => {
-  let h: Harness;
-  let acct: TestAccount;
-  before(async () => {
-    h = await startHarness(dialect);
-    acct = await h.account();
-  });
-  after(() => h.close());
+  const { h, acct } = useHarness(dialect);
 
   const create = async (json: Record<string, unknown> = {}, key = acct.test) => {
     const res = await h.request('POST', '/v1/webhook_endpoints', {

@@ -4,6 +4,7 @@ import { callerOf } from '../http/auth.js';
 import { coerceFormFields } from '../http/form-fields.js';
 import { pathIdHook } from '../http/route-hooks.js';
 import { errorResponses } from '../http/schemas.js';
+import { updateMethods } from '../http/update-methods.js';
 import {
   beforeCommitOf,
   IdempotencyHeaders,
@@ -113,38 +114,22 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{
       },
     },
   };
-  app.patch(
-    `${BASE}/:id`,
-    { ...update, schema: { ...update.schema, operationId: 'updateWebhookEndpoint' } },
-    async (request) =>
-      service.updateEndpoint(
-        deps,
-        callerOf(request),
-        request.params.id,
-        request.body,
-        beforeCommitOf(request),
-      ),
-  );
-  // The same update for Stripe-style clients, which send every write as a POST.
-  app.post(
-    `${BASE}/:id`,
-    {
+  for (const { method, ...names } of updateMethods('updateWebhookEndpoint', update.schema.summary)) {
+    app.route({
+      method,
+      url: `${BASE}/:id`,
       ...update,
-      schema: {
-        ...update.schema,
-        operationId: 'updateWebhookEndpointPost',
-        summary: 'Update a webhook endpoint (POST alias)',
-      },
-    },
-    async (request) =>
-      service.updateEndpoint(
-        deps,
-        callerOf(request),
-        request.params.id,
-        request.body,
-        beforeCommitOf(request),
-      ),
-  );
+      schema: { ...update.schema, ...names },
+      handler: async (request) =>
+        service.updateEndpoint(
+          deps,
+          callerOf(request),
+          request.params.id,
+          request.body,
+          beforeCommitOf(request),
+        ),
+    });
+  }
 
   app.delete(
     `${BASE}/:id`,

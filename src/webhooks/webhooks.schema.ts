@@ -1,6 +1,7 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { MetadataObject, MetadataParam } from '../http/metadata.js';
-import { NO_NUL, NullableString } from '../http/schemas.js';
+import { ListOf, ListQuery } from '../http/pagination.js';
+import { IdParams, NO_NUL, NullableString } from '../http/schemas.js';
 import { URL_MAX_LENGTH } from './webhooks.address.js';
 
 /** The wire format events are rendered in. */
@@ -95,22 +96,11 @@ export const DeletedWebhookEndpoint = Type.Object(
 );
 export type DeletedWebhookEndpoint = Static<typeof DeletedWebhookEndpoint>;
 
-export const WebhookEndpointList = Type.Object(
-  {
-    object: Type.Literal('list'),
-    url: Type.Literal('/v1/webhook_endpoints'),
-    has_more: Type.Boolean({
-      description: 'Whether more endpoints exist past this page, in the direction of the pagination.',
-    }),
-    data: Type.Array(Type.Ref(WebhookEndpoint)),
-  },
-  {
-    $id: 'WebhookEndpointList',
-    title: 'WebhookEndpointList',
-    additionalProperties: false,
-    examples: [{ object: 'list', url: '/v1/webhook_endpoints', has_more: false, data: [seed] }],
-  },
-);
+export const WebhookEndpointList = ListOf(WebhookEndpoint, '/v1/webhook_endpoints', {
+  title: 'WebhookEndpointList',
+  hasMore: 'Whether more endpoints exist past this page, in the direction of the pagination.',
+  example: seed,
+});
 export type WebhookEndpointList = Static<typeof WebhookEndpointList>;
 
 const url = Type.String({
@@ -191,28 +181,9 @@ export const RollSecretBody = Type.Object(
 );
 export type RollSecretBody = Static<typeof RollSecretBody>;
 
-export const WebhookEndpointIdParams = Type.Object(
-  { id: Type.String({ description: 'The webhook endpoint id, `we_…`.', examples: [seed.id] }) },
-  { additionalProperties: false },
-);
+export const WebhookEndpointIdParams = IdParams('The webhook endpoint id, `we_…`.', seed.id);
 
-export const ListWebhookEndpointsQuery = Type.Object(
-  {
-    limit: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Page size, 1–100.' }),
-    ),
-    starting_after: Type.Optional(
-      Type.String({ maxLength: 64, description: 'An endpoint id: the page of endpoints older than it.' }),
-    ),
-    ending_before: Type.Optional(
-      Type.String({
-        maxLength: 64,
-        description: 'An endpoint id: the page of endpoints just newer than it.',
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
+export const ListWebhookEndpointsQuery = ListQuery('An endpoint id', 'endpoints', {});
 export type ListWebhookEndpointsQuery = Static<typeof ListWebhookEndpointsQuery>;
 
 /** The schemas routes refer to by `$ref`; app.ts adds them once. */

@@ -5,6 +5,7 @@ import type { Database } from '../db/schema.js';
 import type { BeforeCommit } from '../db/write-hooks.js';
 import { AppError } from '../errors.js';
 import { mergeMetadata, parseMetadata } from '../http/metadata.js';
+import { pageOf, shown } from '../http/pagination.js';
 import { isId, newId } from '../ids.js';
 import type { SecretBox } from '../secret-key.js';
 import { urlProblem } from './webhooks.address.js';
@@ -262,41 +263,13 @@ export async function rollSecret(
   return result;
 }
 
-function cursor(value: string | undefined, param: string): string | undefined {
-  if (value !== undefined && !isId('we', value)) {
-    throw new AppError(
-      'parameter_invalid',
-      `Invalid ${param}: '${value}' is not a webhook endpoint id.`,
-      param,
-    );
-  }
-  return value;
-}
-
 export async function listEndpoints(
   deps: WebhookDeps,
   auth: AuthContext,
   query: ListWebhookEndpointsQuery,
 ): Promise<WebhookEndpointList> {
-  if (query.starting_after !== undefined && query.ending_before !== undefined) {
-    throw new AppError('parameters_exclusive', 'Only one of starting_after and ending_before may be given.');
-  }
-  const limit = query.limit ?? 10;
-  const newer = query.ending_before !== undefined;
-  const rows = await store.listEndpoints(deps.db.reader, owner(auth), {
-    limit,
-    cursor: newer
-      ? cursor(query.ending_before, 'ending_before')
-      : cursor(query.starting_after, 'starting_after'),
-    direction: newer ? 'newer' : 'older',
-  });
-  const page = rows.slice(0, limit);
-  // Walking newer, rows come oldest first; every page is shown newest first.
-  if (newer) page.reverse();
-  return {
-    object: 'list',
-    url: '/v1/webhook_endpoints',
-    has_more: rows.length > limit,
-    data: page.map(toEndpoint),
-  };
+  const page = pageOf(query, 'we', 'a webhook endpoint id');
+  const rows = await store.listEndpoints(deps.db.reader, owner(auth), page);
+  const { rows: shownRows, has_more } = shown(rows, page);
+  return { object: 'list', url: '/v1/webhook_endpoints', has_more, data: shownRows.map(toEndpoint) };
 }

@@ -1,4 +1,5 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
+import { type KeysetPage, keysetPage } from '../db/keyset.js';
 import type { Database, WebhookEndpointSecretsTable, WebhookEndpointsTable } from '../db/schema.js';
 
 type Q = Kysely<Database> | Transaction<Database>;
@@ -99,25 +100,14 @@ export async function deleteEndpoint(db: Q, owner: Owner, id: string): Promise<v
     .execute();
 }
 
-/**
- * One page by keyset on the primary key, as the customer list: `limit + 1` rows in walking
- * order, so the caller can tell whether more exist.
- */
-export async function listEndpoints(
-  db: Q,
-  owner: Owner,
-  page: { limit: number; cursor?: string; direction: 'older' | 'newer' },
-): Promise<EndpointRow[]> {
-  let query = db
+/** One page by keyset on the primary key, as the customer list (db/keyset.ts). */
+export async function listEndpoints(db: Q, owner: Owner, page: KeysetPage): Promise<EndpointRow[]> {
+  return db
     .selectFrom('webhook_endpoints')
     .selectAll()
     .where('account_id', '=', owner.accountId)
-    .where('mode', '=', owner.mode);
-  if (page.cursor !== undefined)
-    query = query.where('id', page.direction === 'older' ? '<' : '>', page.cursor);
-  return query
-    .orderBy('id', page.direction === 'older' ? 'desc' : 'asc')
-    .limit(page.limit + 1)
+    .where('mode', '=', owner.mode)
+    .$call(keysetPage(page))
     .execute();
 }
 

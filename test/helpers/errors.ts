@@ -28,3 +28,15 @@ export function assertErrorEnvelope(
   if (param === null) assert.ok(!('param' in error), label);
   else if (param !== undefined) assert.equal(error.param, param, label);
 }
+
+/** The 404 body of an object that does not exist for the caller, byte for byte as the API sends it. */
+export function notFoundBody(object: string, id: string) {
+  return {
+    error: {
+      type: 'invalid_request_error',
+      code: 'resource_missing',
+      message: `No such ${object}: '${id}'.`,
+      param: 'id',
+    },
+  };
+}
