@@ -5,6 +5,38 @@ export type { JobState } from '../db/schema.js';
 export type JobRow = Selectable<JobsTable>;
 export type NewJob = Omit<JobsTable, 'seq' | 'attempts'>;
 
+/** What a job says of itself when it is made; the rest is what no attempt has filled in yet. */
+export type JobSpec = Pick<
+  NewJob,
+  | 'id'
+  | 'type'
+  | 'customer_id'
+  | 'account_id'
+  | 'mode'
+  | 'payload'
+  | 'ordering_key'
+  | 'event_id'
+  | 'endpoint_id'
+>;
+
+/** A job queued to run from `at`, never attempted. */
+export function queuedJob(spec: JobSpec, at: number): NewJob {
+  return {
+    ...spec,
+    state: 'queued',
+    run_at: at,
+    locked_by: null,
+    locked_until: null,
+    first_attempt_at: null,
+    attempted_at: null,
+    last_error: null,
+    last_error_at: null,
+    note: null,
+    created: at,
+    finished_at: null,
+  };
+}
+
 /** States that hold back the same customer's later jobs: per-customer order survives failures. */
 export const UNFINISHED: readonly JobState[] = ['queued', 'running', 'failed', 'dead'];
 

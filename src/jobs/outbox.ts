@@ -7,7 +7,7 @@ import { newId } from '../ids.js';
 import { stripeFieldsDiffer } from '../stripe/fields.js';
 import type { StripeGateway } from '../stripe/gateway.js';
 import { deleteCustomer } from './delete-customer.job.js';
-import { insertJob, type JobRow, setJobs, unfinishedJobsOf } from './jobs.store.js';
+import { insertJob, type JobRow, queuedJob, setJobs, unfinishedJobsOf } from './jobs.store.js';
 import { type ProvisionPayload, provisionCustomer } from './provision-customer.job.js';
 import { findLink } from './stripe-customers.store.js';
 import { type UpdatePayload, updateCustomer } from './update-customer.job.js';
@@ -95,28 +95,19 @@ function newJob(
   payload: object,
   at: number,
 ) {
-  return {
+  const spec = {
     id: newId('job'),
     type,
     customer_id: customer.id,
     account_id: customer.account_id,
     mode: customer.mode,
     payload: JSON.stringify(payload),
-    state: 'queued' as const,
-    run_at: at,
-    locked_by: null,
-    locked_until: null,
-    first_attempt_at: null,
-    attempted_at: null,
-    last_error: null,
-    last_error_at: null,
-    note: null,
-    created: at,
-    finished_at: null,
+    // A customer's Stripe jobs run one after another, in the order they were made.
     ordering_key: customer.id,
     event_id: null,
     endpoint_id: null,
   };
+  return queuedJob(spec, at);
 }
 
 /** One line per mode that cannot provision, for the start-up log. */

@@ -3,7 +3,7 @@ import type { Database, Mode } from '../db/schema.js';
 import { customerEventHook } from '../events/events.hook.js';
 import type { EventRow } from '../events/events.store.js';
 import { newId } from '../ids.js';
-import { insertJobs, type NewJob } from '../jobs/jobs.store.js';
+import { insertJobs, type NewJob, queuedJob } from '../jobs/jobs.store.js';
 import { DELIVER, enabledEndpointsOf, RESEND } from './deliveries.store.js';
 import { enabledEventsOf, matchesEvent } from './webhooks.service.js';
 
@@ -33,28 +33,18 @@ export function deliveryJob(
 ): NewJob {
   const id = newId('job');
   const payload: DeliveryPayload = { v: 1, event: event.id, endpoint: endpoint.id };
-  return {
+  const spec = {
     id,
     type: resend ? RESEND : DELIVER,
     customer_id: event.object_id,
     account_id: endpoint.account_id,
     mode: endpoint.mode,
     payload: JSON.stringify(payload),
-    state: 'queued',
-    run_at: at,
-    locked_by: null,
-    locked_until: null,
-    first_attempt_at: null,
-    attempted_at: null,
-    last_error: null,
-    last_error_at: null,
-    note: null,
-    created: at,
-    finished_at: null,
     ordering_key: resend ? id : `${endpoint.id}:${event.object_id}`,
     event_id: event.id,
     endpoint_id: endpoint.id,
   };
+  return queuedJob(spec, at);
 }
 
 /**
