@@ -163,12 +163,15 @@ test('the OpenAPI document is 3.1, documents every operation with errors, and is
       'GET /v1/openapi.json',
       'GET /v1/webhook_endpoints',
       'GET /v1/webhook_endpoints/{id}',
+      'GET /v1/webhook_endpoints/{id}/attempts',
       'PATCH /v1/customers/{id}',
       'PATCH /v1/webhook_endpoints/{id}',
       'POST /v1/customers',
       'POST /v1/customers/{id}',
+      'POST /v1/events/{id}/resend',
       'POST /v1/webhook_endpoints',
       'POST /v1/webhook_endpoints/{id}',
+      'POST /v1/webhook_endpoints/{id}/recover',
       'POST /v1/webhook_endpoints/{id}/roll_secret',
     ]);
     for (const { key, op } of ops.filter((o) => /\/v1\/(customers|events|webhook_endpoints)/.test(o.key))) {
