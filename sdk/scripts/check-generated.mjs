@@ -14,7 +14,9 @@ const generate = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).sc
 const [bin, ...args] = generate.split(/\s+/);
 const out = args.indexOf('-o') + 1;
 if (bin !== 'openapi-typescript' || out === 0 || args[out] !== OUTPUT) {
-  console.error(`check-generated: expected "generate" to be \`openapi-typescript … -o ${OUTPUT}\`, got \`${generate}\``);
+  console.error(
+    `check-generated: expected "generate" to be \`openapi-typescript … -o ${OUTPUT}\`, got \`${generate}\``,
+  );
   process.exit(1);
 }
 
@@ -35,7 +37,9 @@ try {
     // missing counts as out of date
   }
   if (committed !== readFileSync(fresh, 'utf8')) {
-    console.error(`check-generated: ${OUTPUT} is out of date with ../openapi.json: run \`npm run generate\`.`);
+    console.error(
+      `check-generated: ${OUTPUT} is out of date with ../openapi.json: run \`npm run generate\`.`,
+    );
     process.exit(1);
   }
   console.log(`check-generated: ${OUTPUT} is up to date with ../openapi.json`);

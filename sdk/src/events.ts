@@ -114,7 +114,10 @@ export class Events {
       };
       let page: EventList;
       try {
-        page = await this.#http.request<EventList>({ method: 'GET', path: '/v1/events', query }, requestOptions);
+        page = await this.#http.request<EventList>(
+          { method: 'GET', path: '/v1/events', query },
+          requestOptions,
+        );
       } catch (error) {
         // Stopping is not a failure: the loop ends as it would between polls.
         if (signal?.aborted) return;

@@ -9,7 +9,6 @@
  */
 export { DEFAULT_BASE_URL, LuniPay, type LuniPayOptions } from './client.js';
 export { Customers } from './customers.js';
-export { type EventFeedParams, Events } from './events.js';
 export {
   APIError,
   AuthenticationError,
@@ -22,16 +21,8 @@ export {
   RateLimitError,
   TimeoutError,
 } from './errors.js';
+export { type EventFeedParams, Events } from './events.js';
 export type { FetchLike, RequestOptions, ResponseLike } from './http.js';
-export { WebhookEndpoints } from './webhook-endpoints.js';
-export {
-  type TestHeadersParams,
-  type VerifyOptions,
-  type WebhookEvent,
-  type WebhookHeaders,
-  WebhookVerificationError,
-  webhooks,
-} from './webhooks.js';
 export { type CursorParams, ListPromise } from './pagination.js';
 export type {
   Customer,
@@ -40,6 +31,7 @@ export type {
   CustomerListParams,
   CustomerUpdateParams,
   DeletedCustomer,
+  DeletedWebhookEndpoint,
   ErrorResponse,
   ErrorType,
   Event,
@@ -53,8 +45,16 @@ export type {
   WebhookEndpointRollSecretParams,
   WebhookEndpointUpdateParams,
   WebhookEndpointWithSecret,
-  DeletedWebhookEndpoint,
 } from './types.js';
+export { WebhookEndpoints } from './webhook-endpoints.js';
+export {
+  type TestHeadersParams,
+  type VerifyOptions,
+  type WebhookEvent,
+  type WebhookHeaders,
+  WebhookVerificationError,
+  webhooks,
+} from './webhooks.js';
 
 import { LuniPay } from './client.js';
 export default LuniPay;

@@ -72,7 +72,9 @@ export type WebhookEndpointRollSecretParams = NonNullable<
 >['content']['application/json'];
 
 /** Parameters of `webhookEndpoints.list`: the cursors and `limit`. */
-export type WebhookEndpointListParams = NonNullable<operations['listWebhookEndpoints']['parameters']['query']>;
+export type WebhookEndpointListParams = NonNullable<
+  operations['listWebhookEndpoints']['parameters']['query']
+>;
 
 /** An event: one change to a customer, `components['schemas']['Event']`. */
 export type Event = components['schemas']['Event'];
@@ -84,7 +86,10 @@ export type EventList = components['schemas']['EventList'];
  * Parameters of `events.list`: the query of `listEvents` without `sequence_after`, which turns
  * the list into the feed and does not combine with the cursors (`events.feed` reads the feed).
  */
-export type EventListParams = Omit<NonNullable<operations['listEvents']['parameters']['query']>, 'sequence_after'>;
+export type EventListParams = Omit<
+  NonNullable<operations['listEvents']['parameters']['query']>,
+  'sequence_after'
+>;
 
 /**
  * A page of any list endpoint (all lists share this shape). Generic and hand-written because the

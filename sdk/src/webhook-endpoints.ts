@@ -14,7 +14,9 @@ import type {
 function endpointPath(id: string): string {
   // '', '.' and '..' would turn into another route (the list, or /v1/) once the URL is resolved.
   if (typeof id !== 'string' || id === '' || id === '.' || id === '..') {
-    throw new TypeError(`A webhook endpoint id must be a non-empty string like 'we_…', got ${JSON.stringify(id)}.`);
+    throw new TypeError(
+      `A webhook endpoint id must be a non-empty string like 'we_…', got ${JSON.stringify(id)}.`,
+    );
   }
   return `/v1/webhook_endpoints/${encodeURIComponent(id)}`;
 }
@@ -58,8 +60,15 @@ export class WebhookEndpoints {
    * @example
    * await lunipay.webhookEndpoints.update('we_01JRZK2Q4T9ZS0VCNA3HX7W9EY', { disabled: true });
    */
-  async update(id: string, params: WebhookEndpointUpdateParams, options?: RequestOptions): Promise<WebhookEndpoint> {
-    return this.#http.request<WebhookEndpoint>({ method: 'PATCH', path: endpointPath(id), body: params }, options);
+  async update(
+    id: string,
+    params: WebhookEndpointUpdateParams,
+    options?: RequestOptions,
+  ): Promise<WebhookEndpoint> {
+    return this.#http.request<WebhookEndpoint>(
+      { method: 'PATCH', path: endpointPath(id), body: params },
+      options,
+    );
   }
 
   /**

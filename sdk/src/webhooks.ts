@@ -42,7 +42,10 @@ export interface VerifyOptions {
 /** A delivery whose signature did not verify. Answer it with a 400, and do not act on it. */
 export class WebhookVerificationError extends LuniPayError {
   override name = 'WebhookVerificationError';
-  constructor(code: 'signature_missing' | 'signature_invalid' | 'timestamp_outside_tolerance', message: string) {
+  constructor(
+    code: 'signature_missing' | 'signature_invalid' | 'timestamp_outside_tolerance',
+    message: string,
+  ) {
     super({ message, type: 'signature_verification_error', code });
   }
 }
@@ -87,9 +90,13 @@ function fromHex(text: string): Uint8Array | undefined {
 
 async function hmac(key: Uint8Array, message: Uint8Array): Promise<Uint8Array> {
   // Copies: Web Crypto takes views of an ArrayBuffer only, never of a SharedArrayBuffer.
-  const imported = await crypto.subtle.importKey('raw', new Uint8Array(key), { name: 'HMAC', hash: 'SHA-256' }, false, [
-    'sign',
-  ]);
+  const imported = await crypto.subtle.importKey(
+    'raw',
+    new Uint8Array(key),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign'],
+  );
   return new Uint8Array(await crypto.subtle.sign('HMAC', imported, new Uint8Array(message)));
 }
 
@@ -103,7 +110,9 @@ function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 function secretKeys(secret: string) {
   if (typeof secret !== 'string' || !secret.startsWith(PREFIX)) {
-    throw new TypeError('A webhook secret is the whsec_… string shown when the endpoint was created or rolled.');
+    throw new TypeError(
+      'A webhook secret is the whsec_… string shown when the endpoint was created or rolled.',
+    );
   }
   const standard = fromBase64(secret.slice(PREFIX.length));
   if (!standard) throw new TypeError('A webhook secret is whsec_ followed by base64.');
@@ -124,7 +133,13 @@ async function stripeMatches(value: string, body: Uint8Array, secrets: string[])
 }
 
 /** Standard Webhooks: `v1,<base64>` (space-separated) of `<id>.<t>.<body>`, keyed by the decoded secret. */
-async function standardMatches(id: string, timestamp: string, value: string, body: Uint8Array, secrets: string[]) {
+async function standardMatches(
+  id: string,
+  timestamp: string,
+  value: string,
+  body: Uint8Array,
+  secrets: string[],
+) {
   if (!/^\d{1,12}$/.test(timestamp)) return undefined;
   const candidates = value
     .split(' ')

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import LuniPayDefault, { DEFAULT_BASE_URL, LuniPay } from '../src/index.js';
-import type { FaultyServer } from './fault-server.js';
 import { startCanned } from './canned.js';
+import type { FaultyServer } from './fault-server.js';
 import { clientFor, KEY } from './helpers.js';
 
 let server: FaultyServer;

@@ -4,7 +4,7 @@ import {
   APIError,
   ConnectionError,
   LuniPay,
-  LuniPayError,
+  type LuniPayError,
   RateLimitError,
   TimeoutError,
 } from '../src/index.js';
@@ -108,5 +108,4 @@ describe('typed errors', () => {
     assertError(err, TimeoutError, { type: 'connection_error', code: 'timeout', status: undefined });
     assert.ok(err instanceof ConnectionError);
   });
-
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { APIError, type Event } from '../src/index.js';
-import { FaultyServer, sleep, type StubRequest, type StubResponse } from './fault-server.js';
+import { FaultyServer, type StubRequest, type StubResponse, sleep } from './fault-server.js';
 import { clientFor, KEY, rejection } from './helpers.js';
 
 /**
@@ -36,7 +36,12 @@ async function answer(req: StubRequest, ctx: { delayMs: number }): Promise<StubR
     const matching = log.filter((e) => e.sequence > after && (!q.has('type') || e.type === q.get('type')));
     return {
       status: 200,
-      body: { object: 'list', url: '/v1/events', has_more: matching.length > limit, data: matching.slice(0, limit) },
+      body: {
+        object: 'list',
+        url: '/v1/events',
+        has_more: matching.length > limit,
+        data: matching.slice(0, limit),
+      },
     };
   }
   if (req.url.pathname === '/v1/events') {
@@ -53,7 +58,9 @@ async function answer(req: StubRequest, ctx: { delayMs: number }): Promise<StubR
   if (found) return { status: 200, body: found };
   return {
     status: 404,
-    body: { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such event: '${id}'` } },
+    body: {
+      error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such event: '${id}'` },
+    },
   };
 }
 
@@ -89,7 +96,8 @@ describe('events', () => {
   it('feed without following yields every later event in sequence order, page by page, then stops', async () => {
     const lunipay = clientFor(server, KEY);
     const seen: number[] = [];
-    for await (const e of lunipay.events.feed({ sequenceAfter: 1, limit: 2, follow: false })) seen.push(e.sequence);
+    for await (const e of lunipay.events.feed({ sequenceAfter: 1, limit: 2, follow: false }))
+      seen.push(e.sequence);
     assert.deepEqual(seen, [2, 3, 4, 5]);
     assert.deepEqual(
       server.attempts.map((a) => a.query),
@@ -101,7 +109,12 @@ describe('events', () => {
   it('feed passes type and objectId through', async () => {
     const lunipay = clientFor(server, KEY);
     const seen: string[] = [];
-    const feed = lunipay.events.feed({ sequenceAfter: 0, type: 'customer.updated', objectId: 'cus_1', follow: false });
+    const feed = lunipay.events.feed({
+      sequenceAfter: 0,
+      type: 'customer.updated',
+      objectId: 'cus_1',
+      follow: false,
+    });
     for await (const e of feed) seen.push(e.type);
     assert.deepEqual(seen, ['customer.updated', 'customer.updated']);
     assert.match(server.attempts[0]?.query ?? '', /type=customer\.updated&object_id=cus_1/);

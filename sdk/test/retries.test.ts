@@ -79,9 +79,7 @@ describe('retries', () => {
     assert.equal(server.attempts.length, 1);
     server.reset();
     server.failNext(10, { kind: 'status', status: 500 });
-    await rejection(
-      clientFor(server, KEY, { maxRetries: 0 }).customers.create({ email: 'z@example.com' }),
-    );
+    await rejection(clientFor(server, KEY, { maxRetries: 0 }).customers.create({ email: 'z@example.com' }));
     assert.equal(server.attempts.length, 1);
   });
 

@@ -64,7 +64,10 @@ describe('webhookEndpoints', () => {
       () => ({ body: withSecret }),
       () => ({ body: { id: ID, object: 'webhook_endpoint', deleted: true } }),
     ]);
-    const created = await lunipay.webhookEndpoints.create({ url: 'https://example.com/hooks', enabled_events: ['customer.*'] });
+    const created = await lunipay.webhookEndpoints.create({
+      url: 'https://example.com/hooks',
+      enabled_events: ['customer.*'],
+    });
     assert.equal(created.secret, 'whsec_x');
     assert.deepEqual(await lunipay.webhookEndpoints.retrieve(ID), endpoint(ID));
     assert.equal((await lunipay.webhookEndpoints.update(ID, { disabled: true })).status, 'disabled');
@@ -74,7 +77,11 @@ describe('webhookEndpoints', () => {
     assert.deepEqual(
       sent.map((s) => [s.method, s.url.pathname, s.body]),
       [
-        ['POST', '/v1/webhook_endpoints', { url: 'https://example.com/hooks', enabled_events: ['customer.*'] }],
+        [
+          'POST',
+          '/v1/webhook_endpoints',
+          { url: 'https://example.com/hooks', enabled_events: ['customer.*'] },
+        ],
         ['GET', `/v1/webhook_endpoints/${ID}`, undefined],
         ['PATCH', `/v1/webhook_endpoints/${ID}`, { disabled: true }],
         ['POST', `/v1/webhook_endpoints/${ID}/roll_secret`, { expires_in: 60 }],
@@ -91,7 +98,11 @@ describe('webhookEndpoints', () => {
     const page = (data: string[], more: boolean) => () => ({
       body: { object: 'list', url: '/v1/webhook_endpoints', has_more: more, data: data.map(endpoint) },
     });
-    const { sent, lunipay } = scripted([page(ids.slice(0, 2), true), page(ids.slice(2, 4), true), page(ids.slice(4), false)]);
+    const { sent, lunipay } = scripted([
+      page(ids.slice(0, 2), true),
+      page(ids.slice(2, 4), true),
+      page(ids.slice(4), false),
+    ]);
     const all: string[] = [];
     for await (const e of lunipay.webhookEndpoints.list({ limit: 2 })) all.push(e.id);
     assert.deepEqual(all, ids);
@@ -108,7 +119,9 @@ describe('webhookEndpoints', () => {
         body: { error: { type: 'invalid_request_error', code: 'limit_exceeded', message: 'At most 16.' } },
       }),
     ]);
-    const error = await rejection(lunipay.webhookEndpoints.create({ url: 'https://x.test', enabled_events: ['*'] }));
+    const error = await rejection(
+      lunipay.webhookEndpoints.create({ url: 'https://x.test', enabled_events: ['*'] }),
+    );
     assert.ok(error instanceof InvalidRequestError);
     assert.equal(error.code, 'limit_exceeded');
     for (const id of ['', '.', '..']) await assert.rejects(lunipay.webhookEndpoints.retrieve(id), TypeError);
