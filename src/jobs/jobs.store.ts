@@ -84,6 +84,8 @@ export async function findClaimable(
     .selectFrom('jobs as j')
     .selectAll('j')
     .where('j.type', 'in', lane.types)
+    // Says what the partial index jobs_unfinished_seq holds, so the database can walk it.
+    .where('j.state', 'in', ['queued', 'running'])
     .where((eb) =>
       eb.or([
         eb.and([eb('j.state', '=', 'queued'), eb('j.run_at', '<=', now)]),

@@ -106,14 +106,20 @@ function outcome(ctx: JobContext, d: DeliveryContext, p: DeliveryPayload, r: Att
       },
     };
   }
-  // A resend is one attempt, whatever it gets.
-  const next = job.type === store.RESEND ? null : nextAttemptAt(d, job.attempts, now, r.retryAfterMs);
+  // A resend is one attempt, whatever it gets; a 410 disables the endpoint, so nothing follows.
+  const next =
+    job.type === store.RESEND || r.httpStatus === 410
+      ? null
+      : nextAttemptAt(d, job.attempts, now, r.retryAfterMs);
   const error = r.httpStatus === null ? r.error : `${r.error} ${r.httpStatus}`;
   const record = async (trx: Transaction<Database>) => {
     await store.insertAttempt(trx, row(next));
     const since = await store.markFailing(trx, p.endpoint, now);
     if (r.httpStatus === 410 || now - since >= d.disableAfterMs) {
       await store.disableEndpoint(trx, p.endpoint, Math.floor(now / 1000));
+      // Its pending deliveries stop with it, in the same transaction (a running one is fenced
+      // by its own claim and ends when it settles).
+      await store.cancelQueuedDeliveries(trx, p.endpoint, now);
     }
   };
   return next === null

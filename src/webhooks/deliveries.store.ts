@@ -59,6 +59,16 @@ export async function disableEndpoint(db: Q, endpointId: string, nowSeconds: num
     .execute();
 }
 
+/** Cancels the endpoint's deliveries waiting for their turn: it has been disabled. */
+export async function cancelQueuedDeliveries(db: Q, endpointId: string, nowMs: number): Promise<void> {
+  await db
+    .updateTable('jobs')
+    .set({ state: 'cancelled', note: 'endpoint disabled', finished_at: nowMs })
+    .where('endpoint_id', '=', endpointId)
+    .where('state', '=', 'queued')
+    .execute();
+}
+
 /**
  * Per event, the endpoints still waiting for it: scheduled deliveries neither succeeded nor
  * finally failed (nor cancelled). One query for a page of events.
