@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { countAccounts } from './accounts/accounts.service.js';
@@ -10,6 +12,9 @@ import { createStripeGateway } from './stripe/gateway.js';
 import { deliveryContext } from './webhooks/deliver-event.job.js';
 import { writeEventAndDeliveries } from './webhooks/deliveries.enqueue.js';
 
+/** How long the server waits for Redis at start before serving without it. */
+const REDIS_READY_WAIT_MS = 2000;
+
 /** The process around the app: configuration, signals and exit codes. Nothing else. */
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -21,6 +26,10 @@ async function main(): Promise<void> {
     ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false })
     : undefined;
   redis?.on('error', () => {});
+  // Until its connection is up, every count fails and the limiter lets the request by: wait for
+  // it (briefly: a Redis that is down must not hold the server's start), so the limit holds from
+  // the first request.
+  if (redis) await Promise.race([once(redis, 'ready'), sleep(REDIS_READY_WAIT_MS)]).catch(() => {});
   const gateway = createStripeGateway(config.stripe);
   // Log lines are written 4 KiB or 200 ms at a time rather than one write(2) per request (about
   // 5% of a retrieve's CPU here). A hard kill (SIGKILL) can lose those last 200 ms of lines;
