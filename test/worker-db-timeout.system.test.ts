@@ -3,7 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type FreshDatabase, freshDatabase } from './helpers/harness.js';
 import { type Spawned, spawnEntry } from './helpers/processes.js';
-import { startProxy, type TcpProxy } from './helpers/tcp-proxy.js';
+import { waitFor } from './helpers/receiver.js';
+import { startPostgresProxy, type TcpProxy, throughProxy } from './helpers/tcp-proxy.js';
 
 /**
  * `npm run worker` honours LUNIPAY_DB_QUERY_TIMEOUT_MS as the server does (db-outage.test.ts):
@@ -30,14 +31,6 @@ const lines = (worker: Spawned): LogLine[] =>
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as LogLine);
 
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const started = Date.now();
-  while (!check()) {
-    if (Date.now() - started > ms) throw new Error(`not within ${ms} ms: ${what}`);
-    await sleep(25);
-  }
-}
-
 describe('the worker on a partitioned PostgreSQL', {
   skip: PG_URL ? false : 'LUNIPAY_TEST_DATABASE_URL is not set',
 }, () => {
@@ -45,8 +38,7 @@ describe('the worker on a partitioned PostgreSQL', {
   let proxy: TcpProxy;
   before(async () => {
     fresh = await freshDatabase('postgres');
-    const target = new URL(PG_URL as string);
-    proxy = await startProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    proxy = await startPostgresProxy(PG_URL as string);
   });
   after(async () => {
     await proxy?.close();
@@ -54,16 +46,18 @@ describe('the worker on a partitioned PostgreSQL', {
   });
 
   test('its queries fail after the query timeout instead of hanging, and it stops cleanly once healed', async () => {
-    const proxied = new URL(fresh.url);
-    proxied.hostname = '127.0.0.1';
-    proxied.port = String(proxy.port);
+    const proxied = throughProxy(fresh.url, proxy);
     const worker = spawnEntry('worker', [], {
-      LUNIPAY_DATABASE_URL: proxied.toString(),
+      LUNIPAY_DATABASE_URL: proxied,
       LUNIPAY_DB_QUERY_TIMEOUT_MS: String(QUERY_TIMEOUT_MS),
       LUNIPAY_LOG_LEVEL: 'info',
     });
     try {
-      await until(() => lines(worker).some((l) => l.msg === 'stripe worker started'), 20_000, 'started');
+      await waitFor(
+        () => lines(worker).some((l) => l.msg === 'stripe worker started'),
+        20_000,
+        () => 'started',
+      );
       // A couple of polls, so the worker's loops hold open connections.
       await sleep(1500);
       const accepted = proxy.accepted;
@@ -75,7 +69,7 @@ describe('the worker on a partitioned PostgreSQL', {
             l.msg === 'stripe worker could not reach the job queue' &&
             l.err?.message === 'Query read timeout',
         );
-      await until(timedOut, FAILS_WITHIN_MS, `a query timeout logged: ${worker.stdout()}`);
+      await waitFor(timedOut, FAILS_WITHIN_MS, () => `a query timeout logged: ${worker.stdout()}`);
       const failedAfter = Date.now() - partitionedAt;
       assert.ok(accepted > 0, 'the worker went through the proxy');
       await proxy.restore();

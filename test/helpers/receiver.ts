@@ -52,10 +52,14 @@ export async function startReceiver(): Promise<Receiver> {
 }
 
 /** Polls until `check` holds, at most `ms`. */
-export async function waitFor(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  ms = 10_000,
+  what: () => string = () => 'condition',
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
+    if (Date.now() > deadline) throw new Error(`${what()} not met within ${ms} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -95,3 +95,17 @@ export async function startProxy(target: { host: string; port: number }): Promis
     },
   };
 }
+
+/** A proxy in front of the PostgreSQL server that `pgUrl` names. */
+export function startPostgresProxy(pgUrl: string): Promise<TcpProxy> {
+  const target = new URL(pgUrl);
+  return startProxy({ host: target.hostname, port: Number(target.port || 5432) });
+}
+
+/** The database URL `url`, reached through `proxy` instead of directly. */
+export function throughProxy(url: string, proxy: TcpProxy): string {
+  const proxied = new URL(url);
+  proxied.hostname = '127.0.0.1';
+  proxied.port = String(proxy.port);
+  return proxied.toString();
+}
