@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { callerOf } from '../http/auth.js';
 import { pathIdHook } from '../http/route-hooks.js';
-import { errorResponses } from '../http/schemas.js';
+import { BODY_ERRORS, errorResponses, IDEMPOTENT } from '../http/schemas.js';
 import { updateMethods } from '../http/update-methods.js';
 import {
   beforeCommitOf,
@@ -27,9 +27,6 @@ import type { CustomerDeps } from './customers.service.js';
 import * as service from './customers.service.js';
 
 const tags = ['Customers'];
-const WRITE_ERRORS = ['invalid_json', 'body_too_large', 'unsupported_media_type'] as const;
-// Writes also answer for their Idempotency-Key: malformed, reused, in flight, or a deleted customer's replay.
-const IDEMPOTENT = { idempotent: true };
 // Naming a field the customer owns (`id`, `stripe_customer_id`, …) says why it cannot be set.
 const config = { readOnlyFields: READ_ONLY_MESSAGES };
 
@@ -59,7 +56,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
         response: {
           200: replayable(Type.Ref(Customer)),
           ...errorResponses(
-            [...WRITE_ERRORS, 'parameter_missing', 'parameter_unknown', 'parameter_invalid'],
+            [...BODY_ERRORS, 'parameter_missing', 'parameter_unknown', 'parameter_invalid'],
             IDEMPOTENT,
           ),
         },
@@ -105,7 +102,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
       response: {
         200: replayable(Type.Ref(Customer)),
         ...errorResponses(
-          [...WRITE_ERRORS, 'parameter_unknown', 'parameter_invalid', 'resource_missing'],
+          [...BODY_ERRORS, 'parameter_unknown', 'parameter_invalid', 'resource_missing'],
           IDEMPOTENT,
         ),
       },
@@ -144,7 +141,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
         response: {
           200: replayable(Type.Ref(DeletedCustomer)),
           // It takes no parameters, but a body sent anyway is read like any other.
-          ...errorResponses([...WRITE_ERRORS, 'resource_missing'], IDEMPOTENT),
+          ...errorResponses([...BODY_ERRORS, 'resource_missing'], IDEMPOTENT),
         },
       },
     },

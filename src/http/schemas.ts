@@ -42,6 +42,12 @@ const IDEMPOTENCY_ERRORS: ErrorCode[] = [
   'idempotency_key_in_use',
 ];
 
+/** What any route that reads a body can answer about the body itself. */
+export const BODY_ERRORS = ['invalid_json', 'body_too_large', 'unsupported_media_type'] as const;
+
+/** `errorResponses`' option for a write that takes an Idempotency-Key. */
+export const IDEMPOTENT = { idempotent: true };
+
 /** The error responses of a route, generated from the one error table. */
 export function errorResponses(
   codes: ErrorCode[],

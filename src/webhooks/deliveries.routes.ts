@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { callerOf } from '../http/auth.js';
 import { coerceFormFields } from '../http/form-fields.js';
-import { errorResponses } from '../http/schemas.js';
+import { BODY_ERRORS, errorResponses, IDEMPOTENT } from '../http/schemas.js';
 import {
   beforeCommitOf,
   IdempotencyHeaders,
@@ -22,8 +22,11 @@ import type { DeliveryDeps } from './deliveries.service.js';
 import * as service from './deliveries.service.js';
 import { WebhookEndpointIdParams } from './webhooks.schema.js';
 
-const WRITE_ERRORS = ['invalid_json', 'body_too_large', 'unsupported_media_type'] as const;
-const IDEMPOTENT = { idempotent: true };
+// Resend and recover answer the same errors: the body's, its parameters', and the missing object.
+const WRITE_ERROR_RESPONSES = errorResponses(
+  [...BODY_ERRORS, 'parameter_missing', 'parameter_unknown', 'parameter_invalid', 'resource_missing'],
+  IDEMPOTENT,
+);
 const IdParams = Type.Object(
   { id: Type.String({ maxLength: 64, description: 'The event id, `evt_…`.' }) },
   { additionalProperties: false },
@@ -77,16 +80,7 @@ export const deliveryRoutes: FastifyPluginAsyncTypebox<{
         body: ResendBody,
         response: {
           200: replayable(Type.Ref(Resend)),
-          ...errorResponses(
-            [
-              ...WRITE_ERRORS,
-              'parameter_missing',
-              'parameter_unknown',
-              'parameter_invalid',
-              'resource_missing',
-            ],
-            IDEMPOTENT,
-          ),
+          ...WRITE_ERROR_RESPONSES,
         },
       },
     },
@@ -110,16 +104,7 @@ export const deliveryRoutes: FastifyPluginAsyncTypebox<{
         body: RecoverBody,
         response: {
           200: replayable(Type.Ref(Recovery)),
-          ...errorResponses(
-            [
-              ...WRITE_ERRORS,
-              'parameter_missing',
-              'parameter_unknown',
-              'parameter_invalid',
-              'resource_missing',
-            ],
-            IDEMPOTENT,
-          ),
+          ...WRITE_ERROR_RESPONSES,
         },
       },
     },

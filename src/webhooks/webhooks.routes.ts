@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { callerOf } from '../http/auth.js';
 import { coerceFormFields } from '../http/form-fields.js';
 import { pathIdHook } from '../http/route-hooks.js';
-import { errorResponses } from '../http/schemas.js';
+import { BODY_ERRORS, errorResponses, IDEMPOTENT } from '../http/schemas.js';
 import { updateMethods } from '../http/update-methods.js';
 import {
   beforeCommitOf,
@@ -28,8 +28,6 @@ import type { WebhookDeps } from './webhooks.service.js';
 import * as service from './webhooks.service.js';
 
 const tags = ['Webhook endpoints'];
-const WRITE_ERRORS = ['invalid_json', 'body_too_large', 'unsupported_media_type'] as const;
-const IDEMPOTENT = { idempotent: true };
 const BASE = '/v1/webhook_endpoints';
 
 /** Thin: parse (Fastify does, from the schemas), call the service, reply. */
@@ -64,13 +62,7 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{
         response: {
           200: replayable(Type.Ref(WebhookEndpointWithSecret)),
           ...errorResponses(
-            [
-              ...WRITE_ERRORS,
-              'parameter_missing',
-              'parameter_unknown',
-              'parameter_invalid',
-              'limit_exceeded',
-            ],
+            [...BODY_ERRORS, 'parameter_missing', 'parameter_unknown', 'parameter_invalid', 'limit_exceeded'],
             IDEMPOTENT,
           ),
         },
@@ -108,7 +100,7 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{
       response: {
         200: replayable(Type.Ref(WebhookEndpoint)),
         ...errorResponses(
-          [...WRITE_ERRORS, 'parameter_unknown', 'parameter_invalid', 'resource_missing'],
+          [...BODY_ERRORS, 'parameter_unknown', 'parameter_invalid', 'resource_missing'],
           IDEMPOTENT,
         ),
       },
@@ -144,7 +136,7 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{
         params: WebhookEndpointIdParams,
         response: {
           200: replayable(Type.Ref(DeletedWebhookEndpoint)),
-          ...errorResponses([...WRITE_ERRORS, 'resource_missing'], IDEMPOTENT),
+          ...errorResponses([...BODY_ERRORS, 'resource_missing'], IDEMPOTENT),
         },
       },
     },
@@ -169,7 +161,7 @@ export const webhookEndpointRoutes: FastifyPluginAsyncTypebox<{
         response: {
           200: replayable(Type.Ref(WebhookEndpointWithSecret)),
           ...errorResponses(
-            [...WRITE_ERRORS, 'parameter_unknown', 'parameter_invalid', 'resource_missing'],
+            [...BODY_ERRORS, 'parameter_unknown', 'parameter_invalid', 'resource_missing'],
             IDEMPOTENT,
           ),
         },
