@@ -298,6 +298,19 @@ const migrations = (dialect: DatabaseConfig['dialect']): Record<string, Migratio
           .execute();
       },
     },
+    '0011_jobs_due': {
+      async up(db: Kysely<unknown>) {
+        // The claim walks one type's jobs of one state in the order they fell due and stops at
+        // the first it may take (jobs.store.ts findClaimable). It replaces the walk in `seq`
+        // order, which the claim no longer makes.
+        await db.schema
+          .createIndex('jobs_type_state_run_at')
+          .on('jobs')
+          .columns(['type', 'state', 'run_at'])
+          .execute();
+        await db.schema.dropIndex('jobs_unfinished_seq').execute();
+      },
+    },
   };
 };
 

@@ -13,7 +13,7 @@ export interface Owner {
 }
 
 /** Rows per insert statement: powers of two up to this, so the statement texts stay few. */
-const MAX_ROWS_PER_INSERT = 64;
+const MAX_ROWS_PER_INSERT = 256;
 
 const byOwner = (a: NewEvent, b: NewEvent) =>
   a.account_id < b.account_id

@@ -5,7 +5,7 @@ import { newId } from '../ids.js';
 import type { Log } from '../log.js';
 import type { StripeGateway } from '../stripe/gateway.js';
 import type { DeliveryContext } from './job.js';
-import { LANES, pruneJobs, type RunSettings, runNext } from './jobs.service.js';
+import { LANES, pruneJobs, type RunDeps, type RunSettings, runNext } from './jobs.service.js';
 
 export interface WorkerSettings extends RunSettings {
   /** Stripe jobs run at once by this process (each for a different customer) */
@@ -86,7 +86,7 @@ export function startWorker(deps: WorkerDeps): Worker {
     eventHook: deps.eventHook,
     deliveries: deps.deliveries,
   };
-  const stripeRun = { ...run, lane: LANES.stripe };
+  const stripeRun: RunDeps = { ...run, lane: LANES.stripe };
   // The lease outlasts the longest attempt (the receiver's timeout), so a live worker keeps it.
   const webhookRun = deps.deliveries
     ? {
@@ -111,7 +111,7 @@ export function startWorker(deps: WorkerDeps): Worker {
     });
   }
 
-  async function loop(lane: typeof stripeRun, first: boolean): Promise<void> {
+  async function loop(lane: RunDeps, first: boolean): Promise<void> {
     while (!stopping) {
       let ran = false;
       try {
