@@ -301,12 +301,13 @@ const migrations = (dialect: DatabaseConfig['dialect']): Record<string, Migratio
     '0011_jobs_due': {
       async up(db: Kysely<unknown>) {
         // The claim walks one type's jobs of one state in the order they fell due and stops at
-        // the first it may take (jobs.store.ts findClaimable). It replaces the walk in `seq`
-        // order, which the claim no longer makes.
+        // the first it may take (jobs.store.ts findClaimable). `seq` is in it so that the index
+        // gives the claim's whole order: without it PostgreSQL sorted every due job instead of
+        // walking. It replaces the walk in `seq` order, which the claim no longer makes.
         await db.schema
           .createIndex('jobs_type_state_run_at')
           .on('jobs')
-          .columns(['type', 'state', 'run_at'])
+          .columns(['type', 'state', 'run_at', 'seq'])
           .execute();
         await db.schema.dropIndex('jobs_unfinished_seq').execute();
       },

@@ -97,7 +97,7 @@ function unblocked(lane: Lane) {
  *
  * Each query is shaped so that the database walks an index in the order it wants and stops at
  * the first row that qualifies, however long the queue: running jobs are few (one per worker
- * loop), and queued ones are found through the index (type, state, run_at), one walk per type
+ * loop), and queued ones are found through the index (type, state, run_at, seq), one walk per type
  * of the lane. A single query with an OR over the two states made SQLite
  * gather and sort every due job on each claim, which cost milliseconds per claim once a few
  * thousand deliveries were waiting.
