@@ -2,6 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { batchedById } from '../db/batched.js';
 import type { Coalescer } from '../db/index.js';
 import { type CreatedRange, createdWithin, type KeysetPage, keysetPage } from '../db/keyset.js';
+import { RowInserter } from '../db/row-inserts.js';
 import type { CustomersTable, Database, Mode } from '../db/schema.js';
 
 type Q = Kysely<Database> | Transaction<Database>;
@@ -25,7 +26,8 @@ const ROWS_PER_INSERT = 64;
 /**
  * Inserts rows in multi-row statements: of `maxRowsPerStatement` rows while that many remain,
  * then of half as many, and so on down to 1 (64, 32, …, 1 by default). One statement instead of
- * one per row, from a handful of distinct texts, each prepared once. At 14 columns a row, up to
+ * one per row, from a handful of distinct texts, each built and prepared once (db/row-inserts.ts).
+ * At 14 columns a row, up to
  * 2048 rows a statement stay within both dialects' bound-parameter limits (SQLite 32766,
  * PostgreSQL 65535).
  */
@@ -34,16 +36,29 @@ export async function insertCustomers(
   rows: readonly NewCustomerRow[],
   maxRowsPerStatement = ROWS_PER_INSERT,
 ): Promise<void> {
-  for (let i = 0; i < rows.length; ) {
-    let size = maxRowsPerStatement;
-    while (size > rows.length - i) size = Math.floor(size / 2);
-    await trx
-      .insertInto('customers')
-      .values(rows.slice(i, i + size) as NewCustomerRow[])
-      .execute();
-    i += size;
-  }
+  await customerRows.insert(trx, rows, maxRowsPerStatement);
 }
+
+const customerRows = new RowInserter<'customers', NewCustomerRow>(
+  'customers',
+  {
+    id: true,
+    account_id: true,
+    mode: true,
+    email: true,
+    email_lower: true,
+    first_name: true,
+    last_name: true,
+    phone: true,
+    company_name: true,
+    notes: true,
+    metadata: true,
+    stripe_customer_id: true,
+    created: true,
+    updated: true,
+  },
+  ROWS_PER_INSERT,
+);
 
 /**
  * The rows of creates committed together, inserted as one: on PostgreSQL one round trip

@@ -1,4 +1,5 @@
 import type { ExpressionBuilder, Kysely, Selectable, Transaction, Updateable } from 'kysely';
+import { RowInserter } from '../db/row-inserts.js';
 import type { Database, JobState, JobsTable } from '../db/schema.js';
 
 export type { JobState } from '../db/schema.js';
@@ -143,14 +144,36 @@ export async function findClaimable(
   return best;
 }
 
-/** Jobs to insert at once, a statement per chunk so no statement passes the parameter limits. */
-export async function insertJobs(db: Q, jobs: readonly NewJob[]): Promise<void> {
-  for (let i = 0; i < jobs.length; i += 500) {
-    await db
-      .insertInto('jobs')
-      .values(jobs.slice(i, i + 500))
-      .execute();
-  }
+const jobRows = new RowInserter<'jobs', NewJob>(
+  'jobs',
+  {
+    id: true,
+    type: true,
+    customer_id: true,
+    account_id: true,
+    mode: true,
+    payload: true,
+    state: true,
+    run_at: true,
+    locked_by: true,
+    locked_until: true,
+    first_attempt_at: true,
+    attempted_at: true,
+    last_error: true,
+    last_error_at: true,
+    note: true,
+    created: true,
+    finished_at: true,
+    ordering_key: true,
+    event_id: true,
+    endpoint_id: true,
+  },
+  256,
+);
+
+/** Jobs to insert at once, in multi-row statements that stay within the parameter limits. */
+export async function insertJobs(db: Transaction<Database>, jobs: readonly NewJob[]): Promise<void> {
+  await jobRows.insert(db, jobs);
 }
 
 /** Takes the job if it is still as `seen`: false when another worker got there first. */
