@@ -75,30 +75,42 @@ export function backoffMs(attempt: number, backoff: RunSettings['backoff'], rand
   return Math.round(step / 2 + (random() * step) / 2);
 }
 
-/** Claims the next runnable job and runs it; false when none was ready. */
-export async function runNext(deps: RunDeps): Promise<boolean> {
+/**
+ * Claims the next runnable jobs (up to `claim`, in one transaction: jobs of different ordering
+ * keys, since a claimed job holds back the later ones of its key) and runs them side by side;
+ * false when none was ready.
+ */
+export async function runNext(deps: RunDeps, claim = 1): Promise<boolean> {
   const now = deps.now();
-  const claimed = await transact(deps, async (trx): Promise<Claimed | null | undefined> => {
-    const seen = await store.findClaimable(trx, now, deps.db.locksRows, deps.lane);
-    if (!seen) return null;
-    const claim = { now, workerId: deps.workerId, leaseUntil: now + deps.settings.leaseMs };
-    if (!(await store.markRunning(trx, seen, claim))) return undefined;
-    const job: store.JobRow = {
-      ...seen,
-      state: 'running',
-      attempts: seen.attempts + 1,
-      locked_by: deps.workerId,
-      locked_until: claim.leaseUntil,
-      attempted_at: now,
-      first_attempt_at: seen.first_attempt_at ?? now,
-    };
-    return { job, previousAttemptAt: seen.attempted_at };
+  const claimed = await transact(deps, async (trx): Promise<Claimed[] | undefined> => {
+    const taken: Claimed[] = [];
+    const lease = { now, workerId: deps.workerId, leaseUntil: now + deps.settings.leaseMs };
+    while (taken.length < claim) {
+      const seen = await store.findClaimable(trx, now, deps.db.locksRows, deps.lane);
+      if (!seen) break;
+      // Another process took it between our read and our write: there may be more.
+      if (!(await store.markRunning(trx, seen, lease))) return taken.length > 0 ? taken : undefined;
+      const job: store.JobRow = {
+        ...seen,
+        state: 'running',
+        attempts: seen.attempts + 1,
+        locked_by: deps.workerId,
+        locked_until: lease.leaseUntil,
+        attempted_at: now,
+        first_attempt_at: seen.first_attempt_at ?? now,
+      };
+      taken.push({ job, previousAttemptAt: seen.attempted_at });
+    }
+    return taken;
   });
-  // Another process took the job between our read and our write: there may be more.
   if (claimed === undefined) return true;
-  if (claimed === null) return false;
-  const outcome = await attempt(deps, claimed.job, claimed.previousAttemptAt);
-  await settle(deps, claimed, outcome);
+  if (claimed.length === 0) return false;
+  await Promise.all(
+    claimed.map(async (c) => {
+      const outcome = await attempt(deps, c.job, c.previousAttemptAt);
+      await settle(deps, c, outcome);
+    }),
+  );
   return true;
 }
 
