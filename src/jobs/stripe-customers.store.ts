@@ -35,3 +35,19 @@ export async function setLinkMetadataKeys(
 export async function deleteLink(db: Q, customerId: string): Promise<void> {
   await db.deleteFrom('stripe_customers').where('customer_id', '=', customerId).execute();
 }
+
+/** The link to a given Stripe customer of a connected account, if one exists. */
+export async function findLinkByStripeId(
+  db: Q,
+  scope: { accountId: string; mode: 'test' | 'live'; stripeAccount: string },
+  stripeCustomerId: string,
+): Promise<StripeLink | undefined> {
+  return db
+    .selectFrom('stripe_customers')
+    .selectAll()
+    .where('account_id', '=', scope.accountId)
+    .where('mode', '=', scope.mode)
+    .where('stripe_account_id', '=', scope.stripeAccount)
+    .where('stripe_customer_id', '=', stripeCustomerId)
+    .executeTakeFirst();
+}

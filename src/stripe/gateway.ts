@@ -231,7 +231,7 @@ export function createStripeGateway(opts: StripeGatewayOptions): StripeGateway {
 }
 
 /** The SDK's host, port and protocol for an origin such as `http://127.0.0.1:12111`. */
-function parseApiBase(apiBase: string): { host: string; port: number; protocol: 'http' | 'https' } {
+export function parseApiBase(apiBase: string): { host: string; port: number; protocol: 'http' | 'https' } {
   const url = new URL(apiBase);
   const protocol = url.protocol === 'http:' ? 'http' : 'https';
   const port = url.port ? Number(url.port) : protocol === 'http' ? 80 : 443;
