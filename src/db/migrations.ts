@@ -302,6 +302,8 @@ const migrations = (dialect: DatabaseConfig['dialect']): Record<string, Migratio
       async up(db: Kysely<unknown>) {
         // `stripe import` and backfill ask which LuniPay customer a connected account's Stripe
         // customer is linked to, and walk one connected account's links.
+        // What was last pushed, so connecting an account again pushes only what changed.
+        await db.schema.alterTable('stripe_customers').addColumn('pushed_version', 'integer').execute();
         await db.schema
           .createIndex('stripe_customers_account_stripe_id')
           .on('stripe_customers')

@@ -69,6 +69,8 @@ async function linkImported(
     stripe_account_id: stripeAccount,
     stripe_customer_id: customer.stripe_customer_id as string,
     metadata_keys: JSON.stringify(Object.keys(stripeFields(customer).metadata)),
+    // Nothing pushed yet: the update queued here is the first push.
+    pushed_version: null,
     created: at,
     updated: at,
   });

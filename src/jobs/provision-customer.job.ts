@@ -100,7 +100,14 @@ export const provisionCustomer: JobType<ProvisionPayload> = {
         return stripeFailure(error);
       }
       if (found)
-        return linked(ctx, p, found.id, found.metadataKeys, 'found the customer an earlier attempt made');
+        return linked(
+          ctx,
+          p,
+          found.id,
+          found.metadataKeys,
+          null,
+          'found the customer an earlier attempt made',
+        );
       if (!row) return { status: 'succeeded', note: 'customer deleted before provisioning; none was made' };
       // Nothing was made under the old key, so a new one cannot duplicate anything.
       payload = {
@@ -125,7 +132,7 @@ export const provisionCustomer: JobType<ProvisionPayload> = {
         fields,
         idempotencyKey(job.customer_id, operation),
       );
-      return linked(ctx, payload, id, Object.keys(fields.metadata));
+      return linked(ctx, payload, id, Object.keys(fields.metadata), row.version);
     } catch (error) {
       // A stored error replayed is over: look at once. A key refused as reused was used by a call
       // whose answer was lost, and which may still be running: look after it settled.
@@ -149,6 +156,8 @@ function linked(
   p: ProvisionPayload,
   stripeCustomerId: string,
   metadataKeys: string[],
+  /** the customer's version whose fields the Stripe customer holds; null when not known */
+  sentVersion: number | null,
   note?: string,
 ): JobOutcome {
   const { job } = ctx;
@@ -157,6 +166,12 @@ function linked(
     status: 'succeeded',
     note,
     async record(trx: Transaction<Database>) {
+      // When the customer was deleted meanwhile this changes nothing, and the delete job that
+      // follows removes the Stripe customer through the link.
+      const previous = p.replaces ?? null;
+      const seconds = Math.floor(now / 1000);
+      const set = await setStripeCustomerId(trx, job.customer_id, stripeCustomerId, seconds, previous);
+      if (set) await recordStripeSync(trx, job.customer_id, ctx.eventHook, previous);
       if (p.replaces !== undefined) await deleteLink(trx, job.customer_id);
       await insertLink(trx, {
         customer_id: job.customer_id,
@@ -165,16 +180,11 @@ function linked(
         stripe_account_id: p.stripeAccount,
         stripe_customer_id: stripeCustomerId,
         metadata_keys: JSON.stringify(metadataKeys),
+        // Setting the Stripe id moved the version on by one; the fields Stripe has are still these.
+        pushed_version: sentVersion === null ? null : sentVersion + (set ? 1 : 0),
         created: now,
         updated: now,
       });
-      // When the customer was deleted meanwhile this changes nothing, and the delete job that
-      // follows removes the Stripe customer through the link.
-      const previous = p.replaces ?? null;
-      const seconds = Math.floor(now / 1000);
-      if (await setStripeCustomerId(trx, job.customer_id, stripeCustomerId, seconds, previous)) {
-        await recordStripeSync(trx, job.customer_id, ctx.eventHook, previous);
-      }
     },
   };
 }

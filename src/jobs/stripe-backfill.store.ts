@@ -60,9 +60,8 @@ export async function unprovisionedPage(
 }
 
 /**
- * Linked customers changed after the last push to Stripe (the account was disconnected
- * meanwhile), with no update waiting. `updated` is in seconds and the link's in milliseconds: a
- * change in the same second as the push is not counted, since the push read the row after it.
+ * Linked customers changed since the last push to Stripe (the account was disconnected
+ * meanwhile), or never pushed to, with no update waiting.
  */
 export async function changedSincePushPage(
   db: Q,
@@ -78,7 +77,9 @@ export async function changedSincePushPage(
     .where('c.mode', '=', scope.mode)
     .where('c.id', '>', after)
     .where('l.stripe_account_id', '=', scope.stripeAccount)
-    .where(sql<boolean>`c.updated * 1000 >= l.updated - (l.updated % 1000) + 1000`)
+    .where((eb) =>
+      eb.or([eb('l.pushed_version', 'is', null), eb('c.version', '>', eb.ref('l.pushed_version'))]),
+    )
     .where((eb) => eb.not(hasUnfinished('update_customer')))
     .orderBy('c.id')
     .limit(limit)

@@ -19,15 +19,16 @@ export async function insertLink(db: Q, link: StripeLink): Promise<void> {
   await db.insertInto('stripe_customers').values(link).execute();
 }
 
-export async function setLinkMetadataKeys(
+/** After a push: the metadata keys sent, and the customer's version they came from. */
+export async function setLinkPushed(
   db: Q,
   customerId: string,
-  keys: string,
+  pushed: { keys: string; version: number },
   now: number,
 ): Promise<void> {
   await db
     .updateTable('stripe_customers')
-    .set({ metadata_keys: keys, updated: now })
+    .set({ metadata_keys: pushed.keys, pushed_version: pushed.version, updated: now })
     .where('customer_id', '=', customerId)
     .execute();
 }

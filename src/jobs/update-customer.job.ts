@@ -5,7 +5,7 @@ import { stripeFields } from '../stripe/fields.js';
 import { removedMetadataKeys, StripeCallError } from '../stripe/gateway.js';
 import { idempotencyKey, type JobType, keyBurned, parsePayload, stripeFailure } from './job.js';
 import { insertJob } from './jobs.store.js';
-import { findLink, setLinkMetadataKeys } from './stripe-customers.store.js';
+import { findLink, setLinkPushed } from './stripe-customers.store.js';
 import { provisionJob } from './stripe-job-spec.js';
 
 /**
@@ -63,11 +63,12 @@ export const updateCustomer: JobType<UpdatePayload> = {
         // Deleted in Stripe outside LuniPay (the merchant's dashboard, say): a new Stripe
         // customer is made with the current fields, and linked in place of the old one.
         const at = ctx.now();
+        const customer = { id: job.customer_id, account_id: job.account_id, mode: job.mode };
         return {
           status: 'succeeded',
           note: 'the Stripe customer was deleted outside LuniPay; a new one is made',
           record: (trx) =>
-            insertJob(trx, provisionJob(job, link.stripe_account_id, at, link.stripe_customer_id)),
+            insertJob(trx, provisionJob(customer, link.stripe_account_id, at, link.stripe_customer_id)),
         };
       }
       return stripeFailure(
@@ -78,7 +79,7 @@ export const updateCustomer: JobType<UpdatePayload> = {
     const keys = JSON.stringify(Object.keys(fields.metadata));
     return {
       status: 'succeeded',
-      record: (trx) => setLinkMetadataKeys(trx, job.customer_id, keys, ctx.now()),
+      record: (trx) => setLinkPushed(trx, job.customer_id, { keys, version: row.version }, ctx.now()),
     };
   },
 };

@@ -161,6 +161,9 @@ async function linkExisting(db: Db, customerId: string, stripeAccount: string, s
     const row = await findCustomerById(trx, customerId);
     if (!row || (await findLink(trx, customerId))) return;
     const now = Date.now();
+    const previous = row.stripe_customer_id;
+    const set = await setStripeCustomerId(trx, row.id, stripeCustomerId, Math.floor(now / 1000), previous);
+    if (set) await recordStripeSync(trx, row.id, writeEventAndDeliveries, previous, 'import');
     await insertLink(trx, {
       customer_id: row.id,
       account_id: row.account_id,
@@ -168,12 +171,10 @@ async function linkExisting(db: Db, customerId: string, stripeAccount: string, s
       stripe_account_id: stripeAccount,
       stripe_customer_id: stripeCustomerId,
       metadata_keys: JSON.stringify(Object.keys(stripeFields(row).metadata)),
+      // The merchant's Stripe customer already named it: LuniPay has pushed nothing to it yet.
+      pushed_version: null,
       created: now,
       updated: now,
     });
-    const previous = row.stripe_customer_id;
-    if (await setStripeCustomerId(trx, row.id, stripeCustomerId, Math.floor(now / 1000), previous)) {
-      await recordStripeSync(trx, row.id, writeEventAndDeliveries, previous, 'import');
-    }
   });
 }
