@@ -146,13 +146,15 @@ export async function updateCustomer(
 
 /**
  * Sets only the columns provisioning owns, so a concurrent change to other fields is kept; the
- * version moves on like any write. Does nothing once a Stripe id is set or the row is gone.
+ * version moves on like any write. Does nothing unless the Stripe id is still `expected` (null:
+ * not provisioned yet; else the Stripe customer being replaced), or when the row is gone.
  */
 export async function setStripeCustomerId(
   db: Q,
   customerId: string,
   stripeCustomerId: string,
   updatedSeconds: number,
+  expected: string | null = null,
 ): Promise<boolean> {
   const result = await db
     .updateTable('customers')
@@ -162,7 +164,7 @@ export async function setStripeCustomerId(
       version: eb('version', '+', 1),
     }))
     .where('id', '=', customerId)
-    .where('stripe_customer_id', 'is', null)
+    .where('stripe_customer_id', expected === null ? 'is' : '=', expected)
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }

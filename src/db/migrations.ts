@@ -298,6 +298,19 @@ const migrations = (dialect: DatabaseConfig['dialect']): Record<string, Migratio
           .execute();
       },
     },
+    '0008_stripe_customers_by_stripe_id': {
+      async up(db: Kysely<unknown>) {
+        // `stripe import` and backfill ask which LuniPay customer a connected account's Stripe
+        // customer is linked to, and walk one connected account's links.
+        // What was last pushed, so connecting an account again pushes only what changed.
+        await db.schema.alterTable('stripe_customers').addColumn('pushed_version', 'integer').execute();
+        await db.schema
+          .createIndex('stripe_customers_account_stripe_id')
+          .on('stripe_customers')
+          .columns(['account_id', 'mode', 'stripe_account_id', 'stripe_customer_id'])
+          .execute();
+      },
+    },
     '0011_jobs_due': {
       async up(db: Kysely<unknown>) {
         // The claim walks one type's jobs of one state in the order they fell due and stops at
