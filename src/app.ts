@@ -27,6 +27,8 @@ import { buildValidator } from './http/validation.js';
 import { startSweeper } from './idempotency/idempotency.sweeper.js';
 import { newId } from './ids.js';
 import { provisioningNotices, stripeOutbox } from './jobs/outbox.js';
+import { searchRoutes } from './search/search.routes.js';
+import { SEARCH_SCHEMAS } from './search/search.schema.js';
 import { ephemeralSecretBox, type SecretBox } from './secret-key.js';
 import { createStripeGateway, type StripeGateway } from './stripe/gateway.js';
 import { writeEventAndDeliveries } from './webhooks/deliveries.enqueue.js';
@@ -138,6 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...EVENT_SCHEMAS,
     ...WEBHOOK_SCHEMAS,
     ...DELIVERY_SCHEMAS,
+    ...SEARCH_SCHEMAS,
   ])
     app.addSchema(schema);
   await app.register(swagger, openapiOptions);
@@ -149,6 +152,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(operationRoutes, { db: deps.db });
   await app.register(docsRoutes);
+  const secretBox = deps.secretBox ?? ephemeralSecretBox();
   const keyCache = new KeyCache(deps.db);
   app.addHook('onClose', async () => keyCache.close());
   await app.register(async (api) => {
@@ -162,10 +166,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       deps: { db: deps.db, hooks: [...hooks, writeEventAndDeliveries] },
       idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
     });
+    await api.register(searchRoutes, { deps: { db: deps.db, secretBox } });
     await api.register(webhookEndpointRoutes, {
       deps: {
         db: deps.db,
-        secretBox: deps.secretBox ?? ephemeralSecretBox(),
+        secretBox,
         allowPrivate: deps.config.webhooks.allowPrivate,
       },
       idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },

@@ -3,6 +3,7 @@ import { batchedById } from '../db/batched.js';
 import type { Coalescer } from '../db/index.js';
 import { type CreatedRange, createdWithin, type KeysetPage, keysetPage } from '../db/keyset.js';
 import type { CustomersTable, Database, Mode } from '../db/schema.js';
+import { SEARCHED_COLUMNS, searchRow } from '../db/search-row.js';
 
 type Q = Kysely<Database> | Transaction<Database>;
 export type CustomerRow = Omit<CustomersTable, 'version'> & { version: number };
@@ -37,10 +38,13 @@ export async function insertCustomers(
   for (let i = 0; i < rows.length; ) {
     let size = maxRowsPerStatement;
     while (size > rows.length - i) size = Math.floor(size / 2);
+    const chunk = rows.slice(i, i + size);
     await trx
       .insertInto('customers')
-      .values(rows.slice(i, i + size) as NewCustomerRow[])
+      .values(chunk as NewCustomerRow[])
       .execute();
+    // The search row commits with the customer: a search answered after the create finds it.
+    await trx.insertInto('customer_search').values(chunk.map(searchRow)).execute();
     i += size;
   }
 }
@@ -126,7 +130,17 @@ export async function updateCustomer(
     .where('account_id', '=', owner.accountId)
     .where('mode', '=', owner.mode)
     .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+  const found = result.numUpdatedRows > 0n;
+  if (found && SEARCHED_COLUMNS.some((column) => changes[column] !== undefined)) {
+    const row = await db
+      .selectFrom('customers')
+      .select(['id', ...SEARCHED_COLUMNS])
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    const { customer_id: _, ...values } = searchRow(row);
+    await db.updateTable('customer_search').set(values).where('customer_id', '=', id).execute();
+  }
+  return found;
 }
 
 /**
@@ -159,7 +173,11 @@ export async function deleteCustomer(db: Q, owner: Owner, id: string): Promise<b
     .where('account_id', '=', owner.accountId)
     .where('mode', '=', owner.mode)
     .executeTakeFirst();
-  return result.numDeletedRows > 0n;
+  if (result.numDeletedRows === 0n) return false;
+  // Its searchable copy, and the record of the import row it came from, go with it.
+  await db.deleteFrom('customer_search').where('customer_id', '=', id).execute();
+  await db.deleteFrom('customer_imports').where('customer_id', '=', id).execute();
+  return true;
 }
 
 export interface ListFilter {

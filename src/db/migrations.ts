@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, sql } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
+import { createSearchTables } from './migrations.search.js';
 
 /**
  * Migrations live in code, not in files found at run time, so the same list runs from `src/`
@@ -296,6 +297,11 @@ const migrations = (dialect: DatabaseConfig['dialect']): Record<string, Migratio
           .columns(['seq'])
           .where(sql.ref('state'), 'in', sql`('queued', 'running')`)
           .execute();
+      },
+    },
+    '0009_customer_search': {
+      async up(db: Kysely<unknown>) {
+        await createSearchTables(db, dialect, idColumn);
       },
     },
   };

@@ -1,0 +1,163 @@
+import {
+  type Kysely,
+  type RawBuilder,
+  type SelectQueryBuilder,
+  type SqlBool,
+  sql,
+  type Transaction,
+} from 'kysely';
+import type { DatabaseConfig } from '../config.js';
+import type { CustomersTable, Database, Mode } from '../db/schema.js';
+import { ftsMatch, type IndexedTerm, trigramCondition } from './search.sql.js';
+
+type Q = Kysely<Database> | Transaction<Database>;
+type Dialect = DatabaseConfig['dialect'];
+export type CustomerRow = CustomersTable & { version: number };
+
+export interface Owner {
+  accountId: string;
+  mode: Mode;
+}
+
+/** Where a search walks from and what it must hold (queryPredicate). */
+export interface SearchPage {
+  owner: Owner;
+  /** Exclusive: only customers older than this id. */
+  before?: string;
+  limit: number;
+  predicate: RawBuilder<SqlBool>;
+}
+
+type Joined = SelectQueryBuilder<
+  Database & { c: CustomersTable; s: Database['customer_search'] },
+  'c' | 's',
+  // biome-ignore lint/complexity/noBannedTypes: Kysely's empty selection
+  {}
+>;
+
+/** The owner's customers joined to their search rows, newest first, past the cursor. */
+function base(db: Q, page: SearchPage): Joined {
+  let query = (db as Kysely<Database>)
+    .selectFrom('customers as c')
+    .innerJoin('customer_search as s', 's.customer_id', 'c.id')
+    .where('c.account_id', '=', page.owner.accountId)
+    .where('c.mode', '=', page.owner.mode) as unknown as Joined;
+  if (page.before !== undefined) query = query.where('c.id', '<', page.before);
+  return query;
+}
+
+const finish = (query: Joined, page: SearchPage) =>
+  query
+    .where(page.predicate)
+    .selectAll('c')
+    .orderBy('c.id', 'desc')
+    .limit(page.limit + 1)
+    .execute() as Promise<CustomerRow[]>;
+
+/** Through the customers' email index: an exact email is one lookup, whatever the table's size. */
+export function searchByEmail(db: Q, page: SearchPage, emailLower: string): Promise<CustomerRow[]> {
+  return finish(base(db, page).where('c.email_lower', '=', emailLower), page);
+}
+
+/**
+ * How many customers, of every account, the trigram index gives for `terms`, counting no
+ * further than `cap`: the index reads at most that many matches. PostgreSQL's GIN index is read
+ * whole before its matches are, so there a statement timeout bounds it (`undefined`: too many
+ * to count in time, which the caller treats like too many).
+ */
+export async function countIndexed(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  index: { join: 'and' | 'or'; terms: IndexedTerm[] },
+  cap: number,
+  timeoutMs: number,
+): Promise<number | undefined> {
+  if (dialect === 'sqlite') {
+    const { rows } = await sql<{
+      n: number;
+    }>`select count(*) as n from (select 1 from customer_search_fts where customer_search_fts match ${ftsMatch(index.join, index.terms)} limit ${cap + 1})`.execute(
+      db,
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+  try {
+    return await db.transaction().execute(async (trx) => {
+      await sql`set local statement_timeout = ${sql.lit(timeoutMs)}`.execute(trx);
+      const { rows } = await sql<{
+        n: string;
+      }>`select count(*) as n from (select 1 from customer_search s where ${trigramCondition(index.join, index.terms)} limit ${cap + 1}) m`.execute(
+        trx,
+      );
+      return Number(rows[0]?.n ?? 0);
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code === '57014') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Through the trigram index, once countIndexed has said its matches are few: the candidates
+ * are looked up by key, then sorted. SQLite is told to start from the FTS5 table (a CROSS JOIN
+ * keeps its order), so it never walks the customers instead.
+ */
+export function searchIndexed(
+  db: Q,
+  dialect: Dialect,
+  page: SearchPage,
+  index: { join: 'and' | 'or'; terms: IndexedTerm[] },
+): Promise<CustomerRow[]> {
+  if (dialect === 'postgres')
+    return finish(base(db, page).where(trigramCondition(index.join, index.terms)), page);
+  const candidates = sql<{
+    seq: number;
+  }>`(select rowid as seq from customer_search_fts where customer_search_fts match ${ftsMatch(index.join, index.terms)})`;
+  let query = (db as Kysely<Database>)
+    .selectFrom(candidates.as('m'))
+    .crossJoin('customer_search as s')
+    .crossJoin('customers as c')
+    .whereRef('s.seq', '=', 'm.seq')
+    .whereRef('c.id', '=', 's.customer_id')
+    .where('c.account_id', '=', page.owner.accountId)
+    .where('c.mode', '=', page.owner.mode) as unknown as Joined;
+  if (page.before !== undefined) query = query.where('c.id', '<', page.before);
+  return finish(query, page);
+}
+
+/**
+ * The id `examined` customers back from the cursor, or undefined when fewer remain: where a
+ * bounded walk stops.
+ */
+export async function walkBoundary(db: Q, page: SearchPage, examined: number): Promise<string | undefined> {
+  let query = db
+    .selectFrom('customers')
+    .select('id')
+    .where('account_id', '=', page.owner.accountId)
+    .where('mode', '=', page.owner.mode);
+  if (page.before !== undefined) query = query.where('id', '<', page.before);
+  const row = await query
+    .orderBy('id', 'desc')
+    .limit(1)
+    .offset(examined - 1)
+    .executeTakeFirst();
+  return row?.id;
+}
+
+/** Newest first from the cursor down to `boundary` (inclusive), testing each customer. */
+export function searchWalk(db: Q, page: SearchPage, boundary: string | undefined): Promise<CustomerRow[]> {
+  const query = base(db, page);
+  return finish(boundary === undefined ? query : query.where('c.id', '>=', boundary), page);
+}
+
+/** Whether the owner has customers older than `id`. */
+export async function hasOlder(db: Q, owner: Owner, id: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('customers')
+    .select('id')
+    .where('account_id', '=', owner.accountId)
+    .where('mode', '=', owner.mode)
+    .where('id', '<', id)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
