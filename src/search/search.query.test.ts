@@ -28,8 +28,14 @@ test('every field with : and ~, metadata with either quote, null, created compar
       { field: { kind: 'string', name: field }, negated: true, op: ':', value: null },
     ]);
   }
-  assert.deepEqual(parseSearchQuery(`metadata["plan"]:"pro"`).clauses[0]?.field, { kind: 'metadata', key: 'plan' });
-  assert.deepEqual(parseSearchQuery(`metadata['a "b"']~"pro"`).clauses[0]?.field, { kind: 'metadata', key: 'a "b"' });
+  assert.deepEqual(parseSearchQuery(`metadata["plan"]:"pro"`).clauses[0]?.field, {
+    kind: 'metadata',
+    key: 'plan',
+  });
+  assert.deepEqual(parseSearchQuery(`metadata['a "b"']~"pro"`).clauses[0]?.field, {
+    kind: 'metadata',
+    key: 'a "b"',
+  });
   assert.equal(parseSearchQuery(`metadata["plan"]:null`).clauses[0]?.value, null);
   for (const op of [':', '>', '>=', '<', '<='] as const) {
     assert.deepEqual(parseSearchQuery(`created${op}1713100800`).clauses, [

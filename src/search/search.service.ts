@@ -49,18 +49,18 @@ export async function searchCustomers(
   let rows: store.CustomerRow[] | undefined;
   let boundary: string | undefined;
   const email = exactEmail(query);
-  if (email !== undefined) rows = await store.searchByEmail(reader, page, email);
+  if (email !== undefined) rows = await store.run(store.emailQuery(reader, page, email));
   else {
     const index = indexedTerms(query, dialect);
     if (index.terms.length > 0) {
       const count = await store.countIndexed(reader, dialect, index, INDEX_CAP, COUNT_TIMEOUT_MS);
       if (count !== undefined && count <= INDEX_CAP)
-        rows = await store.searchIndexed(reader, dialect, page, index);
+        rows = await store.run(store.indexedQuery(reader, dialect, page, index));
     }
   }
   if (rows === undefined) {
     boundary = await store.walkBoundary(reader, page, WALK_CAP);
-    rows = await store.searchWalk(reader, page, boundary);
+    rows = await store.run(store.walkQuery(reader, page, boundary));
   }
 
   let next: string | undefined;

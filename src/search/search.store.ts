@@ -51,11 +51,13 @@ const finish = (query: Joined, page: SearchPage) =>
     .where(page.predicate)
     .selectAll('c')
     .orderBy('c.id', 'desc')
-    .limit(page.limit + 1)
-    .execute() as Promise<CustomerRow[]>;
+    .limit(page.limit + 1);
+
+/** Runs a search query built by one of the `*Query` functions below. */
+export const run = (query: ReturnType<typeof finish>) => query.execute() as Promise<CustomerRow[]>;
 
 /** Through the customers' email index: an exact email is one lookup, whatever the table's size. */
-export function searchByEmail(db: Q, page: SearchPage, emailLower: string): Promise<CustomerRow[]> {
+export function emailQuery(db: Q, page: SearchPage, emailLower: string) {
   return finish(base(db, page).where('c.email_lower', '=', emailLower), page);
 }
 
@@ -101,12 +103,12 @@ export async function countIndexed(
  * are looked up by key, then sorted. SQLite is told to start from the FTS5 table (a CROSS JOIN
  * keeps its order), so it never walks the customers instead.
  */
-export function searchIndexed(
+export function indexedQuery(
   db: Q,
   dialect: Dialect,
   page: SearchPage,
   index: { join: 'and' | 'or'; terms: IndexedTerm[] },
-): Promise<CustomerRow[]> {
+) {
   if (dialect === 'postgres')
     return finish(base(db, page).where(trigramCondition(index.join, index.terms)), page);
   const candidates = sql<{
@@ -144,7 +146,7 @@ export async function walkBoundary(db: Q, page: SearchPage, examined: number): P
 }
 
 /** Newest first from the cursor down to `boundary` (inclusive), testing each customer. */
-export function searchWalk(db: Q, page: SearchPage, boundary: string | undefined): Promise<CustomerRow[]> {
+export function walkQuery(db: Q, page: SearchPage, boundary: string | undefined) {
   const query = base(db, page);
   return finish(boundary === undefined ? query : query.where('c.id', '>=', boundary), page);
 }

@@ -3,7 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { forEachDatabase, type TestAccount, useHarness } from '../../test/helpers/harness.js';
 
-type Result = { object: string; url: string; has_more: boolean; next_page: string | null; data: { id: string; email: string }[] };
+type Result = {
+  object: string;
+  url: string;
+  has_more: boolean;
+  next_page: string | null;
+  data: { id: string; email: string }[];
+};
 
 forEachDatabase('GET /v1/customers/search', (dialect) => {
   const { h } = useHarness(dialect);
@@ -25,8 +31,20 @@ forEachDatabase('GET /v1/customers/search', (dialect) => {
 
   test('every operator and field, case-insensitive, newest first, with null and negation', async () => {
     const acct = await h.account('operators');
-    await create(acct, { email: 'ada_1@Example.com', first_name: 'Ada', last_name: 'Lovelace', phone: '+1 555 0100', company_name: 'Analytical Engines', metadata: { plan: 'Pro', 'a"b': 'Q' } });
-    await create(acct, { email: 'grace%x@navy.mil', first_name: 'Grace', last_name: 'Hopper', metadata: { plan: 'free' } });
+    await create(acct, {
+      email: 'ada_1@Example.com',
+      first_name: 'Ada',
+      last_name: 'Lovelace',
+      phone: '+1 555 0100',
+      company_name: 'Analytical Engines',
+      metadata: { plan: 'Pro', 'a"b': 'Q' },
+    });
+    await create(acct, {
+      email: 'grace%x@navy.mil',
+      first_name: 'Grace',
+      last_name: 'Hopper',
+      metadata: { plan: 'free' },
+    });
     await create(acct, { email: 'alan@example.org', first_name: 'Alan', last_name: '' });
     const cases: [string, string[]][] = [
       ['email~"EXAMPLE"', ['alan@example.org', 'ada_1@Example.com']],
@@ -49,7 +67,7 @@ forEachDatabase('GET /v1/customers/search', (dialect) => {
       ['company_name~"ENGINE"', ['ada_1@Example.com']],
       ['-company_name:null', ['ada_1@Example.com']],
       ['metadata["plan"]:"pro"', ['ada_1@Example.com']],
-      ["metadata['plan']~\"REE\"", ['grace%x@navy.mil']],
+      ['metadata[\'plan\']~"REE"', ['grace%x@navy.mil']],
       ['metadata["plan"]:null', ['alan@example.org']],
       ['-metadata["plan"]:"pro"', ['alan@example.org', 'grace%x@navy.mil']],
       ['metadata["a\\"b"]:"q"', ['ada_1@Example.com']],
@@ -62,7 +80,8 @@ forEachDatabase('GET /v1/customers/search', (dialect) => {
       ['created<0', []],
       ['created>=0 -created:0', ['alan@example.org', 'grace%x@navy.mil', 'ada_1@Example.com']],
     ];
-    for (const [query, expected] of cases) assert.deepEqual(emails(await search(acct, query)), expected, query);
+    for (const [query, expected] of cases)
+      assert.deepEqual(emails(await search(acct, query)), expected, query);
     const result = await search(acct, 'email~"example"');
     assert.equal(result.object, 'search_result');
     assert.equal(result.url, '/v1/customers/search');
@@ -90,7 +109,10 @@ forEachDatabase('GET /v1/customers/search', (dialect) => {
           assert.deepEqual(emails(await search(acct, `email~"moved-${tag}"`)), [`moved-${tag}@example.net`]);
           assert.deepEqual(emails(await search(acct, `email~"c${client}-${tag}"`)), []);
           assert.deepEqual((await search(acct, `last_name:"l${tag}"`)).data.length, 1);
-          assert.equal((await h.request('DELETE', `/v1/customers/${made.id}`, { key: acct.test })).status, 200);
+          assert.equal(
+            (await h.request('DELETE', `/v1/customers/${made.id}`, { key: acct.test })).status,
+            200,
+          );
           assert.deepEqual(emails(await search(acct, `email~"${tag}"`)), []);
           assert.deepEqual(emails(await search(acct, `last_name:"l${tag}"`)), []);
         }
