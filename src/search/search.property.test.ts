@@ -71,7 +71,7 @@ function render(query: { join: string; clauses: Clause[] }): string {
   return parts.join(query.join === ' ' ? ' ' : ` ${query.join} `);
 }
 
-function valueOf(p: Person, field: Field): string | null {
+function fieldOf(p: Person, field: Field): string | null {
   if (typeof field === 'object') return p.metadata?.[field.key] ?? null;
   if (field === 'name') return [p.first_name, p.last_name].filter((s) => s !== '').join(' ');
   return p[field];
@@ -88,7 +88,7 @@ function holds(p: Person, c: Clause): boolean {
       '<=': p.created <= n,
     }[c.op];
   } else {
-    const v = valueOf(p, c.field);
+    const v = fieldOf(p, c.field);
     if (c.value === null) result = v === null;
     else if (v === null) result = false;
     else if (c.op === '~') result = v.toLowerCase().includes((c.value as string).toLowerCase());
