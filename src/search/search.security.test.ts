@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { createKey, revokeKey } from '../accounts/accounts.service.js';
 import { forEachDatabase, type TestAccount, useHarness } from '../../test/helpers/harness.js';
+import { createKey, revokeKey } from '../accounts/accounts.service.js';
 
 // Search and export: who may call them, and whose customers they can ever return.
 
 const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
 const ROUTES = [
-  { name: 'search', url: (tag: string) => `/v1/customers/search?query=${encodeURIComponent(`email~"${tag}"`)}` },
+  {
+    name: 'search',
+    url: (tag: string) => `/v1/customers/search?query=${encodeURIComponent(`email~"${tag}"`)}`,
+  },
   { name: 'export (ndjson)', url: () => '/v1/customers/export' },
   { name: 'export (csv)', url: () => '/v1/customers/export?format=csv' },
 ];
@@ -72,7 +75,10 @@ forEachDatabase('search and export: keys, tenants and modes', (dialect) => {
 
   test('search by a query that names every field of another tenant finds nothing of it', async () => {
     for (const query of [`email:"theirs-${tag}@example.com"`, `email~"theirs"`, `-email:null`, `created>0`]) {
-      const res = await h.request('GET', '/v1/customers/search', { key: a.test, query: { query, limit: 100 } });
+      const res = await h.request('GET', '/v1/customers/search', {
+        key: a.test,
+        query: { query, limit: 100 },
+      });
       assert.equal(res.status, 200);
       for (const c of res.body.data) assert.equal(c.email, mine, query);
     }
