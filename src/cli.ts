@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import * as accounts from './accounts/accounts.service.js';
-import { ConfigError, loadConfig } from './config.js';
+import { customerWriteHooks } from './app.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
 import { type Db, openMigrated, RESTART_AFTER_MIGRATION } from './db/index.js';
 import { AppError } from './errors.js';
 import { retryJob, type StripeStatus, stripeStatus } from './jobs/jobs.service.js';
+import { ImportFileError, type ImportSummary, importCustomers } from './search/import.js';
+import { formatOf } from './search/import.read.js';
+import { createStripeGateway } from './stripe/gateway.js';
 import {
   type DeliveriesStatus,
   deliveriesStatus,
@@ -23,6 +27,7 @@ const USAGE = `usage: lunipay <command> [options]
   accounts update ACCOUNT_ID (--stripe-account acct_… | --no-stripe-account) [--json]
   keys create --account ACCOUNT_ID --mode test|live [--json]
   keys revoke KEY_ID [--json]
+  customers import --account ACCOUNT_ID --mode test|live FILE [--format csv|ndjson] [--dry-run] [--json]
   stripe status [--json]
   stripe retry JOB_ID [--json]
   webhooks list [--json]
@@ -39,6 +44,8 @@ const options = {
   'no-stripe-account': { type: 'boolean' },
   account: { type: 'string' },
   mode: { type: 'string' },
+  format: { type: 'string' },
+  'dry-run': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -55,7 +62,14 @@ function single(positionals: string[], what: string): string {
   return positionals[0] as string;
 }
 
-async function run(db: Db, words: string[], values: Values, out: Out): Promise<void> {
+/** Returns the exit status when it is not 0. */
+async function run(
+  db: Db,
+  words: string[],
+  values: Values,
+  out: Out,
+  config: Config,
+): Promise<number | undefined> {
   const [group, action, ...rest] = words;
   const command = `${group ?? ''} ${action ?? ''}`.trim();
   switch (command) {
@@ -108,6 +122,34 @@ async function run(db: Db, words: string[], values: Values, out: Out): Promise<v
       out({ id, revoked: true }, `Revoked ${id}.`);
       return;
     }
+    case 'customers import': {
+      const path = single(rest, 'file');
+      const accountId = required(values, 'account');
+      const mode = required(values, 'mode');
+      if (mode !== 'test' && mode !== 'live')
+        throw new UsageError(`--mode must be test or live, not '${mode}'.`);
+      if (!(await accounts.listAccounts(db)).some((a) => a.id === accountId))
+        throw new UsageError(`no such account: '${accountId}'.`);
+      let summary: ImportSummary;
+      try {
+        summary = await importCustomers({
+          db,
+          hooks: customerWriteHooks(createStripeGateway(config.stripe), db),
+          accountId,
+          mode,
+          path,
+          format: formatOf(path, values.format),
+          dryRun: values['dry-run'] === true,
+        });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (error instanceof ImportFileError || code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR')
+          throw new UsageError((error as Error).message);
+        throw error;
+      }
+      out(summary, describeImport(summary, values['dry-run'] === true));
+      return summary.failed > 0 ? 1 : undefined;
+    }
     case 'stripe status': {
       if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'.`);
       const status = await stripeStatus(db, Date.now());
@@ -135,6 +177,14 @@ async function run(db: Db, words: string[], values: Values, out: Out): Promise<v
     default:
       throw new UsageError(command === '' ? 'no command given.' : `unknown command '${command}'.`);
   }
+}
+
+function describeImport(s: ImportSummary, dryRun: boolean): string {
+  const lines = [
+    `${dryRun ? 'Would create' : 'Created'} ${s.created}, skipped ${s.skipped} (imported before), failed ${s.failed}.`,
+  ];
+  for (const e of s.errors) lines.push(`  line ${e.line}${e.param ? ` (${e.param})` : ''}: ${e.message}`);
+  return lines.join('\n');
 }
 
 function describeStatus(s: StripeStatus): string {
@@ -209,7 +259,8 @@ async function main(argv: string[]): Promise<number> {
         migrated.length > 0 ? `Applied ${migrated.join(', ')}. ${RESTART_AFTER_MIGRATION}\n` : '';
       out({ migrated: true }, `${applied}The database schema is up to date.`);
     } else {
-      await run(db, positionals, values, out);
+      const status = await run(db, positionals, values, out, config);
+      if (status !== undefined) return status;
     }
   } finally {
     await db.close();

@@ -14,6 +14,9 @@ import type { ExportCustomersQuery } from './search.schema.js';
 // holds the server to one page, and the export costs the same memory at any size. Walking down
 // by id, a customer created meanwhile (a newer id) is never met, and none is met twice.
 
+/** RFC 4180: CRLF between records; a cell with any line break is quoted, not only one with CRLF. */
+const CSV_OPTIONS = { record_delimiter: '\r\n', quoted_match: /[\r\n]/ };
+
 /** Customers read per query. */
 export const EXPORT_PAGE = 500;
 
@@ -81,12 +84,12 @@ export async function exportCustomers(
       ? rows.map((row) => `${JSON.stringify(toCustomer(row))}\n`).join('')
       : stringify(
           rows.map((row) => csvCells(toCustomer(row))),
-          { record_delimiter: '\r\n' },
+          CSV_OPTIONS,
         );
   // The first page is read before answering, so a database that is down is a 503, not a cut stream.
   const first = await read(undefined);
   async function* pages(): AsyncGenerator<string> {
-    if (format === 'csv') yield stringify([[...CSV_COLUMNS]], { record_delimiter: '\r\n' });
+    if (format === 'csv') yield stringify([[...CSV_COLUMNS]], CSV_OPTIONS);
     let rows = first;
     for (;;) {
       const shown = rows.slice(0, EXPORT_PAGE);
