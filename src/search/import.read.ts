@@ -35,9 +35,12 @@ const unknownField = (name: string, where: string) =>
   );
 
 async function* csvRows(path: string): AsyncGenerator<Row> {
-  const parser = createReadStream(path).pipe(
+  const input = createReadStream(path);
+  const parser = input.pipe(
     parse({ bom: true, info: true, skip_empty_lines: true, record_delimiter: ['\r\n', '\n', '\r'] }),
   );
+  // A read error (the file went away) ends the parse with it rather than going unheard.
+  input.on('error', (error) => parser.destroy(error));
   let header: string[] | undefined;
   // csv-parse's `info.lines` is the line a record ends on, but it counts a CRLF inside a quoted
   // cell as two lines. Those are taken off again, and the record's own line breaks too, so a

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import type { AuthContext } from '../accounts/keys.js';
 import {
   CreateCustomerBody,
@@ -108,6 +109,7 @@ async function existing(
 
 /** Reads the whole file once, writing nothing: a file that cannot be imported throws here. */
 async function checkFile(path: string, format: Format): Promise<void> {
+  if (!(await stat(path)).isFile()) throw new ImportFileError(`${path} is not a file.`);
   for await (const _ of readRows(path, format));
 }
 
