@@ -80,7 +80,7 @@ forEachDatabase('search plans at scale', (dialect) => {
 
     const { query, page } = pageOf('email~"person1234@"');
     const index = indexedTerms(query, dialect);
-    assert.equal(await store.countIndexed(h.db.reader, dialect, index, INDEX_CAP, 1000), 2);
+    assert.equal(await store.countIndexed(h.db.reader, dialect, index, INDEX_CAP), 2);
     const indexed = await plan(store.indexedQuery(h.db.reader, dialect, page, index));
     if (dialect === 'sqlite') {
       assert.match(indexed, /customer_search_fts VIRTUAL TABLE INDEX/, indexed);
@@ -125,9 +125,8 @@ forEachDatabase('search plans at scale', (dialect) => {
       dialect,
       indexedTerms(common.query, dialect),
       INDEX_CAP,
-      1000,
     );
-    assert.ok(count === undefined || count > INDEX_CAP, `counted ${count}`);
+    assert.ok(count > INDEX_CAP, `counted ${count}`);
     const res = await h.request('GET', '/v1/customers/search', {
       key: acct.test,
       query: { query: 'email~"example"', limit: 5 },

@@ -29,8 +29,12 @@ export interface SearchDeps {
  */
 export const INDEX_CAP = 5000;
 export const WALK_CAP = 10_000;
-/** PostgreSQL: how long counting the index's candidates may take before the walk is used instead. */
-const COUNT_TIMEOUT_MS = 250;
+/**
+ * PostgreSQL: how long any one of a search's statements may run. Counting the index's
+ * candidates for a term that nearly every customer has is the one that can take long; it then
+ * gives way to the walk.
+ */
+const STATEMENT_TIMEOUT_MS = 500;
 
 export async function searchCustomers(
   deps: SearchDeps,
@@ -46,27 +50,35 @@ export async function searchCustomers(
   const { reader, dialect } = deps.db;
   const page: store.SearchPage = { owner, before, limit, predicate: queryPredicate(query, dialect) };
 
-  let rows: store.CustomerRow[] | undefined;
-  let boundary: string | undefined;
-  const email = exactEmail(query);
-  if (email !== undefined) rows = await store.run(store.emailQuery(reader, page, email));
-  else {
-    const index = indexedTerms(query, dialect);
-    if (index.terms.length > 0) {
-      const count = await store.countIndexed(reader, dialect, index, INDEX_CAP, COUNT_TIMEOUT_MS);
-      if (count !== undefined && count <= INDEX_CAP)
-        rows = await store.run(store.indexedQuery(reader, dialect, page, index));
-    }
-  }
-  if (rows === undefined) {
-    boundary = await store.walkBoundary(reader, page, WALK_CAP);
-    rows = await store.run(store.walkQuery(reader, page, boundary));
-  }
+  // The plan: an exact email by its index; else the trigram index when it narrows enough; else
+  // the bounded walk. A count the statement timeout stopped means "too many": walk instead.
+  const find = (useIndex: boolean) =>
+    store.inSearchSession(reader, dialect, STATEMENT_TIMEOUT_MS, async (q) => {
+      const email = exactEmail(query);
+      if (email !== undefined) return { rows: await store.run(store.emailQuery(q, page, email)) };
+      const index = indexedTerms(query, dialect);
+      if (
+        useIndex &&
+        index.terms.length > 0 &&
+        (await store.countIndexed(q, dialect, index, INDEX_CAP)) <= INDEX_CAP
+      ) {
+        return { rows: await store.run(store.indexedQuery(q, dialect, page, index)) };
+      }
+      const boundary = await store.walkBoundary(q, page, WALK_CAP);
+      const rows = await store.run(store.walkQuery(q, page, boundary));
+      const older =
+        boundary !== undefined && rows.length <= limit && (await store.hasOlder(q, owner, boundary));
+      return { rows, boundary: older ? boundary : undefined };
+    });
+  const { rows, boundary } = await find(true).catch((error: unknown) => {
+    if (store.isCanceled(error)) return find(false);
+    throw error;
+  });
 
   let next: string | undefined;
   const shown = rows.slice(0, limit);
   if (rows.length > limit) next = shown[shown.length - 1]?.id;
-  else if (boundary !== undefined && (await store.hasOlder(reader, owner, boundary))) next = boundary;
+  else if (boundary !== undefined) next = boundary;
   return {
     object: 'search_result',
     url: '/v1/customers/search',

@@ -63,39 +63,52 @@ export function emailQuery(db: Q, page: SearchPage, emailLower: string) {
 
 /**
  * How many customers, of every account, the trigram index gives for `terms`, counting no
- * further than `cap`: the index reads at most that many matches. PostgreSQL's GIN index is read
- * whole before its matches are, so there a statement timeout bounds it (`undefined`: too many
- * to count in time, which the caller treats like too many).
+ * further than `cap`: the index reads at most that many matches (PostgreSQL's GIN index is read
+ * whole first, which the session's statement timeout bounds).
  */
 export async function countIndexed(
-  db: Kysely<Database>,
+  db: Q,
   dialect: Dialect,
   index: { join: 'and' | 'or'; terms: IndexedTerm[] },
   cap: number,
+): Promise<number> {
+  const { rows } =
+    dialect === 'sqlite'
+      ? await sql<{
+          n: number;
+        }>`select count(*) as n from (select 1 from customer_search_fts where customer_search_fts match ${ftsMatch(index.join, index.terms)} limit ${cap + 1})`.execute(
+          db,
+        )
+      : await sql<{
+          n: string;
+        }>`select count(*) as n from (select 1 from customer_search s where ${trigramCondition(index.join, index.terms)} limit ${cap + 1}) m`.execute(
+          db,
+        );
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** PostgreSQL's answer to a statement that ran past its `statement_timeout`. */
+export const isCanceled = (error: unknown): boolean => (error as { code?: string }).code === '57014';
+
+/**
+ * Runs a search's queries. On PostgreSQL in one read transaction that plans each of them for
+ * its own values (a LIKE pattern decides whether the trigram index pays, and the statements are
+ * prepared, so a generic plan would be chosen once for every term) and stops any that runs past
+ * `timeoutMs`.
+ */
+export async function inSearchSession<T>(
+  db: Kysely<Database>,
+  dialect: Dialect,
   timeoutMs: number,
-): Promise<number | undefined> {
-  if (dialect === 'sqlite') {
-    const { rows } = await sql<{
-      n: number;
-    }>`select count(*) as n from (select 1 from customer_search_fts where customer_search_fts match ${ftsMatch(index.join, index.terms)} limit ${cap + 1})`.execute(
-      db,
+  fn: (q: Q) => Promise<T>,
+): Promise<T> {
+  if (dialect === 'sqlite') return fn(db);
+  return db.transaction().execute(async (trx) => {
+    await sql`select set_config('plan_cache_mode', 'force_custom_plan', true), set_config('statement_timeout', ${String(timeoutMs)}, true)`.execute(
+      trx,
     );
-    return Number(rows[0]?.n ?? 0);
-  }
-  try {
-    return await db.transaction().execute(async (trx) => {
-      await sql`set local statement_timeout = ${sql.lit(timeoutMs)}`.execute(trx);
-      const { rows } = await sql<{
-        n: string;
-      }>`select count(*) as n from (select 1 from customer_search s where ${trigramCondition(index.join, index.terms)} limit ${cap + 1}) m`.execute(
-        trx,
-      );
-      return Number(rows[0]?.n ?? 0);
-    });
-  } catch (error) {
-    if ((error as { code?: string }).code === '57014') return undefined;
-    throw error;
-  }
+    return fn(trx);
+  });
 }
 
 /**
