@@ -18,9 +18,9 @@ export interface SearchDeps {
 /**
  * The bounds that keep one search from stalling the others (SQLite answers one query at a time
  * in the process; PostgreSQL's connections are few):
- * - the trigram index is used when it gives at most INDEX_CAP candidates (counted, no further,
- *   before the search runs): those are fetched by key and sorted, a cost that stays the same
- *   however many customers there are;
+ * - the trigram index is used when it gives at most INDEX_CAP candidates (it is read no further
+ *   than one more): those are looked up by key and sorted, a cost that depends on the matches,
+ *   not on how many customers there are;
  * - otherwise (a term too common, a query the index cannot answer: only negations, null,
  *   metadata or `created`) the search walks the account's customers newest first, testing each,
  *   and stops after WALK_CAP of them. A page may then hold fewer than `limit` customers, or
@@ -51,18 +51,20 @@ export async function searchCustomers(
   const page: store.SearchPage = { owner, before, limit, predicate: queryPredicate(query, dialect) };
 
   // The plan: an exact email by its index; else the trigram index when it narrows enough; else
-  // the bounded walk. A count the statement timeout stopped means "too many": walk instead.
+  // the bounded walk. Candidates the statement timeout stopped mean "too many": walk instead.
   const find = (useIndex: boolean) =>
     store.inSearchSession(reader, dialect, STATEMENT_TIMEOUT_MS, async (q) => {
       const email = exactEmail(query);
       if (email !== undefined) return { rows: await store.run(store.emailQuery(q, page, email)) };
       const index = indexedTerms(query, dialect);
-      if (
-        useIndex &&
-        index.terms.length > 0 &&
-        (await store.countIndexed(q, dialect, index, INDEX_CAP)) <= INDEX_CAP
-      ) {
-        return { rows: await store.run(store.indexedQuery(q, dialect, page, index)) };
+      if (useIndex && index.terms.length > 0) {
+        const keys = await store.indexCandidates(q, dialect, index, INDEX_CAP);
+        if (keys.length <= INDEX_CAP) {
+          return {
+            rows:
+              keys.length === 0 ? [] : await store.run(store.candidateSearchQuery(q, dialect, page, keys)),
+          };
+        }
       }
       const boundary = await store.walkBoundary(q, page, WALK_CAP);
       const rows = await store.run(store.walkQuery(q, page, boundary));

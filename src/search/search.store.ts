@@ -62,29 +62,33 @@ export function emailQuery(db: Q, page: SearchPage, emailLower: string) {
 }
 
 /**
- * How many customers, of every account, the trigram index gives for `terms`, counting no
- * further than `cap`: the index reads at most that many matches (PostgreSQL's GIN index is read
- * whole first, which the session's statement timeout bounds).
+ * The trigram index's candidates for `terms`, of every account, no more than `cap + 1` of them:
+ * the index stops reading there (PostgreSQL's GIN index is read whole first, which the session's
+ * statement timeout bounds). SQLite: FTS5 rowids; PostgreSQL: customer ids.
  */
-export async function countIndexed(
+export function candidatesQuery(
   db: Q,
   dialect: Dialect,
   index: { join: 'and' | 'or'; terms: IndexedTerm[] },
   cap: number,
-): Promise<number> {
-  const { rows } =
-    dialect === 'sqlite'
-      ? await sql<{
-          n: number;
-        }>`select count(*) as n from (select 1 from customer_search_fts where customer_search_fts match ${ftsMatch(index.join, index.terms)} limit ${cap + 1})`.execute(
-          db,
-        )
-      : await sql<{
-          n: string;
-        }>`select count(*) as n from (select 1 from customer_search s where ${trigramCondition(index.join, index.terms)} limit ${cap + 1}) m`.execute(
-          db,
-        );
-  return Number(rows[0]?.n ?? 0);
+) {
+  return dialect === 'sqlite'
+    ? sql<{
+        key: number;
+      }>`select rowid as key from customer_search_fts where customer_search_fts match ${ftsMatch(index.join, index.terms)} limit ${cap + 1}`
+    : sql<{
+        key: string;
+      }>`select s.customer_id as key from customer_search s where ${trigramCondition(index.join, index.terms)} limit ${cap + 1}`;
+}
+
+export async function indexCandidates(
+  db: Q,
+  dialect: Dialect,
+  index: { join: 'and' | 'or'; terms: IndexedTerm[] },
+  cap: number,
+): Promise<(number | string)[]> {
+  const { rows } = await candidatesQuery(db, dialect, index, cap).execute(db);
+  return rows.map((r) => r.key);
 }
 
 /** PostgreSQL's answer to a statement that ran past its `statement_timeout`. */
@@ -112,26 +116,23 @@ export async function inSearchSession<T>(
 }
 
 /**
- * Through the trigram index, once countIndexed has said its matches are few: the candidates
- * are looked up by key, then sorted. SQLite is told to start from the FTS5 table (a CROSS JOIN
- * keeps its order), so it never walks the customers instead.
+ * The candidates the index gave, each looked up by key, tested, and sorted: a cost that depends
+ * on the candidates alone. SQLite is told to start from them (a CROSS JOIN keeps its order), so
+ * it never walks the customers instead.
  */
-export function indexedQuery(
+export function candidateSearchQuery(
   db: Q,
   dialect: Dialect,
   page: SearchPage,
-  index: { join: 'and' | 'or'; terms: IndexedTerm[] },
+  keys: readonly (number | string)[],
 ) {
   if (dialect === 'postgres')
-    return finish(base(db, page).where(trigramCondition(index.join, index.terms)), page);
-  const candidates = sql<{
-    seq: number;
-  }>`(select rowid as seq from customer_search_fts where customer_search_fts match ${ftsMatch(index.join, index.terms)})`;
+    return finish(base(db, page).where(sql<SqlBool>`c.id = any(${[...keys]}::text[])`), page);
   let query = (db as Kysely<Database>)
-    .selectFrom(candidates.as('m'))
+    .selectFrom(sql<{ value: number }>`json_each(${JSON.stringify(keys)})`.as('m'))
     .crossJoin('customer_search as s')
     .crossJoin('customers as c')
-    .whereRef('s.seq', '=', 'm.seq')
+    .whereRef('s.seq', '=', 'm.value')
     .whereRef('c.id', '=', 's.customer_id')
     .where('c.account_id', '=', page.owner.accountId)
     .where('c.mode', '=', page.owner.mode) as unknown as Joined;
