@@ -100,6 +100,11 @@ export async function createSearchTables(
         `create virtual table customer_search_fts using fts5(${columns}, content='customer_search', content_rowid='seq', tokenize='trigram case_sensitive 1')`,
       )
       .execute(db);
+    // A deleted customer's text leaves the index at once, not at some later merge of its segments:
+    // without this FTS5 only marks it deleted, and its trigrams stay in the file.
+    await sql
+      .raw(`insert into customer_search_fts(customer_search_fts, rank) values ('secure-delete', 1)`)
+      .execute(db);
     const remove = `insert into customer_search_fts(customer_search_fts, rowid, ${columns}) values ('delete', old.seq, ${olds});`;
     const add = `insert into customer_search_fts(rowid, ${columns}) values (new.seq, ${news});`;
     await sql
