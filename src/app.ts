@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import { customerRoutes } from './customers/customers.routes.js';
 import { CUSTOMER_SCHEMAS } from './customers/customers.schema.js';
 import type { Db } from './db/index.js';
+import type { CustomerWriteHook } from './db/write-hooks.js';
 import { AppError, ErrorEnvelope, unavailable } from './errors.js';
 import { eventRoutes } from './events/events.routes.js';
 import { EVENT_SCHEMAS } from './events/events.schema.js';
@@ -27,6 +28,8 @@ import { buildValidator } from './http/validation.js';
 import { startSweeper } from './idempotency/idempotency.sweeper.js';
 import { newId } from './ids.js';
 import { provisioningNotices, stripeOutbox } from './jobs/outbox.js';
+import { searchRoutes } from './search/search.routes.js';
+import { SEARCH_SCHEMAS } from './search/search.schema.js';
 import { ephemeralSecretBox, type SecretBox } from './secret-key.js';
 import { createStripeGateway, type StripeGateway } from './stripe/gateway.js';
 import { writeEventAndDeliveries } from './webhooks/deliveries.enqueue.js';
@@ -66,6 +69,15 @@ const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
 };
+
+/**
+ * What every customer write does besides its row, in its transaction, wherever it comes from
+ * (the API, the command line's import): queue its Stripe work (the outbox), then write its event
+ * and the event's webhook deliveries.
+ */
+export function customerWriteHooks(gateway: StripeGateway, db: Db): CustomerWriteHook[] {
+  return [stripeOutbox({ gateway, locksRows: db.locksRows }), writeEventAndDeliveries];
+}
 
 /** Builds the whole HTTP application; it never listens (server.ts does). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -138,17 +150,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...EVENT_SCHEMAS,
     ...WEBHOOK_SCHEMAS,
     ...DELIVERY_SCHEMAS,
+    ...SEARCH_SCHEMAS,
   ])
     app.addSchema(schema);
   await app.register(swagger, openapiOptions);
 
   const gateway = deps.gateway ?? createStripeGateway(deps.config.stripe);
   for (const notice of provisioningNotices(gateway)) app.log.warn(notice);
-  // Every customer write queues its Stripe work in its own transaction (the outbox).
-  const hooks = [stripeOutbox({ gateway, locksRows: deps.db.locksRows })];
 
   await app.register(operationRoutes, { db: deps.db });
   await app.register(docsRoutes);
+  const secretBox = deps.secretBox ?? ephemeralSecretBox();
   const keyCache = new KeyCache(deps.db);
   app.addHook('onClose', async () => keyCache.close());
   await app.register(async (api) => {
@@ -159,13 +171,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await registerRateLimit(api, { perSecond: deps.config.rateLimit, redis: deps.redis });
     api.addHook('preValidation', parametersHook);
     await api.register(customerRoutes, {
-      deps: { db: deps.db, hooks: [...hooks, writeEventAndDeliveries] },
+      deps: { db: deps.db, hooks: customerWriteHooks(gateway, deps.db) },
       idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
     });
+    await api.register(searchRoutes, { deps: { db: deps.db, secretBox } });
     await api.register(webhookEndpointRoutes, {
       deps: {
         db: deps.db,
-        secretBox: deps.secretBox ?? ephemeralSecretBox(),
+        secretBox,
         allowPrivate: deps.config.webhooks.allowPrivate,
       },
       idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },

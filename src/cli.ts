@@ -1,12 +1,19 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import * as accounts from './accounts/accounts.service.js';
-import { ConfigError, loadConfig } from './config.js';
+import { customerWriteHooks } from './app.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
 import { type Db, openMigrated, RESTART_AFTER_MIGRATION } from './db/index.js';
 import { AppError } from './errors.js';
 import { retryJob, type StripeStatus, stripeStatus } from './jobs/jobs.service.js';
 import { backfill, connectStripeAccount, countUnprovisioned } from './jobs/stripe-backfill.js';
-import { createStripeGateway, type StripeGateway, type StripeGatewayOptions } from './stripe/gateway.js';
+import {
+  type ImportSummary as CustomerImportSummary,
+  ImportFileError,
+  importCustomers,
+} from './search/import.js';
+import { formatOf } from './search/import.read.js';
+import { createStripeGateway, type StripeGateway } from './stripe/gateway.js';
 import { createStripeReader } from './stripe/reader.js';
 import { type ImportSummary, importFromStripe } from './stripe/stripe-import.js';
 import {
@@ -27,6 +34,7 @@ const USAGE = `usage: lunipay <command> [options]
   accounts update ACCOUNT_ID (--stripe-account acct_… | --no-stripe-account) [--json]
   keys create --account ACCOUNT_ID --mode test|live [--json]
   keys revoke KEY_ID [--json]
+  customers import --account ACCOUNT_ID --mode test|live FILE [--format csv|ndjson] [--dry-run] [--json]
   stripe status [--json]
   stripe retry JOB_ID [--json]
   stripe backfill [--account ACCOUNT_ID] [--json]
@@ -46,6 +54,7 @@ const options = {
   account: { type: 'string' },
   mode: { type: 'string' },
   'dry-run': { type: 'boolean' },
+  format: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -62,13 +71,15 @@ function single(positionals: string[], what: string): string {
   return positionals[0] as string;
 }
 
+/** Returns the exit status when it is not 0. */
 async function run(
   db: Db,
-  stripeConfig: StripeGatewayOptions,
   words: string[],
   values: Values,
   out: Out,
-): Promise<void> {
+  config: Config,
+): Promise<number | undefined> {
+  const stripeConfig = config.stripe;
   const gateway: StripeGateway = createStripeGateway(stripeConfig);
   const [group, action, ...rest] = words;
   const command = `${group ?? ''} ${action ?? ''}`.trim();
@@ -122,6 +133,34 @@ async function run(
       await accounts.revokeKey(db, id);
       out({ id, revoked: true }, `Revoked ${id}.`);
       return;
+    }
+    case 'customers import': {
+      const path = single(rest, 'file');
+      const accountId = required(values, 'account');
+      const mode = required(values, 'mode');
+      if (mode !== 'test' && mode !== 'live')
+        throw new UsageError(`--mode must be test or live, not '${mode}'.`);
+      if (!(await accounts.listAccounts(db)).some((a) => a.id === accountId))
+        throw new UsageError(`no such account: '${accountId}'.`);
+      let summary: CustomerImportSummary;
+      try {
+        summary = await importCustomers({
+          db,
+          hooks: customerWriteHooks(gateway, db),
+          accountId,
+          mode,
+          path,
+          format: formatOf(path, values.format),
+          dryRun: values['dry-run'] === true,
+        });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (error instanceof ImportFileError || code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR')
+          throw new UsageError((error as Error).message);
+        throw error;
+      }
+      out(summary, describeCustomerImport(summary, values['dry-run'] === true));
+      return summary.failed > 0 ? 1 : undefined;
     }
     case 'stripe status': {
       if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'.`);
@@ -196,6 +235,14 @@ function describeStatus(s: StripeStatus & { unprovisioned: number }): string {
   return lines.join('\n');
 }
 
+function describeCustomerImport(s: CustomerImportSummary, dryRun: boolean): string {
+  const lines = [
+    `${dryRun ? 'Would create' : 'Created'} ${s.created}, skipped ${s.skipped} (imported before), failed ${s.failed}.`,
+  ];
+  for (const e of s.errors) lines.push(`  line ${e.line}${e.param ? ` (${e.param})` : ''}: ${e.message}`);
+  return lines.join('\n');
+}
+
 function describeImport(s: ImportSummary, dryRun: boolean): string {
   const lines = [
     `${dryRun ? 'Dry run, nothing written. Would have linked' : 'Linked'} ${s.linked}, ` +
@@ -258,7 +305,8 @@ async function main(argv: string[]): Promise<number> {
         migrated.length > 0 ? `Applied ${migrated.join(', ')}. ${RESTART_AFTER_MIGRATION}\n` : '';
       out({ migrated: true }, `${applied}The database schema is up to date.`);
     } else {
-      await run(db, config.stripe, positionals, values, out);
+      const status = await run(db, positionals, values, out, config);
+      if (status !== undefined) return status;
     }
   } finally {
     await db.close();

@@ -157,6 +157,8 @@ test('the OpenAPI document is 3.1, documents every operation with errors, and is
       'DELETE /v1/webhook_endpoints/{id}',
       'GET /healthz',
       'GET /v1/customers',
+      'GET /v1/customers/export',
+      'GET /v1/customers/search',
       'GET /v1/customers/{id}',
       'GET /v1/events',
       'GET /v1/events/{id}',

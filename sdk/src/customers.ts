@@ -1,10 +1,14 @@
 import type { HttpClient, RequestOptions } from './http.js';
 import { ListPromise } from './pagination.js';
+import { SearchPromise } from './search.js';
 import type {
   Customer,
   CustomerCreateParams,
+  CustomerExportParams,
   CustomerList,
   CustomerListParams,
+  CustomerSearchParams,
+  CustomerSearchResult,
   CustomerUpdateParams,
   DeletedCustomer,
 } from './types.js';
@@ -17,7 +21,7 @@ function customerPath(id: string): string {
   return `/v1/customers/${encodeURIComponent(id)}`;
 }
 
-/** `lunipay.customers`: create, retrieve, update, list and delete customers. */
+/** `lunipay.customers`: create, retrieve, update, list, search, export and delete customers. */
 export class Customers {
   readonly #http: HttpClient;
 
@@ -94,6 +98,66 @@ export class Customers {
         ),
       { ...params },
     );
+  }
+
+  /**
+   * Searches customers with Stripe's query language, newest first, and finds a write the moment
+   * it has been answered. `await` it for one page, or iterate with `for await` over every match.
+   * Substring (`~`, at least 3 characters) and exact (`:`) matches are case-insensitive.
+   *
+   * @example
+   * const page = await lunipay.customers.search({ query: 'email~"lovelace" AND -phone:null' });
+   * console.log(page.data.length, page.has_more);
+   *
+   * for await (const customer of lunipay.customers.search({ query: 'metadata["plan"]:"pro"', limit: 100 })) {
+   *   console.log(customer.id);
+   * }
+   */
+  search(params: CustomerSearchParams, options?: RequestOptions): SearchPromise<Customer> {
+    return new SearchPromise<Customer>(
+      (pageParams) =>
+        this.#http.request<CustomerSearchResult>(
+          { method: 'GET', path: '/v1/customers/search', query: pageParams },
+          options,
+        ),
+      { ...params },
+    );
+  }
+
+  /**
+   * Every customer matching the filters (`email`, `created`), newest first, as one streamed
+   * export: an async iterable that reads the server's NDJSON as you consume it, so memory stays
+   * flat however many customers there are. For a Node stream: `Readable.from(customers.export())`.
+   *
+   * @example
+   * for await (const customer of lunipay.customers.export({ created: { gte: 1700000000 } })) {
+   *   console.log(customer.id, customer.email);
+   * }
+   */
+  export(params: CustomerExportParams = {}, options?: RequestOptions): AsyncIterable<Customer> {
+    const http = this.#http;
+    return {
+      async *[Symbol.asyncIterator]() {
+        const body = await http.stream(
+          { method: 'GET', path: '/v1/customers/export', query: { ...params, format: 'ndjson' } },
+          options,
+        );
+        const decoder = new TextDecoder();
+        let buffered = '';
+        for await (const chunk of body) {
+          buffered += decoder.decode(chunk, { stream: true });
+          let newline = buffered.indexOf('\n');
+          while (newline !== -1) {
+            const line = buffered.slice(0, newline);
+            buffered = buffered.slice(newline + 1);
+            if (line !== '') yield JSON.parse(line) as Customer;
+            newline = buffered.indexOf('\n');
+          }
+        }
+        buffered += decoder.decode();
+        if (buffered.trim() !== '') yield JSON.parse(buffered) as Customer;
+      },
+    };
   }
 
   /**

@@ -29,6 +29,13 @@ export interface ResponseLike {
     forEach(callback: (value: string, key: string) => void): void;
   };
   text(): Promise<string>;
+  /** The body as it arrives; read by `stream()` (the export). `fetch`'s Response has it. */
+  body?: {
+    getReader(): {
+      read(): Promise<{ done: boolean; value?: Uint8Array }>;
+      cancel(reason?: unknown): Promise<void>;
+    };
+  } | null;
 }
 
 /** Options for one call; every method takes them as its last argument. */
@@ -214,6 +221,69 @@ export class HttpClient {
         delay = retryAfter * 1000;
       }
       await sleep(delay, options.signal);
+    }
+  }
+
+  /**
+   * A GET whose body is read as it arrives (the export). Retried like `request` until an answer
+   * starts; the timeout covers the wait for its headers only, since a large body takes as long
+   * as it takes. An error answer is read whole and thrown as its error class.
+   */
+  async stream(req: ApiRequest, options: RequestOptions = {}): Promise<AsyncIterable<Uint8Array>> {
+    const s = this.settings;
+    const maxRetries = options.maxRetries ?? s.maxRetries;
+    const timeoutMs = options.timeoutMs ?? s.timeoutMs;
+    const url = `${s.baseUrl}${req.path}${encodeQuery(req.query)}`;
+    const headers = { Authorization: `Bearer ${s.apiKey}`, Accept: 'application/x-ndjson' };
+    for (let attempt = 0; ; attempt++) {
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), timeoutMs);
+      const onUserAbort = (): void => controller.abort(options.signal?.reason);
+      options.signal?.addEventListener('abort', onUserAbort, { once: true });
+      let response: ResponseLike;
+      try {
+        response = await s.fetch(url, { method: req.method, headers, signal: controller.signal });
+      } catch (cause) {
+        clearTimeout(timer);
+        if (options.signal?.aborted) throw options.signal.reason;
+        const error = new ConnectionError({
+          message: `Could not reach the LuniPay API (${req.method} ${url}): ${cause instanceof Error ? describeNetworkError(cause) : String(cause)}`,
+          type: 'connection_error',
+          code: 'connection_failed',
+          cause,
+        });
+        if (attempt >= maxRetries) throw error;
+        await sleep(backoffDelayMs(attempt + 1, s), options.signal);
+        continue;
+      }
+      clearTimeout(timer);
+      if (response.status >= 200 && response.status < 300 && response.body) {
+        const reader = response.body.getReader();
+        return {
+          async *[Symbol.asyncIterator]() {
+            try {
+              for (;;) {
+                const { done, value } = await reader.read();
+                if (done) return;
+                if (value) yield value;
+              }
+            } finally {
+              // Stopped early (a `break`): the rest of the export is not downloaded.
+              await reader.cancel().catch(() => {});
+            }
+          },
+        };
+      }
+      const text = await response.text();
+      let parsed: unknown;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        parsed = undefined;
+      }
+      const error = errorFromResponse(response.status, parsed, headersToRecord(response.headers), text);
+      if (attempt >= maxRetries || !RETRYABLE_STATUS(response.status)) throw error;
+      await sleep(backoffDelayMs(attempt + 1, s), options.signal);
     }
   }
 

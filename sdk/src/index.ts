@@ -24,11 +24,15 @@ export {
 export { type EventFeedParams, Events } from './events.js';
 export type { FetchLike, RequestOptions, ResponseLike } from './http.js';
 export { type CursorParams, ListPromise } from './pagination.js';
+export { SearchPromise } from './search.js';
 export type {
   Customer,
   CustomerCreateParams,
+  CustomerExportParams,
   CustomerList,
   CustomerListParams,
+  CustomerSearchParams,
+  CustomerSearchResult,
   CustomerUpdateParams,
   DeletedCustomer,
   DeletedWebhookEndpoint,

@@ -111,3 +111,17 @@ type _EventListIsAListPage = Assert<EventList extends ListPage<Event> ? true : f
 type _WebhookEndpointListIsAListPage = Assert<
   WebhookEndpointList extends ListPage<WebhookEndpoint> ? true : false
 >;
+
+/** One page of a search: `components['schemas']['CustomerSearchResult']`. */
+export type CustomerSearchResult = components['schemas']['CustomerSearchResult'];
+
+/** Parameters of `customers.search`: `query`, `limit`, and the `page` the iterator fills in. */
+export type CustomerSearchParams = NonNullable<operations['searchCustomers']['parameters']['query']> & {
+  query: string;
+};
+
+/** Filters of `customers.export` (`email`, `created`); the SDK reads the NDJSON format. */
+export type CustomerExportParams = Omit<
+  NonNullable<operations['exportCustomers']['parameters']['query']>,
+  'format'
+>;

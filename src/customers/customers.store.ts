@@ -3,7 +3,8 @@ import { batchedById } from '../db/batched.js';
 import type { Coalescer } from '../db/index.js';
 import { type CreatedRange, createdWithin, type KeysetPage, keysetPage } from '../db/keyset.js';
 import { RowInserter } from '../db/row-inserts.js';
-import type { CustomersTable, Database, Mode } from '../db/schema.js';
+import type { CustomerSearchTable, CustomersTable, Database, Mode } from '../db/schema.js';
+import { SEARCHED_COLUMNS, searchRow } from '../db/search-row.js';
 
 type Q = Kysely<Database> | Transaction<Database>;
 export type CustomerRow = Omit<CustomersTable, 'version'> & { version: number };
@@ -37,6 +38,8 @@ export async function insertCustomers(
   maxRowsPerStatement = ROWS_PER_INSERT,
 ): Promise<void> {
   await customerRows.insert(trx, rows, maxRowsPerStatement);
+  // The search rows commit with the customers: a search answered after the create finds it.
+  await searchRows.insert(trx, rows.map(searchRow), maxRowsPerStatement);
 }
 
 const customerRows = new RowInserter<'customers', NewCustomerRow>(
@@ -56,6 +59,21 @@ const customerRows = new RowInserter<'customers', NewCustomerRow>(
     stripe_customer_id: true,
     created: true,
     updated: true,
+  },
+  ROWS_PER_INSERT,
+);
+
+const searchRows = new RowInserter<'customer_search', Omit<CustomerSearchTable, 'seq'>>(
+  'customer_search',
+  {
+    customer_id: true,
+    email: true,
+    name: true,
+    first_name: true,
+    last_name: true,
+    phone: true,
+    company_name: true,
+    metadata: true,
   },
   ROWS_PER_INSERT,
 );
@@ -141,7 +159,17 @@ export async function updateCustomer(
     .where('account_id', '=', owner.accountId)
     .where('mode', '=', owner.mode)
     .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+  const found = result.numUpdatedRows > 0n;
+  if (found && SEARCHED_COLUMNS.some((column) => changes[column] !== undefined)) {
+    const row = await db
+      .selectFrom('customers')
+      .select(['id', ...SEARCHED_COLUMNS])
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    const { customer_id: _, ...values } = searchRow(row);
+    await db.updateTable('customer_search').set(values).where('customer_id', '=', id).execute();
+  }
+  return found;
 }
 
 /**
@@ -176,7 +204,11 @@ export async function deleteCustomer(db: Q, owner: Owner, id: string): Promise<b
     .where('account_id', '=', owner.accountId)
     .where('mode', '=', owner.mode)
     .executeTakeFirst();
-  return result.numDeletedRows > 0n;
+  if (result.numDeletedRows === 0n) return false;
+  // Its searchable copy, and the record of the import row it came from, go with it.
+  await db.deleteFrom('customer_search').where('customer_id', '=', id).execute();
+  await db.deleteFrom('customer_imports').where('customer_id', '=', id).execute();
+  return true;
 }
 
 export interface ListFilter {

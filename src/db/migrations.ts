@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, sql } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
+import { createSearchTables } from './migrations.search.js';
 
 /**
  * Migrations live in code, not in files found at run time, so the same list runs from `src/`
@@ -309,6 +310,11 @@ const migrations = (dialect: DatabaseConfig['dialect']): Record<string, Migratio
           .on('stripe_customers')
           .columns(['account_id', 'mode', 'stripe_account_id', 'stripe_customer_id'])
           .execute();
+      },
+    },
+    '0009_customer_search': {
+      async up(db: Kysely<unknown>) {
+        await createSearchTables(db, dialect, idColumn);
       },
     },
     '0011_jobs_due': {

@@ -13,6 +13,8 @@ export interface Database {
   jobs: JobsTable;
   stripe_customers: StripeCustomersTable;
   webhook_attempts: WebhookAttemptsTable;
+  customer_search: CustomerSearchTable;
+  customer_imports: CustomerImportsTable;
 }
 
 export type Mode = 'test' | 'live';
@@ -210,4 +212,34 @@ export interface StripeCustomersTable {
   pushed_version: number | null;
   created: number;
   updated: number;
+}
+
+/**
+ * One row per customer: its searchable fields case-folded (`String#toLowerCase`), written by the
+ * customer store in the same statement batch as the customer, so search never lags a write. The
+ * trigram indexes (FTS5 on SQLite, pg_trgm GIN on PostgreSQL) are built over these columns.
+ */
+export interface CustomerSearchTable {
+  /** SQLite: the FTS5 table's rowid. PostgreSQL: a serial, unused. */
+  seq?: number;
+  customer_id: string;
+  email: string;
+  /** First and last name, the non-empty ones joined by one space. */
+  name: string;
+  first_name: string;
+  last_name: string;
+  phone: string | null;
+  company_name: string | null;
+  /** JSON object of the metadata with its values folded (keys as given); null without metadata. */
+  metadata: string | null;
+}
+
+/** Which customer an import made from which row content, so a second run of a file creates nothing. */
+export interface CustomerImportsTable {
+  account_id: string;
+  mode: Mode;
+  /** SHA-256 of the row's parsed fields, hex. */
+  row_hash: string;
+  customer_id: string;
+  created: number;
 }

@@ -35,12 +35,17 @@ export class OpenApiChecker {
   /** Returns a description of what does not match, or null when the response is as documented. */
   check(method: string, url: string, status: number, body: unknown): string | null {
     const path = url.split('?')[0] ?? '';
-    const route = this.routes.find((r) => r.method === method && r.pattern.test(path));
+    // A static path wins over a templated one, as in the router (`/v1/customers/search`).
+    const route =
+      this.routes.find((r) => r.method === method && r.path === path) ??
+      this.routes.find((r) => r.method === method && r.pattern.test(path));
     if (!route) return null; // undocumented routes (405 catch-alls, unknown URLs) are checked by their own tests
     const op = this.doc.paths[route.path]?.[method.toLowerCase()];
     const response = op?.responses[String(status)];
     if (!response) return `${method} ${route.path} does not document status ${status}`;
     const schema = response.content?.['application/json']?.schema;
+    // Streams of another type (the export's NDJSON and CSV) are parsed and checked by their tests.
+    if (!schema && response.content && Object.keys(response.content).length > 0) return null;
     if (!schema) return `${method} ${route.path} ${status} has no JSON schema`;
     const key = `${method} ${route.path} ${status}`;
     let validate = this.cache.get(key);

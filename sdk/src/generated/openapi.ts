@@ -100,6 +100,46 @@ export interface paths {
         patch: operations["updateCustomer"];
         trace?: never;
     };
+    "/v1/customers/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search customers
+         * @description The customers matching a query in Stripe's search language, newest first. A write that has been answered is found by its new values at once (and a deleted customer no longer is).
+         */
+        get: operations["searchCustomers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export customers
+         * @description Streams every customer matching the filters, newest first, as NDJSON (one customer object a line) or CSV (a header row, then one row a customer; metadata as JSON text; cells that a spreadsheet would run as a formula prefixed with `'`), as an attachment.
+         */
+        get: operations["exportCustomers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhook_endpoints": {
         parameters: {
             query?: never;
@@ -891,6 +931,27 @@ export interface components {
             /** @description How many deliveries were queued. */
             queued: number;
         };
+        /**
+         * CustomerSearchResult
+         * @example {
+         *       "object": "search_result",
+         *       "url": "/v1/customers/search",
+         *       "has_more": false,
+         *       "next_page": null,
+         *       "data": []
+         *     }
+         */
+        CustomerSearchResult: {
+            /** @enum {string} */
+            object: "search_result";
+            /** @enum {string} */
+            url: "/v1/customers/search";
+            /** @description Whether more customers may match past this page. */
+            has_more: boolean;
+            /** @description Pass it as `page`, with the same query, for the next page; null when `has_more` is false. */
+            next_page: string | null;
+            data: components["schemas"]["Customer"][];
+        };
     };
     responses: never;
     parameters: never;
@@ -1546,6 +1607,163 @@ export interface operations {
             };
             /** @description Error codes: `unsupported_media_type`. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `service_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    searchCustomers: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Stripe's search query language over the customer's fields. `field:"value"` matches the whole value and `field~"value"` a substring (at least 3 characters), both case-insensitively, on `email`, `first_name`, `last_name`, `name` (first and last name joined by a space), `phone`, `company_name` and `metadata["KEY"]`; `field:null` matches a null field or an absent metadata key; `created` takes `:`, `>`, `>=`, `<`, `<=` and unix seconds. `-` negates a clause. Clauses are joined by `AND` or `OR` (never both) or by a space, meaning AND; at most 10. Values are quoted with `"` or `'`, and `\"`, `\'` and `\\` escape inside them.
+                 * @example email~"lovelace" AND -phone:null
+                 */
+                query?: string;
+                /** @description Page size, 1–100. */
+                limit?: number;
+                /** @description The `next_page` of the previous page of the same query. */
+                page?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerSearchResult"];
+                };
+            };
+            /** @description Error codes: `parameter_missing`, `parameter_unknown`, `parameter_invalid`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `api_key_missing`, `api_key_invalid`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `service_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    exportCustomers: {
+        parameters: {
+            query?: {
+                /** @description `ndjson`: one customer object per line. `csv`: RFC 4180 with a header row. */
+                format?: "ndjson" | "csv";
+                /** @description Only customers with this email, compared case-insensitively. */
+                email?: string;
+                /** @description Exact unix time, or a range with `created[gt]`, `created[gte]`, `created[lt]`, `created[lte]`. */
+                created?: number | {
+                    /** @description Created after this unix time. */
+                    gt?: number;
+                    /** @description Created at or after this unix time. */
+                    gte?: number;
+                    /** @description Created before this unix time. */
+                    lt?: number;
+                    /** @description Created at or before this unix time. */
+                    lte?: number;
+                };
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The customers, streamed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": components["schemas"]["Customer"];
+                    "text/csv": string;
+                };
+            };
+            /** @description Error codes: `parameter_unknown`, `parameter_invalid`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `api_key_missing`, `api_key_invalid`. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

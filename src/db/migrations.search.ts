@@ -1,0 +1,143 @@
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import type { DatabaseConfig } from '../config.js';
+import type { CustomersTable } from './schema.js';
+import { searchRow } from './search-row.js';
+
+// The search tables (migration 0009), in a file of their own: the trigram indexes differ by
+// dialect, and PostgreSQL's needs an extension.
+
+/** The columns with a trigram index: `first_name` and `last_name` are found through `name`. */
+export const TRIGRAM_COLUMNS = ['email', 'name', 'phone', 'company_name'] as const;
+
+/**
+ * pg_trgm, in `public` so that it outlives any one schema: an extension lives in one schema per
+ * database, and the tables of several LuniPay databases may share a database in separate
+ * schemas (dropping one with CASCADE must not drop the others' indexes). Returns the schema that
+ * holds it, to qualify its operator class.
+ *
+ * Migrations take turns under an advisory lock, so two LuniPay processes never race here; a
+ * third party creating it at the same moment fails our statement with a duplicate, which the
+ * savepoint absorbs before we look again. Where this role may not create extensions and nobody
+ * has, the migration stops with a message saying what to run: search without its index would
+ * scan every customer, and serving that silently is worse than not starting.
+ */
+async function trigramSchema(db: Kysely<unknown>): Promise<string> {
+  const installed = async () =>
+    (
+      await sql<{
+        schema: string;
+      }>`select n.nspname as schema from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'pg_trgm'`.execute(
+        db,
+      )
+    ).rows[0]?.schema;
+  const found = await installed();
+  if (found !== undefined) return found;
+  await sql`savepoint lunipay_pg_trgm`.execute(db);
+  try {
+    await sql`create extension if not exists pg_trgm with schema public`.execute(db);
+    await sql`release savepoint lunipay_pg_trgm`.execute(db);
+  } catch (error) {
+    await sql`rollback to savepoint lunipay_pg_trgm`.execute(db);
+    if ((await installed()) === undefined) {
+      throw new Error(
+        `PostgreSQL's pg_trgm extension is missing and could not be created (${(error as Error).message}). ` +
+          'Customer search needs it: have a superuser run `create extension pg_trgm with schema public` in this database, then start again.',
+      );
+    }
+  }
+  return (await installed()) as string;
+}
+
+const BACKFILL_CHUNK = 1000;
+
+/** Rows for the customers already there, in chunks by id: the write path keeps them from now on. */
+async function backfill(db: Kysely<unknown>): Promise<void> {
+  let after = '';
+  for (;;) {
+    const rows = (
+      await sql<CustomersTable>`select id, email, first_name, last_name, phone, company_name, metadata from customers where id > ${after} order by id limit ${BACKFILL_CHUNK}`.execute(
+        db,
+      )
+    ).rows;
+    if (rows.length === 0) return;
+    const values = rows.map(searchRow);
+    for (let i = 0; i < values.length; i += 100) {
+      await (db as Kysely<{ customer_search: (typeof values)[number] }>)
+        .insertInto('customer_search')
+        .values(values.slice(i, i + 100))
+        .execute();
+    }
+    after = (rows[rows.length - 1] as CustomersTable).id;
+  }
+}
+
+export async function createSearchTables(
+  db: Kysely<unknown>,
+  dialect: DatabaseConfig['dialect'],
+  idColumn: RawBuilder<unknown>,
+): Promise<void> {
+  let table = db.schema.createTable('customer_search');
+  // SQLite: an integer key, the FTS5 table's rowid. The customer id stays unique beside it.
+  if (dialect === 'sqlite') table = table.addColumn('seq', 'integer', (c) => c.primaryKey());
+  await table
+    .addColumn('customer_id', idColumn, (c) => (dialect === 'sqlite' ? c.notNull().unique() : c.primaryKey()))
+    .addColumn('email', 'text', (c) => c.notNull())
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('first_name', 'text', (c) => c.notNull())
+    .addColumn('last_name', 'text', (c) => c.notNull())
+    .addColumn('phone', 'text')
+    .addColumn('company_name', 'text')
+    .addColumn('metadata', 'text')
+    .execute();
+  if (dialect === 'sqlite') {
+    // External content: the text is kept once, in customer_search; triggers keep the index in
+    // step within the same statement. Case-sensitive, since the columns are folded already.
+    const columns = TRIGRAM_COLUMNS.join(', ');
+    const news = TRIGRAM_COLUMNS.map((c) => `new.${c}`).join(', ');
+    const olds = TRIGRAM_COLUMNS.map((c) => `old.${c}`).join(', ');
+    await sql
+      .raw(
+        `create virtual table customer_search_fts using fts5(${columns}, content='customer_search', content_rowid='seq', tokenize='trigram case_sensitive 1')`,
+      )
+      .execute(db);
+    // A deleted customer's text leaves the index at once, not at some later merge of its segments:
+    // without this FTS5 only marks it deleted, and its trigrams stay in the file.
+    await sql
+      .raw(`insert into customer_search_fts(customer_search_fts, rank) values ('secure-delete', 1)`)
+      .execute(db);
+    const remove = `insert into customer_search_fts(customer_search_fts, rowid, ${columns}) values ('delete', old.seq, ${olds});`;
+    const add = `insert into customer_search_fts(rowid, ${columns}) values (new.seq, ${news});`;
+    await sql
+      .raw(`create trigger customer_search_ai after insert on customer_search begin ${add} end`)
+      .execute(db);
+    await sql
+      .raw(`create trigger customer_search_ad after delete on customer_search begin ${remove} end`)
+      .execute(db);
+    await sql
+      .raw(`create trigger customer_search_au after update on customer_search begin ${remove} ${add} end`)
+      .execute(db);
+  } else {
+    const schema = await trigramSchema(db);
+    for (const column of TRIGRAM_COLUMNS) {
+      await sql`create index ${sql.id(`customer_search_${column}_trgm`)} on customer_search using gin (${sql.ref(column)} ${sql.id(schema)}.gin_trgm_ops)`.execute(
+        db,
+      );
+    }
+  }
+  // Which customer an import made from which row, so running a file again creates nothing.
+  await db.schema
+    .createTable('customer_imports')
+    .addColumn('account_id', 'text', (c) => c.notNull())
+    .addColumn('mode', 'text', (c) => c.notNull().check(sql`mode in ('test', 'live')`))
+    .addColumn('row_hash', 'text', (c) => c.notNull())
+    .addColumn('customer_id', idColumn, (c) => c.notNull())
+    .addColumn('created', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint('customer_imports_pk', ['account_id', 'mode', 'row_hash'])
+    .execute();
+  await db.schema
+    .createIndex('customer_imports_customer')
+    .on('customer_imports')
+    .column('customer_id')
+    .execute();
+  await backfill(db);
+}

@@ -1,0 +1,136 @@
+import { type RawBuilder, type SqlBool, sql } from 'kysely';
+import type { DatabaseConfig } from '../config.js';
+import { fold } from '../db/search-row.js';
+import type { Clause, SearchQuery, StringField } from './search.query.js';
+
+// A parsed query as SQL, for either dialect. Every clause is evaluated exactly against the
+// folded columns of `customer_search` (alias `s`) and `customers.created` (alias `c`): substring
+// by position (`instr`, `strpos`), never by LIKE, so `_` and `%` are literal and so is any
+// character. The trigram indexes only narrow the candidates; these predicates decide.
+
+type Dialect = DatabaseConfig['dialect'];
+type Predicate = RawBuilder<SqlBool>;
+
+/** Which trigram index serves a field: first and last names are found inside `name`. */
+const TRIGRAM_COLUMN: Record<StringField, 'email' | 'name' | 'phone' | 'company_name'> = {
+  email: 'email',
+  name: 'name',
+  first_name: 'name',
+  last_name: 'name',
+  phone: 'phone',
+  company_name: 'company_name',
+};
+
+/** The folded value a clause looks at: null when the field is null or the metadata key absent. */
+function fieldValue(
+  clause: Clause & { field: { kind: 'string' | 'metadata' } },
+  dialect: Dialect,
+): RawBuilder<unknown> {
+  if (clause.field.kind === 'string') return sql.ref(`s.${clause.field.name}`);
+  const key = clause.field.key;
+  return dialect === 'sqlite'
+    ? sql`(select value from json_each(s.metadata) where key = ${key})`
+    : sql`(s.metadata::jsonb ->> ${key})`;
+}
+
+function contains(value: RawBuilder<unknown>, term: string, dialect: Dialect): Predicate {
+  return dialect === 'sqlite' ? sql`instr(${value}, ${term}) > 0` : sql`strpos(${value}, ${term}) > 0`;
+}
+
+const COMPARISONS = { ':': '=', '>': '>', '>=': '>=', '<': '<', '<=': '<=' } as const;
+
+/**
+ * One clause, exactly. A clause about a null field is false (not unknown), so that its negation
+ * is true: `-phone~"555"` finds the customers without a phone too.
+ */
+export function clausePredicate(clause: Clause, dialect: Dialect): Predicate {
+  let predicate: Predicate;
+  if (clause.field.kind === 'created') {
+    predicate = sql`c.created ${sql.raw(COMPARISONS[clause.op as keyof typeof COMPARISONS])} ${clause.value}`;
+  } else {
+    const value = fieldValue(clause as Clause & { field: { kind: 'string' | 'metadata' } }, dialect);
+    if (clause.value === null) predicate = sql`${value} is null`;
+    else {
+      const term = fold(clause.value as string);
+      predicate =
+        clause.op === '~'
+          ? sql`(${value} is not null and ${contains(value, term, dialect)})`
+          : sql`(${value} is not null and ${value} = ${term})`;
+    }
+  }
+  return clause.negated ? sql`not (${predicate})` : predicate;
+}
+
+/** The whole query: its clauses joined as it says. */
+export function queryPredicate(query: SearchQuery, dialect: Dialect): Predicate {
+  const parts = query.clauses.map((clause) => clausePredicate(clause, dialect));
+  return sql`(${sql.join(parts, sql.raw(query.join === 'and' ? ' and ' : ' or '))})`;
+}
+
+/** A clause a trigram index can answer: a positive match of a text field's value. */
+export interface IndexedTerm {
+  column: (typeof TRIGRAM_COLUMN)[StringField];
+  term: string;
+}
+
+/**
+ * Whether a term gives the index something to look up. FTS5's trigram tokenizer indexes every
+ * three characters; pg_trgm only letters and digits, and a pattern without three of them in a
+ * row would make it read its whole index.
+ */
+function lookupable(term: string, dialect: Dialect): boolean {
+  return dialect === 'sqlite' ? Array.from(term).length >= 3 : /[\p{L}\p{N}]{3}/u.test(term);
+}
+
+function indexedTerm(clause: Clause, dialect: Dialect): IndexedTerm | undefined {
+  if (clause.negated || clause.field.kind !== 'string' || typeof clause.value !== 'string') return undefined;
+  const term = fold(clause.value);
+  return lookupable(term, dialect) ? { column: TRIGRAM_COLUMN[clause.field.name], term } : undefined;
+}
+
+/**
+ * The terms whose index matches hold every answer: for an AND query, those of its clauses the
+ * index can answer (all must hold, so any of them narrows); for an OR query, all of its clauses
+ * or none (a clause the index cannot answer could match anything).
+ */
+export function indexedTerms(
+  query: SearchQuery,
+  dialect: Dialect,
+): { join: 'and' | 'or'; terms: IndexedTerm[] } {
+  const terms = query.clauses.map((clause) => indexedTerm(clause, dialect));
+  const usable = terms.filter((t): t is IndexedTerm => t !== undefined);
+  if (query.join === 'or' && usable.length < terms.length) return { join: 'or', terms: [] };
+  return { join: query.join, terms: usable };
+}
+
+/** SQLite: the FTS5 query for the terms (a phrase per term, quotes doubled, in its column). */
+export function ftsMatch(join: 'and' | 'or', terms: readonly IndexedTerm[]): string {
+  return terms
+    .map(({ column, term }) => `${column} : "${term.replaceAll('"', '""')}"`)
+    .join(join === 'and' ? ' AND ' : ' OR ');
+}
+
+/** PostgreSQL: the same as LIKE patterns on `s`, which pg_trgm's GIN indexes answer. */
+export function trigramCondition(join: 'and' | 'or', terms: readonly IndexedTerm[]): Predicate {
+  const parts = terms.map(
+    ({ column, term }) =>
+      sql`${sql.ref(`s.${column}`)} like ${`%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`,
+  );
+  return sql`(${sql.join(parts, sql.raw(join === 'and' ? ' and ' : ' or '))})`;
+}
+
+/** A positive exact email clause of an AND query: the customers' own email index answers it. */
+export function exactEmail(query: SearchQuery): string | undefined {
+  if (query.join !== 'and') return undefined;
+  for (const clause of query.clauses) {
+    if (
+      !clause.negated &&
+      clause.field.kind === 'string' &&
+      clause.field.name === 'email' &&
+      clause.op === ':'
+    ) {
+      if (typeof clause.value === 'string') return fold(clause.value);
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,179 @@
+import {
+  type Kysely,
+  type RawBuilder,
+  type SelectQueryBuilder,
+  type SqlBool,
+  sql,
+  type Transaction,
+} from 'kysely';
+import type { DatabaseConfig } from '../config.js';
+import type { CustomersTable, Database, Mode } from '../db/schema.js';
+import { ftsMatch, type IndexedTerm, trigramCondition } from './search.sql.js';
+
+type Q = Kysely<Database> | Transaction<Database>;
+type Dialect = DatabaseConfig['dialect'];
+export type CustomerRow = CustomersTable & { version: number };
+
+export interface Owner {
+  accountId: string;
+  mode: Mode;
+}
+
+/** Where a search walks from and what it must hold (queryPredicate). */
+export interface SearchPage {
+  owner: Owner;
+  /** Exclusive: only customers older than this id. */
+  before?: string;
+  limit: number;
+  predicate: RawBuilder<SqlBool>;
+}
+
+type Joined = SelectQueryBuilder<
+  Database & { c: CustomersTable; s: Database['customer_search'] },
+  'c' | 's',
+  // biome-ignore lint/complexity/noBannedTypes: Kysely's empty selection
+  {}
+>;
+
+/** The owner's customers joined to their search rows, newest first, past the cursor. */
+function base(db: Q, page: SearchPage): Joined {
+  let query = (db as Kysely<Database>)
+    .selectFrom('customers as c')
+    .innerJoin('customer_search as s', 's.customer_id', 'c.id')
+    .where('c.account_id', '=', page.owner.accountId)
+    .where('c.mode', '=', page.owner.mode) as unknown as Joined;
+  if (page.before !== undefined) query = query.where('c.id', '<', page.before);
+  return query;
+}
+
+const finish = (query: Joined, page: SearchPage) =>
+  query
+    .where(page.predicate)
+    .selectAll('c')
+    .orderBy('c.id', 'desc')
+    .limit(page.limit + 1);
+
+/** Runs a search query built by one of the `*Query` functions below. */
+export const run = (query: ReturnType<typeof finish>) => query.execute() as Promise<CustomerRow[]>;
+
+/** Through the customers' email index: an exact email is one lookup, whatever the table's size. */
+export function emailQuery(db: Q, page: SearchPage, emailLower: string) {
+  return finish(base(db, page).where('c.email_lower', '=', emailLower), page);
+}
+
+/**
+ * The trigram index's candidates for `terms`, of every account, no more than `cap + 1` of them:
+ * the index stops reading there (PostgreSQL's GIN index is read whole first, which the session's
+ * statement timeout bounds). SQLite: FTS5 rowids; PostgreSQL: customer ids.
+ */
+export function candidatesQuery(
+  db: Q,
+  dialect: Dialect,
+  index: { join: 'and' | 'or'; terms: IndexedTerm[] },
+  cap: number,
+) {
+  return dialect === 'sqlite'
+    ? sql<{
+        key: number;
+      }>`select rowid as key from customer_search_fts where customer_search_fts match ${ftsMatch(index.join, index.terms)} limit ${cap + 1}`
+    : sql<{
+        key: string;
+      }>`select s.customer_id as key from customer_search s where ${trigramCondition(index.join, index.terms)} limit ${cap + 1}`;
+}
+
+export async function indexCandidates(
+  db: Q,
+  dialect: Dialect,
+  index: { join: 'and' | 'or'; terms: IndexedTerm[] },
+  cap: number,
+): Promise<(number | string)[]> {
+  const { rows } = await candidatesQuery(db, dialect, index, cap).execute(db);
+  return rows.map((r) => r.key);
+}
+
+/** PostgreSQL's answer to a statement that ran past its `statement_timeout`. */
+export const isCanceled = (error: unknown): boolean => (error as { code?: string }).code === '57014';
+
+/**
+ * Runs a search's queries. On PostgreSQL in one read transaction that plans each of them for
+ * its own values (a LIKE pattern decides whether the trigram index pays, and the statements are
+ * prepared, so a generic plan would be chosen once for every term) and stops any that runs past
+ * `timeoutMs`.
+ */
+export async function inSearchSession<T>(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  timeoutMs: number,
+  fn: (q: Q) => Promise<T>,
+): Promise<T> {
+  if (dialect === 'sqlite') return fn(db);
+  return db.transaction().execute(async (trx) => {
+    await sql`select set_config('plan_cache_mode', 'force_custom_plan', true), set_config('statement_timeout', ${String(timeoutMs)}, true)`.execute(
+      trx,
+    );
+    return fn(trx);
+  });
+}
+
+/**
+ * The candidates the index gave, each looked up by key, tested, and sorted: a cost that depends
+ * on the candidates alone. SQLite is told to start from them (a CROSS JOIN keeps its order), so
+ * it never walks the customers instead.
+ */
+export function candidateSearchQuery(
+  db: Q,
+  dialect: Dialect,
+  page: SearchPage,
+  keys: readonly (number | string)[],
+) {
+  if (dialect === 'postgres')
+    return finish(base(db, page).where(sql<SqlBool>`c.id = any(${[...keys]}::text[])`), page);
+  let query = (db as Kysely<Database>)
+    .selectFrom(sql<{ value: number }>`json_each(${JSON.stringify(keys)})`.as('m'))
+    .crossJoin('customer_search as s')
+    .crossJoin('customers as c')
+    .whereRef('s.seq', '=', 'm.value')
+    .whereRef('c.id', '=', 's.customer_id')
+    .where('c.account_id', '=', page.owner.accountId)
+    .where('c.mode', '=', page.owner.mode) as unknown as Joined;
+  if (page.before !== undefined) query = query.where('c.id', '<', page.before);
+  return finish(query, page);
+}
+
+/**
+ * The id `examined` customers back from the cursor, or undefined when fewer remain: where a
+ * bounded walk stops.
+ */
+export async function walkBoundary(db: Q, page: SearchPage, examined: number): Promise<string | undefined> {
+  let query = db
+    .selectFrom('customers')
+    .select('id')
+    .where('account_id', '=', page.owner.accountId)
+    .where('mode', '=', page.owner.mode);
+  if (page.before !== undefined) query = query.where('id', '<', page.before);
+  const row = await query
+    .orderBy('id', 'desc')
+    .limit(1)
+    .offset(examined - 1)
+    .executeTakeFirst();
+  return row?.id;
+}
+
+/** Newest first from the cursor down to `boundary` (inclusive), testing each customer. */
+export function walkQuery(db: Q, page: SearchPage, boundary: string | undefined) {
+  const query = base(db, page);
+  return finish(boundary === undefined ? query : query.where('c.id', '>=', boundary), page);
+}
+
+/** Whether the owner has customers older than `id`. */
+export async function hasOlder(db: Q, owner: Owner, id: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('customers')
+    .select('id')
+    .where('account_id', '=', owner.accountId)
+    .where('mode', '=', owner.mode)
+    .where('id', '<', id)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
