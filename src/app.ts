@@ -27,6 +27,9 @@ import { buildValidator } from './http/validation.js';
 import { startSweeper } from './idempotency/idempotency.sweeper.js';
 import { newId } from './ids.js';
 import { provisioningNotices, stripeOutbox } from './jobs/outbox.js';
+import { endPortalOfDeleted } from './portal/portal.hooks.js';
+import { portalSessionRoutes } from './portal/portal-sessions.routes.js';
+import { PORTAL_SESSION_SCHEMAS } from './portal/portal-sessions.schema.js';
 import { ephemeralSecretBox, type SecretBox } from './secret-key.js';
 import { createStripeGateway, type StripeGateway } from './stripe/gateway.js';
 import { writeEventAndDeliveries } from './webhooks/deliveries.enqueue.js';
@@ -138,6 +141,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...EVENT_SCHEMAS,
     ...WEBHOOK_SCHEMAS,
     ...DELIVERY_SCHEMAS,
+    ...PORTAL_SESSION_SCHEMAS,
   ])
     app.addSchema(schema);
   await app.register(swagger, openapiOptions);
@@ -145,10 +149,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const gateway = deps.gateway ?? createStripeGateway(deps.config.stripe);
   for (const notice of provisioningNotices(gateway)) app.log.warn(notice);
   // Every customer write queues its Stripe work in its own transaction (the outbox).
-  const hooks = [stripeOutbox({ gateway, locksRows: deps.db.locksRows })];
+  const hooks = [stripeOutbox({ gateway, locksRows: deps.db.locksRows }), endPortalOfDeleted];
 
   await app.register(operationRoutes, { db: deps.db });
   await app.register(docsRoutes);
+  const secretBox = deps.secretBox ?? ephemeralSecretBox();
+  const portal = { db: deps.db, publicUrl: deps.config.publicUrl, secretBox };
   const keyCache = new KeyCache(deps.db);
   app.addHook('onClose', async () => keyCache.close());
   await app.register(async (api) => {
@@ -165,13 +171,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(webhookEndpointRoutes, {
       deps: {
         db: deps.db,
-        secretBox: deps.secretBox ?? ephemeralSecretBox(),
+        secretBox,
         allowPrivate: deps.config.webhooks.allowPrivate,
       },
       idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
     });
     await api.register(deliveryRoutes, {
       deps: { db: deps.db, retentionDays: deps.config.events.retentionDays },
+      idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
+    });
+    await api.register(portalSessionRoutes, {
+      deps: portal,
       idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
     });
     await api.register(eventRoutes, {
