@@ -28,6 +28,7 @@ import { startSweeper } from './idempotency/idempotency.sweeper.js';
 import { newId } from './ids.js';
 import { provisioningNotices, stripeOutbox } from './jobs/outbox.js';
 import { endPortalOfDeleted } from './portal/portal.hooks.js';
+import { portalPages } from './portal/portal.pages.js';
 import { portalSessionRoutes } from './portal/portal-sessions.routes.js';
 import { PORTAL_SESSION_SCHEMAS } from './portal/portal-sessions.schema.js';
 import { ephemeralSecretBox, type SecretBox } from './secret-key.js';
@@ -187,6 +188,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(eventRoutes, {
       deps: { db: deps.db, pendingWebhooks: (db, ids) => pendingCounts(db.reader, ids) },
     });
+  });
+
+  // The customer portal's pages: no API key; a browser session of its own. Its edits take the
+  // API's write path, hooks and all, so they are events and Stripe updates like any other.
+  await app.register(portalPages, {
+    deps: { ...portal, customers: { db: deps.db, hooks: [...hooks, writeEventAndDeliveries] } },
   });
 
   wrongMethods.register();
