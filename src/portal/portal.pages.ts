@@ -19,6 +19,10 @@ const PAGE_HEADERS = {
   'content-security-policy':
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   'cache-control': 'no-store',
+  // Not `no-referrer` as for the API: with it Chromium sends `Origin: null` on a form post, and
+  // the origin check could not tell this site's forms from a sandboxed frame's. Other origins
+  // still get no referrer, so a link's token never leaves this site.
+  'referrer-policy': 'same-origin',
 };
 
 /** Everything under /portal: the customer portal, server-rendered in this app. */
