@@ -111,3 +111,20 @@ type _EventListIsAListPage = Assert<EventList extends ListPage<Event> ? true : f
 type _WebhookEndpointListIsAListPage = Assert<
   WebhookEndpointList extends ListPage<WebhookEndpoint> ? true : false
 >;
+
+/** A portal session as retrieve, list and revoke show it: `components['schemas']['PortalSession']`. */
+export type PortalSession = components['schemas']['PortalSession'];
+
+/** A portal session with its `url`: what create answers, and only it. */
+export type PortalSessionWithUrl = components['schemas']['PortalSessionWithUrl'];
+
+/** One page of a customer's portal sessions: `components['schemas']['PortalSessionList']`. */
+export type PortalSessionList = components['schemas']['PortalSessionList'];
+
+/** Parameters of `portalSessions.create`: the body of `createPortalSession`. */
+export type PortalSessionCreateParams = NonNullable<
+  operations['createPortalSession']['requestBody']
+>['content']['application/json'];
+
+/** Parameters of `portalSessions.list`: the query of `listPortalSessions` (`customer` and cursors). */
+export type PortalSessionListParams = operations['listPortalSessions']['parameters']['query'];

@@ -178,3 +178,22 @@ export async function deleteEmailChangesOf(db: Q, customerId: string): Promise<v
     .where('customer_ids', '=', JSON.stringify([customerId]))
     .execute();
 }
+
+export async function findSignInByChoice(db: Q, choiceHash: string): Promise<SignInRow | undefined> {
+  return db
+    .selectFrom('portal_sign_ins')
+    .selectAll()
+    .where('choice_hash', '=', choiceHash)
+    .executeTakeFirst();
+}
+
+/** Uses up a chooser, if it is still the one given: false when another request took it. */
+export async function takeChoice(db: Q, id: string, choiceHash: string): Promise<boolean> {
+  const result = await db
+    .updateTable('portal_sign_ins')
+    .set({ choice_hash: null })
+    .where('id', '=', id)
+    .where('choice_hash', '=', choiceHash)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}

@@ -172,11 +172,7 @@ export async function choiceOf(
   choice: string | undefined,
 ): Promise<{ row: store.SignInRow; candidates: CustomerRow[] } | undefined> {
   if (choice === undefined || !TOKEN_SHAPE.test(choice)) return undefined;
-  const row = await db.reader
-    .selectFrom('portal_sign_ins')
-    .selectAll()
-    .where('choice_hash', '=', hashToken(choice))
-    .executeTakeFirst();
+  const row = await store.findSignInByChoice(db.reader, hashToken(choice));
   if (!row || row.used_at === null || nowSeconds() - row.used_at >= SIGN_IN_SECONDS) return undefined;
   return { row, candidates: await candidatesOf(db.reader, row) };
 }
@@ -187,13 +183,7 @@ export async function choose(db: Db, row: store.SignInRow, customerId: string): 
   return db.write(async (trx) => {
     const candidates = await candidatesOf(trx, row);
     if (!candidates.some((c) => c.id === customerId)) return undefined;
-    const taken = await trx
-      .updateTable('portal_sign_ins')
-      .set({ choice_hash: null })
-      .where('id', '=', row.id)
-      .where('choice_hash', '=', row.choice_hash)
-      .executeTakeFirst();
-    if (taken.numUpdatedRows === 0n) return undefined;
+    if (row.choice_hash === null || !(await store.takeChoice(trx, row.id, row.choice_hash))) return undefined;
     return startLoginSession(trx, { accountId: row.account_id, mode: row.mode }, customerId, now);
   });
 }
