@@ -310,6 +310,48 @@ forEachDatabase('portal sign-in by email', (dialect) => {
     );
   });
 
+  test('an expired link, and the link of a customer deleted since, sign nobody in', async () => {
+    const late = unique('late');
+    await customer(late);
+    const b = new Browser(h.app, ORIGIN);
+    await ask(b, late);
+    const expired = await mailTo(late);
+    await h.db.kysely
+      .updateTable('portal_sign_ins')
+      .set({ expires_at: 1 })
+      .where('token_hash', 'is not', null)
+      .where('used_at', 'is', null)
+      .execute();
+    assert.equal((await b.get(expired.path)).status, 410);
+    await b.get(`${loginPath}/check`);
+    assert.equal((await b.post(`${loginPath}/code`, { code: expired.code })).status, 400);
+
+    const gone = unique('gone');
+    const c = await customer(gone);
+    const g = new Browser(h.app, ORIGIN);
+    await ask(g, gone);
+    const link = await mailTo(gone);
+    await h.request('DELETE', `/v1/customers/${c.id}`, { key: acct.test });
+    await g.get(link.path);
+    const res = await g.post(link.path);
+    assert.equal(res.status, 410);
+    assert.equal((await g.get('/portal')).status, 401);
+  });
+
+  test('a body the portal cannot read is a page, not an API error', async () => {
+    const b = new Browser(h.app, ORIGIN);
+    await b.get(loginPath);
+    const res = await h.app.inject({
+      method: 'POST',
+      url: loginPath,
+      headers: { 'content-type': 'text/plain', origin: ORIGIN },
+      payload: 'email=ada@example.com',
+    });
+    assert.equal(res.statusCode, 415);
+    assert.match(String(res.headers['content-type']), /text\/html/);
+    assert.match(res.body, /This request could not be read/);
+  });
+
   test('no token or code in the database in clear, and no address, token or code in any log line', async () => {
     await waitFor(jobsDone, 15_000, () => 'every mail job done');
     assert.ok(secrets.length > 4);
