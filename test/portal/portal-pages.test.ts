@@ -274,6 +274,18 @@ forEachDatabase('portal pages', (dialect) => {
     assert.equal((await browser.get('/portal')).status, 401);
   });
 
+  test('live mode: its own sign-in page, no test banner, and a session of a live customer', async () => {
+    const live = await customer(h, acct.live, { email: 'live@example.com', first_name: 'Livia' });
+    const b = new Browser(h.app, ORIGIN);
+    const login = await b.get(`/portal/${acct.id}/login`);
+    assert.equal(login.status, 200);
+    assert.doesNotMatch(login.body, /Test mode/);
+    const { browser } = await signedIn(h, acct.live, live.id, { return_url: 'https://shop.example/' });
+    const overview = await browser.get('/portal');
+    assert.match(overview.body, /Livia/);
+    assert.doesNotMatch(overview.body, /Test mode/);
+  });
+
   test('pages that do not exist, the stylesheet, and a body that cannot be read', async () => {
     const b = new Browser(h.app, ORIGIN);
     const missing = await b.get('/portal/nothing/here');

@@ -103,9 +103,13 @@ forEachDatabase('portal sign-in by email', (dialect) => {
     assert.equal((await scanner.get('/portal')).status, 401);
 
     // The person opens it (on another device even) and presses the button.
+    // Session fixation: an id planted in the browser beforehand is never adopted.
     const person = new Browser(h.app, ORIGIN);
+    const planted = 'P'.repeat(43);
+    person.jar.set('lunipay_portal', planted);
     await person.get(path);
     const before = person.jar.get('lunipay_portal');
+    assert.equal(before, planted);
     const signed = await person.post(path);
     assert.equal(signed.status, 303);
     assert.equal(signed.location, '/portal');
