@@ -3,7 +3,7 @@ import { findAccount } from '../accounts/accounts.store.js';
 import type { Mode } from '../db/schema.js';
 import { isId } from '../ids.js';
 import { confirmEmailChange, fieldError, formValue } from './account.service.js';
-import { loginPath, merchantName, openMerchantLink } from './browser.service.js';
+import { loginPath, merchantName, openMerchantLink, resolveBrowser } from './browser.service.js';
 import type { PagesDeps } from './render.js';
 import { COOKIES, cookieOptions, ensureDevice, messagePage, page } from './render.js';
 import * as signIn from './signin.service.js';
@@ -148,7 +148,10 @@ export function signInPages(app: FastifyInstance, deps: PagesDeps): void {
     if (!link) return messagePage(reply, 404, t.messages.linkUnknownTitle, t.messages.linkUnknown);
     if (link.row.purpose === 'login')
       return consumed(reply, await signIn.consumeLogin(db, link.row), link.login);
-    const fromSession = request.cookies[COOKIES.session] !== undefined;
+    // The new session id goes only to the browser of the session that asked: another browser
+    // (another device, or one signed in as someone else) confirms the address and gets nothing.
+    const current = await resolveBrowser(db, request.cookies[COOKIES.session]);
+    const fromSession = current.signed !== undefined && current.signed.session.id === link.row.session_id;
     const done = await confirmEmailChange(deps.customers, link.row, request.id, fromSession);
     if (done.kind === 'gone') return invalidLink(reply, link.login);
     if (done.sid)

@@ -356,6 +356,40 @@ forEachDatabase('portal sign-in by email', (dialect) => {
     assert.match(res.body, /This request could not be read/);
   });
 
+  test('a confirmation link opened in a browser signed in as someone else gives that browser nothing', async () => {
+    const old = unique('owner');
+    const fresh = unique('owner-new');
+    const c = await customer(old, { first_name: 'Owner' });
+    const other = await customer(unique('bystander'), { first_name: 'Bystander' });
+    const owner = new Browser(h.app, ORIGIN);
+    await ask(owner, old);
+    const signIn = await mailTo(old);
+    await owner.get(signIn.path);
+    await owner.post(signIn.path);
+    await owner.get('/portal/email');
+    await owner.post('/portal/email', { email: fresh });
+    const confirm = await mailTo(fresh);
+    const made = await h.request('POST', '/v1/portal_sessions', {
+      key: acct.test,
+      json: { customer: other.id },
+    });
+    const bystander = new Browser(h.app, ORIGIN);
+    await bystander.get(new URL(made.body.url).pathname);
+    const theirs = bystander.jar.get('lunipay_portal');
+    await bystander.get(confirm.path);
+    const done = await bystander.post(confirm.path);
+    assert.equal(done.status, 200);
+    assert.equal(
+      bystander.jar.get('lunipay_portal'),
+      theirs,
+      'no session of the owner given to this browser',
+    );
+    assert.match((await bystander.get('/portal')).body, /Bystander/);
+    assert.equal((await h.request('GET', `/v1/customers/${c.id}`, { key: acct.test })).body.email, fresh);
+    // The owner's session got a new id it does not hold: it signs in again.
+    assert.equal((await owner.get('/portal')).status, 401);
+  });
+
   test('no token or code in the database in clear, and no address, token or code in any log line', async () => {
     await waitFor(jobsDone, 15_000, () => 'every mail job done');
     assert.ok(secrets.length > 4);
