@@ -28,6 +28,10 @@ import { buildValidator } from './http/validation.js';
 import { startSweeper } from './idempotency/idempotency.sweeper.js';
 import { newId } from './ids.js';
 import { provisioningNotices, stripeOutbox } from './jobs/outbox.js';
+import { endPortalOfDeleted } from './portal/portal.hooks.js';
+import { portalPages } from './portal/portal.pages.js';
+import { portalSessionRoutes } from './portal/portal-sessions.routes.js';
+import { PORTAL_SESSION_SCHEMAS } from './portal/portal-sessions.schema.js';
 import { searchRoutes } from './search/search.routes.js';
 import { SEARCH_SCHEMAS } from './search/search.schema.js';
 import { ephemeralSecretBox, type SecretBox } from './secret-key.js';
@@ -72,11 +76,11 @@ const SECURITY_HEADERS = {
 
 /**
  * What every customer write does besides its row, in its transaction, wherever it comes from
- * (the API, the command line's import): queue its Stripe work (the outbox), then write its event
- * and the event's webhook deliveries.
+ * (the API, the portal, the command line's import): queue its Stripe work (the outbox), end a
+ * deleted customer's portal sessions, then write its event and the event's webhook deliveries.
  */
 export function customerWriteHooks(gateway: StripeGateway, db: Db): CustomerWriteHook[] {
-  return [stripeOutbox({ gateway, locksRows: db.locksRows }), writeEventAndDeliveries];
+  return [stripeOutbox({ gateway, locksRows: db.locksRows }), endPortalOfDeleted, writeEventAndDeliveries];
 }
 
 /** Builds the whole HTTP application; it never listens (server.ts does). */
@@ -151,6 +155,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...WEBHOOK_SCHEMAS,
     ...DELIVERY_SCHEMAS,
     ...SEARCH_SCHEMAS,
+    ...PORTAL_SESSION_SCHEMAS,
   ])
     app.addSchema(schema);
   await app.register(swagger, openapiOptions);
@@ -161,6 +166,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(operationRoutes, { db: deps.db });
   await app.register(docsRoutes);
   const secretBox = deps.secretBox ?? ephemeralSecretBox();
+  const portal = { db: deps.db, publicUrl: deps.config.publicUrl, secretBox };
   const keyCache = new KeyCache(deps.db);
   app.addHook('onClose', async () => keyCache.close());
   await app.register(async (api) => {
@@ -187,9 +193,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       deps: { db: deps.db, retentionDays: deps.config.events.retentionDays },
       idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
     });
+    await api.register(portalSessionRoutes, {
+      deps: portal,
+      idempotency: { db: deps.db, leaseMs: deps.config.idempotency.leaseMs },
+    });
     await api.register(eventRoutes, {
       deps: { db: deps.db, pendingWebhooks: (db, ids) => pendingCounts(db.reader, ids) },
     });
+  });
+
+  // The customer portal's pages: no API key; a browser session of its own. Its edits take the
+  // API's write path, hooks and all, so they are events and Stripe updates like any other.
+  await app.register(portalPages, {
+    deps: { ...portal, customers: { db: deps.db, hooks: customerWriteHooks(gateway, deps.db) } },
   });
 
   wrongMethods.register();

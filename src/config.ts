@@ -38,6 +38,25 @@ export interface Config {
   readonly secrets: SecretsConfig;
   readonly webhooks: WebhooksConfig;
   readonly events: EventsConfig;
+  /**
+   * `LUNIPAY_PUBLIC_URL`: the origin customers reach the server at (default `http://HOST:PORT`).
+   * Every portal link and redirect is built from it, never from a request's `Host`.
+   */
+  readonly publicUrl: string;
+  readonly mail: MailConfig;
+}
+
+/**
+ * Mail (portal sign-in links and notices):
+ * - `LUNIPAY_SMTP_URL`: `smtp://user:pass@host:port` or `smtps://…`; unset, each mail is written
+ *   as an `.eml` file to `LUNIPAY_MAIL_DIR` (default `./data/mail`), so nothing needs installing.
+ * - `LUNIPAY_MAIL_FROM` (default `no-reply@localhost`): the sender address; its display name is
+ *   the merchant's account name.
+ */
+export interface MailConfig {
+  readonly smtpUrl: string | undefined;
+  readonly dir: string;
+  readonly from: string;
 }
 
 /**
@@ -209,15 +228,44 @@ function secretsConfig(env: Env, database: DatabaseConfig): SecretsConfig {
   });
 }
 
+function publicUrl(env: Env, host: string, port: number): string {
+  const raw = nonEmpty(env, 'LUNIPAY_PUBLIC_URL');
+  if (raw === undefined) return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = URL.canParse(raw) ? new URL(raw) : undefined;
+  if (!url || !/^https?:$/.test(url.protocol) || !/^https?:\/\/[^/]+\/?$/.test(raw) || url.username !== '') {
+    throw new ConfigError(
+      `LUNIPAY_PUBLIC_URL must be an http(s) origin with no path, such as https://pay.example.com, got '${raw}'.`,
+    );
+  }
+  return url.origin;
+}
+
+function mailConfig(env: Env): MailConfig {
+  const smtpUrl = nonEmpty(env, 'LUNIPAY_SMTP_URL');
+  if (smtpUrl !== undefined && (!/^smtps?:\/\/[^/]+/.test(smtpUrl) || !URL.canParse(smtpUrl))) {
+    // The URL may hold a password: it is not echoed.
+    throw new ConfigError('LUNIPAY_SMTP_URL must be an smtp:// or smtps:// URL.');
+  }
+  const from = nonEmpty(env, 'LUNIPAY_MAIL_FROM') ?? 'no-reply@localhost';
+  if (!/^[^\s@<>",]+@[^\s@<>",]+$/.test(from)) {
+    throw new ConfigError(
+      `LUNIPAY_MAIL_FROM must be a bare address such as no-reply@example.com, got '${from}'.`,
+    );
+  }
+  return Object.freeze({ smtpUrl, dir: nonEmpty(env, 'LUNIPAY_MAIL_DIR') ?? './data/mail', from });
+}
+
 export function loadConfig(env: Env): Config {
   const logLevel = nonEmpty(env, 'LUNIPAY_LOG_LEVEL') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError(`LUNIPAY_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'.`);
   }
   const database = parseDatabaseUrl(nonEmpty(env, 'LUNIPAY_DATABASE_URL') ?? 'sqlite:./data/lunipay.sqlite');
+  const host = nonEmpty(env, 'HOST') ?? '127.0.0.1';
+  const port = integer(env, 'PORT', 4242, 0, 65535);
   const config: Config = {
-    host: nonEmpty(env, 'HOST') ?? '127.0.0.1',
-    port: integer(env, 'PORT', 4242, 0, 65535),
+    host,
+    port,
     database,
     stripe: {
       liveKey: stripeKey(env, 'STRIPE_SECRET_KEY', 'live'),
@@ -247,6 +295,8 @@ export function loadConfig(env: Env): Config {
       retentionDays: integer(env, 'LUNIPAY_EVENT_RETENTION_DAYS', 30, 30, 3650),
       sweepSeconds: integer(env, 'LUNIPAY_EVENT_SWEEP_SECONDS', 3600, 0, 86_400),
     }),
+    publicUrl: publicUrl(env, host, port),
+    mail: mailConfig(env),
   };
   return Object.freeze(config);
 }

@@ -64,7 +64,7 @@ export function ulid(now: number = Date.now()): string {
   return encodeTime(lastTime) + lastRandom.map((d) => ALPHABET[d]).join('');
 }
 
-export type IdPrefix = 'cus' | 'acct' | 'key' | 'req' | 'job' | 'we' | 'evt' | 'wha';
+export type IdPrefix = 'cus' | 'acct' | 'key' | 'req' | 'job' | 'we' | 'evt' | 'wha' | 'ps' | 'psi';
 
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${ulid()}`;

@@ -60,6 +60,11 @@ export class SecretBox {
     );
   }
 
+  /** A key of its own for one purpose (e.g. signing the portal's CSRF tokens), from this one. */
+  derive(purpose: string): Buffer {
+    return createHmac('sha256', this.#key).update(`lunipay derive ${purpose}`).digest();
+  }
+
   /** Never printed by accident: a box in a log line or an error shows its key id only. */
   toJSON(): string {
     return `SecretBox(${this.keyId})`;

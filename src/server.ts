@@ -8,6 +8,8 @@ import { ConfigError, loadConfig } from './config.js';
 import { openMigrated, RESTART_AFTER_MIGRATION } from './db/index.js';
 import { backfillAtStart } from './jobs/stripe-backfill.js';
 import { startWorker, type Worker } from './jobs/worker.js';
+import { createMailTransport } from './mail/transport.js';
+import { portalComposers } from './portal/mail.js';
 import { loadSecretBox } from './secret-key.js';
 import { createStripeGateway } from './stripe/gateway.js';
 import { deliveryContext } from './webhooks/deliver-event.job.js';
@@ -73,6 +75,10 @@ async function main(): Promise<void> {
       log: app.log.child({ component: 'stripe-worker' }),
       eventHook: writeEventAndDeliveries,
       deliveries: deliveryContext(config.webhooks, secretBox),
+      mail: {
+        transport: createMailTransport(config.mail),
+        composers: portalComposers({ publicUrl: config.publicUrl, from: config.mail.from }),
+      },
       settings: {
         concurrency: config.webhooks.stripeConcurrency,
         webhookConcurrency: config.webhooks.webhookConcurrency,

@@ -4,6 +4,8 @@ import { provisioningNotices } from './jobs/outbox.js';
 import { backfillAtStart } from './jobs/stripe-backfill.js';
 import { startWorker } from './jobs/worker.js';
 import { jsonLogger } from './log.js';
+import { createMailTransport } from './mail/transport.js';
+import { portalComposers } from './portal/mail.js';
 import { loadSecretBox } from './secret-key.js';
 import { createStripeGateway } from './stripe/gateway.js';
 import { deliveryContext } from './webhooks/deliver-event.job.js';
@@ -28,6 +30,10 @@ async function main(): Promise<void> {
     log,
     eventHook: writeEventAndDeliveries,
     deliveries: deliveryContext(config.webhooks, secretBox),
+    mail: {
+      transport: createMailTransport(config.mail),
+      composers: portalComposers({ publicUrl: config.publicUrl, from: config.mail.from }),
+    },
     settings: {
       concurrency: config.webhooks.stripeConcurrency,
       webhookConcurrency: config.webhooks.webhookConcurrency,

@@ -163,6 +163,8 @@ test('the OpenAPI document is 3.1, documents every operation with errors, and is
       'GET /v1/events',
       'GET /v1/events/{id}',
       'GET /v1/openapi.json',
+      'GET /v1/portal_sessions',
+      'GET /v1/portal_sessions/{id}',
       'GET /v1/webhook_endpoints',
       'GET /v1/webhook_endpoints/{id}',
       'GET /v1/webhook_endpoints/{id}/attempts',
@@ -171,12 +173,16 @@ test('the OpenAPI document is 3.1, documents every operation with errors, and is
       'POST /v1/customers',
       'POST /v1/customers/{id}',
       'POST /v1/events/{id}/resend',
+      'POST /v1/portal_sessions',
+      'POST /v1/portal_sessions/{id}/revoke',
       'POST /v1/webhook_endpoints',
       'POST /v1/webhook_endpoints/{id}',
       'POST /v1/webhook_endpoints/{id}/recover',
       'POST /v1/webhook_endpoints/{id}/roll_secret',
     ]);
-    for (const { key, op } of ops.filter((o) => /\/v1\/(customers|events|webhook_endpoints)/.test(o.key))) {
+    for (const { key, op } of ops.filter((o) =>
+      /\/v1\/(customers|events|webhook_endpoints|portal_sessions)/.test(o.key),
+    )) {
       for (const status of ['200', '401', '500', '503'])
         assert.ok(status in op.responses, `${key} documents ${status}`);
     }

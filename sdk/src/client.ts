@@ -1,6 +1,7 @@
 import { Customers } from './customers.js';
 import { Events } from './events.js';
 import { type FetchLike, HttpClient, type HttpSettings } from './http.js';
+import { PortalSessions } from './portal-sessions.js';
 import { WebhookEndpoints } from './webhook-endpoints.js';
 import { webhooks } from './webhooks.js';
 
@@ -84,6 +85,7 @@ export class LuniPay {
   readonly customers: Customers;
   /** Events: `retrieve`, `list`, and `feed`, every event in commit order. */
   readonly events: Events;
+  readonly portalSessions: PortalSessions;
   /** Webhook endpoints: `create`, `retrieve`, `update`, `list`, `del`, `rollSecret`. */
   readonly webhookEndpoints: WebhookEndpoints;
   /** The resolved base URL (without `/v1`). */
@@ -127,6 +129,7 @@ export class LuniPay {
     const http = new HttpClient(settings);
     this.customers = new Customers(http);
     this.events = new Events(http);
+    this.portalSessions = new PortalSessions(http);
     this.webhookEndpoints = new WebhookEndpoints(http);
   }
 }

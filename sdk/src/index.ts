@@ -24,6 +24,7 @@ export {
 export { type EventFeedParams, Events } from './events.js';
 export type { FetchLike, RequestOptions, ResponseLike } from './http.js';
 export { type CursorParams, ListPromise } from './pagination.js';
+export { PortalSessions } from './portal-sessions.js';
 export { SearchPromise } from './search.js';
 export type {
   Customer,
@@ -42,6 +43,11 @@ export type {
   EventList,
   EventListParams,
   ListPage,
+  PortalSession,
+  PortalSessionCreateParams,
+  PortalSessionList,
+  PortalSessionListParams,
+  PortalSessionWithUrl,
   WebhookEndpoint,
   WebhookEndpointCreateParams,
   WebhookEndpointList,

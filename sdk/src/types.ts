@@ -125,3 +125,19 @@ export type CustomerExportParams = Omit<
   NonNullable<operations['exportCustomers']['parameters']['query']>,
   'format'
 >;
+/** A portal session as retrieve, list and revoke show it: `components['schemas']['PortalSession']`. */
+export type PortalSession = components['schemas']['PortalSession'];
+
+/** A portal session with its `url`: what create answers, and only it. */
+export type PortalSessionWithUrl = components['schemas']['PortalSessionWithUrl'];
+
+/** One page of a customer's portal sessions: `components['schemas']['PortalSessionList']`. */
+export type PortalSessionList = components['schemas']['PortalSessionList'];
+
+/** Parameters of `portalSessions.create`: the body of `createPortalSession`. */
+export type PortalSessionCreateParams = NonNullable<
+  operations['createPortalSession']['requestBody']
+>['content']['application/json'];
+
+/** Parameters of `portalSessions.list`: the query of `listPortalSessions` (`customer` and cursors). */
+export type PortalSessionListParams = operations['listPortalSessions']['parameters']['query'];

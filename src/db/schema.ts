@@ -15,6 +15,8 @@ export interface Database {
   webhook_attempts: WebhookAttemptsTable;
   customer_search: CustomerSearchTable;
   customer_imports: CustomerImportsTable;
+  portal_sessions: PortalSessionsTable;
+  portal_sign_ins: PortalSignInsTable;
 }
 
 export type Mode = 'test' | 'live';
@@ -242,4 +244,60 @@ export interface CustomerImportsTable {
   row_hash: string;
   customer_id: string;
   created: number;
+}
+
+/** A way into the customer portal and the browser session it started. Times are unix seconds. */
+export interface PortalSessionsTable {
+  id: string;
+  account_id: string;
+  mode: Mode;
+  customer_id: string;
+  /** `api`: a merchant made it; `login`: the customer signed in by email. */
+  source: 'api' | 'login';
+  return_url: string | null;
+  /** SHA-256 of the merchant link's token; null once used, and for sign-ins by email. */
+  token_hash: string | null;
+  /** SHA-256 of the browser session id in the cookie; replaced at every rotation. */
+  browser_hash: string | null;
+  created: number;
+  /** Until when the merchant link can be opened. */
+  expires_at: number;
+  opened_at: number | null;
+  last_active_at: number | null;
+  /** Signed out by the customer. */
+  ended_at: number | null;
+  revoked_at: number | null;
+}
+
+/** A link and a code by mail: to sign in, or to confirm a new email address. Unix seconds. */
+export interface PortalSignInsTable {
+  id: string;
+  account_id: string;
+  mode: Mode;
+  purpose: 'login' | 'email_change';
+  /** SHA-256 of account, mode and the lower-cased address: the per-address limit counts these. */
+  address_hash: string;
+  /** SHA-256 of the client's address: the per-client limit counts these. */
+  client_hash: string;
+  /** SHA-256 of the random value in the cookie of the browser that asked: the code works only there. */
+  device_hash: string;
+  /** JSON array of the customers the address belonged to when asked (empty when none). */
+  customer_ids: string;
+  /** For an email change: the portal session that asked for it. */
+  session_id: string | null;
+  /** For an email change: the address to confirm; cleared once applied. */
+  new_email: string | null;
+  /** For an email change once applied: the address to tell; cleared once told. */
+  old_email: string | null;
+  /** 1 when a mail was queued; 0 when a limit held it back. */
+  mailed: number;
+  token_hash: string | null;
+  code_hash: string | null;
+  /** Once used by several customers' address: SHA-256 of the cookie value that lets one be chosen. */
+  choice_hash: string | null;
+  failed_codes: Generated<number>;
+  created: number;
+  expires_at: number;
+  used_at: number | null;
+  voided_at: number | null;
 }

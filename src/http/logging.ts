@@ -16,10 +16,13 @@ class OneLinePerRequest extends LogController {
     request: FastifyRequest,
     reply: FastifyReply,
   ): void {
+    // A path that carries a secret (a portal link's `:token`) is logged with the name in its place.
+    const token = (request.params as { token?: unknown } | undefined)?.token;
+    const path = request.url.split('?')[0] ?? '';
     const line = {
       method: request.method,
       route: request.routeOptions.url ?? null,
-      path: request.url.split('?')[0],
+      path: typeof token === 'string' && token !== '' ? path.replaceAll(token, ':token') : path,
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime * 10) / 10,
       account: request.auth?.accountId,

@@ -5,6 +5,7 @@ import type { Dispatcher } from 'undici';
 import type { Db } from '../db/index.js';
 import type { Database } from '../db/schema.js';
 import type { CustomerWriteHook } from '../db/write-hooks.js';
+import type { MailContext } from '../mail/mail.types.js';
 import type { SecretBox } from '../secret-key.js';
 import { StripeCallError, type StripeGateway } from '../stripe/gateway.js';
 import type { JobRow } from './jobs.store.js';
@@ -23,6 +24,8 @@ export interface JobContext {
   eventHook: CustomerWriteHook;
   /** what webhook deliveries need; absent in a worker that runs no webhooks lane */
   deliveries?: DeliveryContext;
+  /** what mail jobs need; absent in a worker that runs no mail lane */
+  mail?: MailContext;
 }
 
 /** What a delivery attempt needs beyond the database. */

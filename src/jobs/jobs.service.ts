@@ -4,6 +4,8 @@ import type { Database } from '../db/schema.js';
 import type { CustomerWriteHook } from '../db/write-hooks.js';
 import { AppError } from '../errors.js';
 import type { Log } from '../log.js';
+import { MAIL_JOB_TYPES } from '../mail/mail.job.js';
+import type { MailContext } from '../mail/mail.types.js';
 import type { StripeGateway } from '../stripe/gateway.js';
 import { DELIVERY_JOB_TYPES } from '../webhooks/deliver-event.job.js';
 import { deleteCustomer } from './delete-customer.job.js';
@@ -17,7 +19,11 @@ const STRIPE_JOB_TYPES: JobType<unknown>[] = [provisionCustomer, updateCustomer,
   (t) => t as JobType<unknown>,
 );
 const JOB_TYPES = new Map<string, JobType<unknown>>(
-  [...STRIPE_JOB_TYPES, ...(DELIVERY_JOB_TYPES as JobType<unknown>[])].map((t) => [t.type, t]),
+  [
+    ...STRIPE_JOB_TYPES,
+    ...(DELIVERY_JOB_TYPES as JobType<unknown>[]),
+    ...(MAIL_JOB_TYPES as JobType<unknown>[]),
+  ].map((t) => [t.type, t]),
 );
 
 /** The Stripe calls and the webhook deliveries: loops of one lane never wait on the other's jobs. */
@@ -31,6 +37,9 @@ export const LANES = {
     blocking: ['queued', 'running'],
     sharesCommits: true,
   },
+  // Each mail has an ordering key of its own: none waits for another. Its own transactions:
+  // mails are few.
+  mail: { types: MAIL_JOB_TYPES.map((t) => t.type), blocking: ['queued', 'running'], sharesCommits: false },
 } satisfies Record<string, store.Lane>;
 
 /**
@@ -58,6 +67,7 @@ export interface RunDeps {
   lane: store.Lane;
   eventHook: CustomerWriteHook;
   deliveries?: DeliveryContext;
+  mail?: MailContext;
   workerId: string;
   now(): number;
   random?(): number;
@@ -140,6 +150,7 @@ async function attempt(
     now: deps.now,
     eventHook: deps.eventHook,
     deliveries: deps.deliveries,
+    mail: deps.mail,
   };
   try {
     return await type.run({ ...ctx, timing: deps.settings.timing }, payload);
@@ -156,7 +167,8 @@ async function settle(deps: RunDeps, claimed: Claimed, outcome: JobOutcome): Pro
   const { job } = claimed;
   const now = deps.now();
   const held = { seq: job.seq, attempts: job.attempts, workerId: deps.workerId };
-  const kind = job.endpoint_id === null ? 'stripe job' : 'webhook delivery';
+  const kind =
+    job.endpoint_id !== null ? 'webhook delivery' : deps.lane === LANES.mail ? 'mail job' : 'stripe job';
   const fields = {
     job: job.id,
     type: job.type,

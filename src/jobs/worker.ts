@@ -3,6 +3,7 @@ import type { Db } from '../db/index.js';
 import type { CustomerWriteHook } from '../db/write-hooks.js';
 import { newId } from '../ids.js';
 import type { Log } from '../log.js';
+import type { MailContext } from '../mail/mail.types.js';
 import type { StripeGateway } from '../stripe/gateway.js';
 import type { DeliveryContext } from './job.js';
 import { LANES, pruneJobs, type RunDeps, type RunSettings, runNext } from './jobs.service.js';
@@ -25,6 +26,8 @@ export interface WorkerSettings extends RunSettings {
 const MINUTE = 60_000;
 /** Deliveries one webhooks loop claims at once, and then attempts side by side. */
 const DELIVERY_CLAIM = 8;
+/** Mail jobs run at once by this process: sign-in mails are few and small. */
+const MAIL_LOOPS = 2;
 const HOUR = 60 * MINUTE;
 
 export const DEFAULT_WORKER_SETTINGS: WorkerSettings = {
@@ -64,6 +67,8 @@ export interface WorkerDeps {
   eventHook: CustomerWriteHook;
   /** what deliveries need; without it, this worker runs no webhooks lane */
   deliveries?: DeliveryContext;
+  /** what mail needs; without it, this worker runs no mail lane */
+  mail?: MailContext;
   settings?: Partial<WorkerSettings>;
   now?: () => number;
   random?: () => number;
@@ -88,6 +93,7 @@ export function startWorker(deps: WorkerDeps): Worker {
     random: deps.random,
     eventHook: deps.eventHook,
     deliveries: deps.deliveries,
+    mail: deps.mail,
   };
   const stripeRun: RunDeps = { ...run, lane: LANES.stripe };
   // The lease outlasts the longest attempt (the receiver's timeout), so a live worker keeps it.
@@ -137,6 +143,11 @@ export function startWorker(deps: WorkerDeps): Worker {
     for (let left = settings.webhookConcurrency; left > 0; left -= DELIVERY_CLAIM) {
       loops.push(loop(webhookRun, false, Math.min(left, DELIVERY_CLAIM)));
     }
+  }
+  // Mail in loops of its own: a slow mail server holds neither Stripe calls nor deliveries.
+  if (deps.mail) {
+    const mailRun = { ...run, lane: LANES.mail };
+    for (let i = 0; i < MAIL_LOOPS; i++) loops.push(loop(mailRun, false));
   }
   deps.log.info(
     {

@@ -276,6 +276,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/portal_sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a customer’s portal sessions
+         * @description Returns a cursor-paginated list of one customer’s portal sessions, newest first: those made with this API and those the customer started by signing in with their email.
+         */
+        get: operations["listPortalSessions"];
+        put?: never;
+        /**
+         * Create a portal session
+         * @description Makes a link that signs one customer into the customer portal. Redirect the customer’s browser to `url` (shown only in this answer); it opens once, before `expires_at`.
+         */
+        post: operations["createPortalSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal_sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Retrieve a portal session
+         * @description Fetches a portal session by id, with its status. Its `url` is never shown again.
+         */
+        get: operations["retrievePortalSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal_sessions/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke a portal session
+         * @description Ends the session: its link no longer opens, and the browser session it started ends at its next request. Revoking a revoked session changes nothing.
+         */
+        post: operations["revokePortalSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events/{id}": {
         parameters: {
             query?: never;
@@ -951,6 +1015,136 @@ export interface components {
             /** @description Pass it as `page`, with the same query, for the next page; null when `has_more` is false. */
             next_page: string | null;
             data: components["schemas"]["Customer"][];
+        };
+        /**
+         * PortalSession
+         * @example {
+         *       "id": "ps_01JRZK2Q4T9ZS0VCNA3HX7W9EY",
+         *       "object": "portal_session",
+         *       "customer": "cus_01JRZK2Q4T9ZS0VCNA3HX7W9EX",
+         *       "livemode": false,
+         *       "source": "api",
+         *       "return_url": "https://shop.example/account",
+         *       "status": "open",
+         *       "created": 1713100800,
+         *       "expires_at": 1713101100,
+         *       "opened_at": null,
+         *       "last_active_at": null
+         *     }
+         */
+        PortalSession: {
+            /**
+             * @description Unique identifier, prefixed with `ps_`.
+             * @example ps_01JRZK2Q4T9ZS0VCNA3HX7W9EY
+             */
+            id: string;
+            /**
+             * @description Always `"portal_session"`.
+             * @enum {string}
+             */
+            object: "portal_session";
+            /** @description The customer this session signs in. */
+            customer: string;
+            /** @description True for a live-mode customer. */
+            livemode: boolean;
+            /** @description `api`: made with this API; `login`: the customer signed in with their email. */
+            source: "api" | "login";
+            /** @description Where the portal’s “Back to …” link leads; null when none was given. */
+            return_url: string | null;
+            /** @description `open`: not opened yet; `active`: opened, and the browser session it started is alive; `expired`: never opened in time, or its browser session ended; `revoked`: revoked through the API or by the customer signing out everywhere. */
+            status: "open" | "active" | "expired" | "revoked";
+            /** @description Creation time, unix seconds. */
+            created: number;
+            /** @description Until when `url` can be opened, unix seconds. */
+            expires_at: number;
+            /** @description When the link was opened (or the customer signed in), unix seconds. */
+            opened_at: number | null;
+            /** @description The browser session’s last request, unix seconds. */
+            last_active_at: number | null;
+        };
+        /**
+         * PortalSessionWithUrl
+         * @example {
+         *       "id": "ps_01JRZK2Q4T9ZS0VCNA3HX7W9EY",
+         *       "object": "portal_session",
+         *       "customer": "cus_01JRZK2Q4T9ZS0VCNA3HX7W9EX",
+         *       "livemode": false,
+         *       "source": "api",
+         *       "return_url": "https://shop.example/account",
+         *       "status": "open",
+         *       "created": 1713100800,
+         *       "expires_at": 1713101100,
+         *       "opened_at": null,
+         *       "last_active_at": null,
+         *       "url": "http://127.0.0.1:4242/portal/session/Qm9vb3MgYXJlIG5pY2UgdGhpbmdzLCByZWFsbHk"
+         *     }
+         */
+        PortalSessionWithUrl: {
+            /**
+             * @description Unique identifier, prefixed with `ps_`.
+             * @example ps_01JRZK2Q4T9ZS0VCNA3HX7W9EY
+             */
+            id: string;
+            /**
+             * @description Always `"portal_session"`.
+             * @enum {string}
+             */
+            object: "portal_session";
+            /** @description The customer this session signs in. */
+            customer: string;
+            /** @description True for a live-mode customer. */
+            livemode: boolean;
+            /** @description `api`: made with this API; `login`: the customer signed in with their email. */
+            source: "api" | "login";
+            /** @description Where the portal’s “Back to …” link leads; null when none was given. */
+            return_url: string | null;
+            /** @description `open`: not opened yet; `active`: opened, and the browser session it started is alive; `expired`: never opened in time, or its browser session ended; `revoked`: revoked through the API or by the customer signing out everywhere. */
+            status: "open" | "active" | "expired" | "revoked";
+            /** @description Creation time, unix seconds. */
+            created: number;
+            /** @description Until when `url` can be opened, unix seconds. */
+            expires_at: number;
+            /** @description When the link was opened (or the customer signed in), unix seconds. */
+            opened_at: number | null;
+            /** @description The browser session’s last request, unix seconds. */
+            last_active_at: number | null;
+            /**
+             * @description Where to send the customer’s browser: it can be opened once, before `expires_at`. Shown only in the answer to create.
+             * @example http://127.0.0.1:4242/portal/session/Qm9vb3MgYXJlIG5pY2UgdGhpbmdzLCByZWFsbHk
+             */
+            url: string;
+        };
+        /**
+         * PortalSessionList
+         * @example {
+         *       "object": "list",
+         *       "url": "/v1/portal_sessions",
+         *       "has_more": false,
+         *       "data": [
+         *         {
+         *           "id": "ps_01JRZK2Q4T9ZS0VCNA3HX7W9EY",
+         *           "object": "portal_session",
+         *           "customer": "cus_01JRZK2Q4T9ZS0VCNA3HX7W9EX",
+         *           "livemode": false,
+         *           "source": "api",
+         *           "return_url": "https://shop.example/account",
+         *           "status": "open",
+         *           "created": 1713100800,
+         *           "expires_at": 1713101100,
+         *           "opened_at": null,
+         *           "last_active_at": null
+         *         }
+         *       ]
+         *     }
+         */
+        PortalSessionList: {
+            /** @enum {string} */
+            object: "list";
+            /** @enum {string} */
+            url: "/v1/portal_sessions";
+            /** @description Whether more portal sessions follow this page. */
+            has_more: boolean;
+            data: components["schemas"]["PortalSession"][];
         };
     };
     responses: never;
@@ -2874,6 +3068,392 @@ export interface operations {
                 };
             };
             /** @description Error codes: `invalid_json`, `parameter_missing`, `parameter_unknown`, `parameter_invalid`, `idempotency_key_reused`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `api_key_missing`, `api_key_invalid`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `resource_missing`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `body_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `service_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listPortalSessions: {
+        parameters: {
+            query: {
+                /** @description Page size, 1–100. */
+                limit?: number;
+                /** @description A portal session id: the page of portal sessions older than it. */
+                starting_after?: string;
+                /** @description A portal session id: the page of portal sessions just newer than it. */
+                ending_before?: string;
+                /** @description The customer whose sessions to list (`cus_…`). */
+                customer: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalSessionList"];
+                };
+            };
+            /** @description Error codes: `parameter_missing`, `parameter_unknown`, `parameter_invalid`, `parameters_exclusive`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `api_key_missing`, `api_key_invalid`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `resource_missing`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `service_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createPortalSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write idempotent: retries with the same key and parameters within 24 hours get the first response back (with `Idempotent-Replayed: true`) and have no further effect. 1–255 printable ASCII characters, scoped to the API key’s account and mode. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The customer (`cus_…`) to sign in. */
+                    customer: string;
+                    /** @description An `http` or `https` URL (only `https` in live mode), with no user name or password, for the portal’s “Back to …” link. */
+                    return_url?: string;
+                    /**
+                     * @description Seconds the link can be opened for, 60–3600.
+                     * @default 300
+                     */
+                    expires_in?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description Present on a replay: this is the stored response of the first request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalSessionWithUrl"];
+                };
+            };
+            /** @description Error codes: `invalid_json`, `parameter_missing`, `parameter_unknown`, `parameter_invalid`, `idempotency_key_reused`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `api_key_missing`, `api_key_invalid`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `resource_missing`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `idempotency_key_in_use`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `body_too_large`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `unsupported_media_type`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `service_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    retrievePortalSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The portal session’s id (`ps_…`).
+                 * @example ps_01JRZK2Q4T9ZS0VCNA3HX7W9EY
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalSession"];
+                };
+            };
+            /** @description Error codes: `api_key_missing`, `api_key_invalid`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `resource_missing`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `rate_limited`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `internal_error`. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error codes: `service_unavailable`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    revokePortalSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the write idempotent: retries with the same key and parameters within 24 hours get the first response back (with `Idempotent-Replayed: true`) and have no further effect. 1–255 printable ASCII characters, scoped to the API key’s account and mode. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /**
+                 * @description The portal session’s id (`ps_…`).
+                 * @example ps_01JRZK2Q4T9ZS0VCNA3HX7W9EY
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    /** @description Present on a replay: this is the stored response of the first request with the same `Idempotency-Key`. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalSession"];
+                };
+            };
+            /** @description Error codes: `invalid_json`, `parameter_invalid`, `idempotency_key_reused`. */
             400: {
                 headers: {
                     [name: string]: unknown;
