@@ -17,14 +17,13 @@ import { updateCustomer } from './update-customer.job.js';
  * the ordinary jobs (one key per customer, look before a new key), so a customer queued twice is
  * still made once: its second job finds the link and stops.
  *
- * It reads and queues one keyset page at a time, each page in a short transaction of its own
- * (`Db.kysely`, as background work does), so a million customers never sit in memory and a
- * request's write never waits for more than one page. A crash midway loses nothing: the next
+ * It reads and queues one keyset page at a time, each page in a short write of its own, so a
+ * million customers never sit in memory and a request's write never waits for more than a page. A crash midway loses nothing: the next
  * backfill (every start-up runs one) finds the customers still missing.
  */
 
 /** Customers read and queued per transaction. */
-export const BACKFILL_PAGE = 500;
+export const BACKFILL_PAGE = 200;
 
 export interface BackfillDeps {
   db: Db;
@@ -63,7 +62,10 @@ async function queuePages<T extends { id: string }>(
   let after = '';
   let queued = 0;
   for (;;) {
-    const rows = await deps.db.kysely.transaction().execute(async (trx) => {
+    // Through the write path requests use, a page at a time: the page takes its turn with the
+    // API's writes instead of holding the writer, and may share a commit with them. (It may be
+    // run twice if a write it shares a commit with fails; it only reads and inserts, so that is safe.)
+    const rows = await deps.db.write(async (trx) => {
       const found = await page(trx, scope, after, limit);
       const at = now();
       await insertJobs(
