@@ -47,9 +47,12 @@ export interface StripeGateway {
   ): Promise<void>;
   /**
    * The live customer created in `created` (unix seconds, inclusive) whose metadata
-   * `LUNIPAY_ID_KEY` is `lunipayCustomerId`, or null. Stripe's Search API is not available on
-   * connected accounts, so this pages through the list filtered by creation time: the caller
-   * keeps the window to when it may have created one.
+   * `LUNIPAY_ID_KEY` is `lunipayCustomerId`, or null. Not Stripe's customer search, though it
+   * could ask for the metadata directly: search is eventually consistent (Stripe documents it as
+   * up to an hour behind during outages, which is when this runs), so an empty answer would not
+   * prove that nothing was made, and a second customer would follow. The list is consistent; it
+   * is filtered by creation time, and the caller keeps the window to when the key was in use,
+   * so a busy account is not listed whole.
    */
   findCustomer(
     mode: Mode,
