@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import Stripe from 'stripe';
 import * as accounts from '../../src/accounts/accounts.service.js';
 import { forEachDatabase } from '../../test/helpers/harness.js';
 import { stripeOutside, useStripeSuite } from '../../test/helpers/stripe.js';
@@ -151,6 +152,28 @@ forEachDatabase('stripe import', (dialect) => {
     const again = await importFromStripe(deps, account.id, 'test', { dryRun: false });
     assert.deepEqual([again.linked, again.created, again.skipped], [239, 0, 11]);
     assert.equal((await customersOf(account.id)).length, 239);
+  });
+
+  test('Stripe rate-limiting without end: the import gives up with Stripe’s error after its retries', async () => {
+    const account = await s.h.account('Rate-limited shop');
+    await accounts.setStripeAccount(s.h.db, account.id, 'acct_ratelimited1');
+    await stripeOutside(s, 'POST', '/v1/customers', 'acct_ratelimited1', { email: 'r@example.com' });
+    const waits: number[] = [];
+    const reader = createStripeReader({
+      testKey: s.h.config.stripe.testKey,
+      apiBase: s.fake.url,
+      backoff: { baseMs: 5, maxMs: 10, retries: 3 },
+      onRateLimited: (ms) => waits.push(ms),
+    });
+    s.fake.failWhile(() => true, { status: 429 });
+    await assert.rejects(
+      importFromStripe({ db: s.h.db, gateway: s.gateway, reader }, account.id, 'test', { dryRun: false }),
+      (error: Error) => error instanceof Stripe.errors.StripeRateLimitError,
+    );
+    s.fake.clearFaults();
+    assert.equal(waits.length, 3);
+    assert.equal(s.fake.requests.filter((r) => r.method === 'GET').length, 4);
+    assert.equal((await customersOf(account.id)).length, 0);
   });
 
   test('an account without a connected account, or a mode without a platform key, is refused', async () => {
