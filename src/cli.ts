@@ -244,10 +244,8 @@ function describeCustomerImport(s: CustomerImportSummary, dryRun: boolean): stri
 }
 
 function describeImport(s: ImportSummary, dryRun: boolean): string {
-  const lines = [
-    `${dryRun ? 'Dry run, nothing written. Would have linked' : 'Linked'} ${s.linked}, ` +
-      `${dryRun ? 'created' : 'created'} ${s.created}, skipped ${s.skipped}.`,
-  ];
+  const counts = `${s.linked}, created ${s.created}, skipped ${s.skipped}.`;
+  const lines = [dryRun ? `Dry run, nothing written. Would have linked ${counts}` : `Linked ${counts}`];
   for (const e of s.errors) lines.push(`  ${e.stripe_customer_id}: ${e.message}`);
   return lines.join('\n');
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import * as accounts from '../src/accounts/accounts.service.js';
 import { dialects, forEachDatabase } from './helpers/harness.js';
 import { spawnEntry } from './helpers/processes.js';
 import { childEnv, useStripeSuite } from './helpers/stripe.js';
@@ -42,6 +43,25 @@ forEachDatabase('npm run worker', (dialect) => {
       s.fake.requests.map((r) => r.idempotencyKey),
       [`lunipay:${id}:create`, `lunipay:${id}:create`],
     );
+  });
+
+  test('a worker that starts with a platform key provisions the customers of connected accounts still missing', async () => {
+    const account = await s.h.account('Connected behind its back');
+    const id = await create(account.test);
+    const live = await create(account.live);
+    // Connected without the backfill that `accounts update` runs: only a start-up finds them.
+    await accounts.setStripeAccount(s.h.db, account.id, 'acct_atstart1');
+    const worker = spawnEntry('worker', [], { ...childEnv(s), STRIPE_SECRET_KEY: '' });
+    try {
+      await s.until(() => s.fake.customers('acct_atstart1').length === 1, 20_000);
+      assert.equal(s.fake.customers('acct_atstart1')[0]?.metadata.lunipay_customer_id, id);
+      await s.until(async () => (await s.jobs(id))[0]?.state === 'succeeded', 20_000);
+      // Live mode has no platform key in that process: its customer is left for one that has.
+      assert.deepEqual(await s.jobs(live), []);
+      assert.match(worker.stdout(), /Stripe backfill queued customers not yet provisioned/);
+    } finally {
+      assert.equal((await worker.kill('SIGTERM')).code, 0, worker.stderr());
+    }
   });
 });
 

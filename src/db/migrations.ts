@@ -310,6 +310,11 @@ const migrations = (dialect: DatabaseConfig['dialect']): Record<string, Migratio
           .on('stripe_customers')
           .columns(['account_id', 'mode', 'stripe_account_id', 'stripe_customer_id'])
           .execute();
+        await db.schema
+          .createIndex('stripe_customers_account_customer')
+          .on('stripe_customers')
+          .columns(['account_id', 'mode', 'stripe_account_id', 'customer_id'])
+          .execute();
       },
     },
     '0009_customer_search': {

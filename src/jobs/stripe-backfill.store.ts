@@ -3,10 +3,12 @@ import type { Database, Mode } from '../db/schema.js';
 import { UNFINISHED } from './jobs.store.js';
 
 /**
- * The SQL of backfill: keyset pages (by customer id, never OFFSET) of the customers an account's
- * connected account is missing something for. Each page is read by the index on
- * (account_id, mode, id), with one primary-key probe into the links and one indexed probe into
- * the customer's jobs per row, so a page costs the same at any depth.
+ * The SQL of backfill. It walks an account's customers (or links) in chunks of consecutive ids
+ * (keyset, never OFFSET): `chunkEnd` finds where the next chunk ends, and each `…Page` query looks
+ * only inside that range, with one primary-key probe into the links and one indexed probe into
+ * the customer's jobs per row. So a page costs the same at any depth, and the same whether most
+ * customers need something or none do (a query asked for the next 200 that need something would
+ * read the whole table when none do).
  */
 
 type Q = Kysely<Database> | Transaction<Database>;
@@ -16,6 +18,44 @@ export interface Scope {
   mode: Mode;
   /** the account's connected account now */
   stripeAccount: string;
+}
+
+/** Ids after `after`, up to `through` (inclusive). */
+export interface Range {
+  after: string;
+  through: string;
+}
+
+/** The last id of the next `limit` customers (or links) of the scope after `after`; null when none. */
+export async function chunkEnd(
+  db: Q,
+  scope: Scope,
+  of: 'customers' | 'links',
+  after: string,
+  limit: number,
+): Promise<string | null> {
+  const rows =
+    of === 'customers'
+      ? await db
+          .selectFrom('customers')
+          .select('id')
+          .where('account_id', '=', scope.accountId)
+          .where('mode', '=', scope.mode)
+          .where('id', '>', after)
+          .orderBy('id')
+          .limit(limit)
+          .execute()
+      : await db
+          .selectFrom('stripe_customers')
+          .select('customer_id as id')
+          .where('account_id', '=', scope.accountId)
+          .where('mode', '=', scope.mode)
+          .where('stripe_account_id', '=', scope.stripeAccount)
+          .where('customer_id', '>', after)
+          .orderBy('customer_id')
+          .limit(limit)
+          .execute();
+  return rows.at(-1)?.id ?? null;
 }
 
 export interface Unprovisioned {
@@ -37,25 +77,20 @@ function hasUnfinished(type: string, stripeAccount?: string) {
 }
 
 /** Customers with no Stripe customer on the connected account, and no job on its way to make one. */
-export async function unprovisionedPage(
-  db: Q,
-  scope: Scope,
-  after: string,
-  limit: number,
-): Promise<Unprovisioned[]> {
+export async function unprovisionedPage(db: Q, scope: Scope, range: Range): Promise<Unprovisioned[]> {
   return db
     .selectFrom('customers as c')
     .leftJoin('stripe_customers as l', 'l.customer_id', 'c.id')
     .select(['c.id', 'c.account_id', 'c.mode', 'l.stripe_customer_id as replaces'])
     .where('c.account_id', '=', scope.accountId)
     .where('c.mode', '=', scope.mode)
-    .where('c.id', '>', after)
+    .where('c.id', '>', range.after)
+    .where('c.id', '<=', range.through)
     .where((eb) =>
       eb.or([eb('l.customer_id', 'is', null), eb('l.stripe_account_id', '!=', scope.stripeAccount)]),
     )
     .where((eb) => eb.not(hasUnfinished('provision_customer', scope.stripeAccount)))
     .orderBy('c.id')
-    .limit(limit)
     .execute();
 }
 
@@ -66,8 +101,7 @@ export async function unprovisionedPage(
 export async function changedSincePushPage(
   db: Q,
   scope: Scope,
-  after: string,
-  limit: number,
+  range: Range,
 ): Promise<{ id: string; account_id: string; mode: Mode; version: number }[]> {
   const rows = await db
     .selectFrom('customers as c')
@@ -75,14 +109,14 @@ export async function changedSincePushPage(
     .select(['c.id', 'c.account_id', 'c.mode', 'c.version'])
     .where('c.account_id', '=', scope.accountId)
     .where('c.mode', '=', scope.mode)
-    .where('c.id', '>', after)
+    .where('c.id', '>', range.after)
+    .where('c.id', '<=', range.through)
     .where('l.stripe_account_id', '=', scope.stripeAccount)
     .where((eb) =>
       eb.or([eb('l.pushed_version', 'is', null), eb('c.version', '>', eb.ref('l.pushed_version'))]),
     )
     .where((eb) => eb.not(hasUnfinished('update_customer')))
     .orderBy('c.id')
-    .limit(limit)
     .execute();
   return rows.map((r) => ({ ...r, version: Number(r.version) }));
 }
@@ -91,8 +125,7 @@ export async function changedSincePushPage(
 export async function orphanLinksPage(
   db: Q,
   scope: Scope,
-  after: string,
-  limit: number,
+  range: Range,
 ): Promise<{ id: string; account_id: string; mode: Mode }[]> {
   return db
     .selectFrom('stripe_customers as l')
@@ -100,7 +133,8 @@ export async function orphanLinksPage(
     .where('l.account_id', '=', scope.accountId)
     .where('l.mode', '=', scope.mode)
     .where('l.stripe_account_id', '=', scope.stripeAccount)
-    .where('l.customer_id', '>', after)
+    .where('l.customer_id', '>', range.after)
+    .where('l.customer_id', '<=', range.through)
     .where(({ not, exists, selectFrom }) =>
       not(exists(selectFrom('customers as x').select('x.id').whereRef('x.id', '=', 'l.customer_id'))),
     )
@@ -109,7 +143,6 @@ export async function orphanLinksPage(
         and j.type = 'delete_customer' and j.state in (${sql.join(UNFINISHED)}))`,
     )
     .orderBy('l.customer_id')
-    .limit(limit)
     .execute();
 }
 

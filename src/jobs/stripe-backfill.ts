@@ -17,14 +17,13 @@ import { updateCustomer } from './update-customer.job.js';
  * the ordinary jobs (one key per customer, look before a new key), so a customer queued twice is
  * still made once: its second job finds the link and stops.
  *
- * It reads and queues one keyset page at a time, each page in a short transaction of its own
- * (`Db.kysely`, as background work does), so a million customers never sit in memory and a
- * request's write never waits for more than one page. A crash midway loses nothing: the next
+ * It reads and queues one keyset page at a time, each page in a short write of its own, so a
+ * million customers never sit in memory and a request's write never waits for more than a page. A crash midway loses nothing: the next
  * backfill (every start-up runs one) finds the customers still missing.
  */
 
-/** Customers read and queued per transaction. */
-export const BACKFILL_PAGE = 500;
+/** Customers (or links) looked at per transaction. */
+export const BACKFILL_PAGE = 200;
 
 export interface BackfillDeps {
   db: Db;
@@ -49,12 +48,13 @@ export interface BackfillResult {
   queued: number;
 }
 
-type Page<T> = (db: Transaction<Database>, scope: store.Scope, after: string, limit: number) => Promise<T[]>;
+type Page<T> = (db: Transaction<Database>, scope: store.Scope, range: store.Range) => Promise<T[]>;
 
-/** Queues, page by page, one job per row that `page` finds; returns how many. */
+/** Queues, chunk by chunk, one job per row that `page` finds in the chunk; returns how many. */
 async function queuePages<T extends { id: string }>(
   deps: BackfillDeps,
   scope: store.Scope,
+  of: 'customers' | 'links',
   page: Page<T>,
   job: (row: T, at: number) => NewJob,
 ): Promise<number> {
@@ -63,19 +63,23 @@ async function queuePages<T extends { id: string }>(
   let after = '';
   let queued = 0;
   for (;;) {
-    const rows = await deps.db.kysely.transaction().execute(async (trx) => {
-      const found = await page(trx, scope, after, limit);
+    // Through the write path requests use, a chunk at a time: the chunk takes its turn with the
+    // API's writes instead of holding the writer, and may share a commit with them. (It may be
+    // run twice if a write it shares a commit with fails; it only reads and inserts, so that is safe.)
+    const chunk = await deps.db.write(async (trx) => {
+      const through = await store.chunkEnd(trx, scope, of, after, limit);
+      if (through === null) return null;
+      const found = await page(trx, scope, { after, through });
       const at = now();
       await insertJobs(
         trx,
         found.map((row) => job(row, at)),
       );
-      return found;
+      return { through, queued: found.length };
     });
-    queued += rows.length;
-    const last = rows.at(-1);
-    if (!last || rows.length < limit) return queued;
-    after = last.id;
+    if (chunk === null) return queued;
+    queued += chunk.queued;
+    after = chunk.through;
   }
 }
 
@@ -85,14 +89,14 @@ export async function backfill(deps: BackfillDeps, opts: BackfillOptions = {}): 
   for (const account of await store.connectedAccounts(deps.db.kysely, opts.accountId)) {
     for (const mode of modes) {
       const scope = { accountId: account.id, mode, stripeAccount: account.stripe_account_id };
-      queued += await queuePages(deps, scope, store.unprovisionedPage, (row, at) =>
+      queued += await queuePages(deps, scope, 'customers', store.unprovisionedPage, (row, at) =>
         provisionJob(row, scope.stripeAccount, at, row.replaces ?? undefined),
       );
       if (!opts.resume) continue;
-      queued += await queuePages(deps, scope, store.changedSincePushPage, (row, at) =>
+      queued += await queuePages(deps, scope, 'customers', store.changedSincePushPage, (row, at) =>
         newStripeJob(updateCustomer.type, row, { v: 1, version: row.version }, at),
       );
-      queued += await queuePages(deps, scope, store.orphanLinksPage, (row, at) =>
+      queued += await queuePages(deps, scope, 'links', store.orphanLinksPage, (row, at) =>
         newStripeJob(deleteCustomer.type, row, { v: 1 }, at),
       );
     }

@@ -138,6 +138,18 @@ describe('calls', () => {
     );
   });
 
+  test('a stored error Stripe replays is marked replayed; the fresh one before it is not', async () => {
+    fake.failNext(1, { status: 500, stored: true });
+    const fresh = await callError(() => gateway.createCustomer('test', ACCT, FIELDS, 'key-stored'));
+    const replayed = await callError(() => gateway.createCustomer('test', ACCT, FIELDS, 'key-stored'));
+    assert.deepEqual(
+      [fresh.status, fresh.retryable, fresh.replayed, replayed.status, replayed.replayed],
+      [500, true, false, 500, true],
+    );
+    assert.match(replayed.message, /HTTP 500 api_error \(req_fake\d+\) replayed$/);
+    assert.doesNotMatch(fresh.message, /replayed/);
+  });
+
   test('removedMetadataKeys lists the keys to unset', () => {
     assert.deepEqual(removedMetadataKeys({ a: '1', b: '2', c: '3' }, { b: '9', d: '4' }), ['a', 'c']);
   });

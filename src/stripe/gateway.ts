@@ -1,5 +1,8 @@
 import Stripe from 'stripe';
 import type { Mode } from '../db/schema.js';
+import { StripeCallError, toStripeCallError } from './stripe-error.js';
+
+export { StripeCallError } from './stripe-error.js';
 
 /** The metadata key that ties a Stripe customer back to its LuniPay customer. */
 export const LUNIPAY_ID_KEY = 'lunipay_customer_id';
@@ -47,9 +50,12 @@ export interface StripeGateway {
   ): Promise<void>;
   /**
    * The live customer created in `created` (unix seconds, inclusive) whose metadata
-   * `LUNIPAY_ID_KEY` is `lunipayCustomerId`, or null. Stripe's Search API is not available on
-   * connected accounts, so this pages through the list filtered by creation time: the caller
-   * keeps the window to when it may have created one.
+   * `LUNIPAY_ID_KEY` is `lunipayCustomerId`, or null. Not Stripe's customer search, though it
+   * could ask for the metadata directly: search is eventually consistent (Stripe documents it as
+   * up to an hour behind during outages, which is when this runs), so an empty answer would not
+   * prove that nothing was made, and a second customer would follow. The list is consistent; it
+   * is filtered by creation time, and the caller keeps the window to when the key was in use,
+   * so a busy account is not listed whole.
    */
   findCustomer(
     mode: Mode,
@@ -68,50 +74,6 @@ export interface StripeGatewayOptions {
   /** e.g. `http://127.0.0.1:12111`; unset means Stripe's real API */
   apiBase?: string | undefined;
   timeoutMs?: number;
-}
-
-/**
- * A failed Stripe call, classified for the job queue. The message is built only from the
- * operation, mode, status and Stripe's error type/code/request id: Stripe's own messages can echo
- * request values (an invalid email, say), so they are never copied in, and neither is the key.
- */
-export class StripeCallError extends Error {
-  override readonly name = 'StripeCallError';
-  readonly retryable: boolean;
-  /** HTTP status, or null when no response arrived (network error, timeout) */
-  readonly status: number | null;
-  /** Stripe's error code, e.g. `resource_missing`, when it sent one */
-  readonly code: string | null;
-  /** Stripe's error type, e.g. `invalid_request_error`, `idempotency_error` */
-  readonly type: string | null;
-  /** Stripe's request id (`req_…`), for looking the call up in the Stripe dashboard */
-  readonly requestId: string | null;
-  /**
-   * Stripe answered with what it had stored under the idempotency key (`Idempotent-Replayed:
-   * true`): the outcome of an earlier request with that key, final, which every retry with the
-   * key gets again. A fresh answer (a 500 in an incident, most often) was not stored.
-   */
-  readonly replayed: boolean;
-
-  constructor(
-    message: string,
-    info: {
-      retryable: boolean;
-      status: number | null;
-      code: string | null;
-      type?: string | null;
-      requestId?: string | null;
-      replayed?: boolean;
-    },
-  ) {
-    super(message);
-    this.retryable = info.retryable;
-    this.status = info.status;
-    this.code = info.code;
-    this.type = info.type ?? null;
-    this.requestId = info.requestId ?? null;
-    this.replayed = info.replayed ?? false;
-  }
 }
 
 const DEFAULT_TIMEOUT_MS = 20_000;
@@ -237,50 +199,4 @@ export function parseApiBase(apiBase: string): { host: string; port: number; pro
   const port = url.port ? Number(url.port) : protocol === 'http' ? 80 : 443;
   // URL keeps IPv6 brackets; the SDK hands host to http.request, which wants them off.
   return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port, protocol };
-}
-
-/** No response (network, timeout), 409, 429 and 5xx are worth retrying; other 4xx are not. */
-function toStripeCallError(op: string, mode: Mode, timeoutMs: number, err: unknown): StripeCallError {
-  const prefix = `Stripe ${op} (${mode} mode)`;
-  if (!(err instanceof Stripe.errors.StripeError)) {
-    // Thrown before any request went out (bad arguments): a bug that retrying will not fix.
-    const name = err instanceof Error ? err.name : typeof err;
-    return new StripeCallError(`${prefix}: unexpected ${name}`, {
-      retryable: false,
-      status: null,
-      code: null,
-    });
-  }
-  const status = err.statusCode ?? null;
-  const code = err.code ?? null;
-  const type = err.rawType ?? null;
-  const requestId = err.requestId ?? null;
-  if (status === null) {
-    const detailCode = errorCode(err.detail);
-    const what =
-      detailCode === 'ETIMEDOUT'
-        ? `timed out after ${timeoutMs}ms`
-        : `network error (${detailCode ?? 'no response'})`;
-    return new StripeCallError(`${prefix}: ${what}`, { retryable: true, status, code, type, requestId });
-  }
-  const retryable = status === 409 || status === 429 || status >= 500;
-  const replayed = err.headers?.['idempotent-replayed'] === 'true';
-  const parts = [`HTTP ${status}`, type, code, requestId && `(${requestId})`, replayed && 'replayed'].filter(
-    Boolean,
-  );
-  return new StripeCallError(`${prefix}: ${parts.join(' ')}`, {
-    retryable,
-    status,
-    code,
-    type,
-    requestId,
-    replayed,
-  });
-}
-
-function errorCode(detail: unknown): string | null {
-  if (typeof detail === 'object' && detail !== null && 'code' in detail && typeof detail.code === 'string') {
-    return detail.code;
-  }
-  return null;
 }

@@ -75,6 +75,7 @@ export function createStripeReader(
     opts.backoff ?? DEFAULT_BACKOFF,
     opts.onRateLimited ?? (() => {}),
   );
+  // Reads are safe to repeat, so the SDK may retry a network error, 409 or 5xx itself here.
   const client = (key: string | undefined) =>
     key
       ? new Stripe(key, { ...base, httpClient, maxNetworkRetries: 2, timeout: opts.timeoutMs ?? 20_000 })

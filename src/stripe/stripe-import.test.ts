@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import Stripe from 'stripe';
 import * as accounts from '../../src/accounts/accounts.service.js';
 import { forEachDatabase } from '../../test/helpers/harness.js';
 import { stripeOutside, useStripeSuite } from '../../test/helpers/stripe.js';
+import { backfill } from '../jobs/stripe-backfill.js';
 import { createStripeReader } from './reader.js';
 import { importFromStripe } from './stripe-import.js';
 
@@ -151,6 +153,64 @@ forEachDatabase('stripe import', (dialect) => {
     const again = await importFromStripe(deps, account.id, 'test', { dryRun: false });
     assert.deepEqual([again.linked, again.created, again.skipped], [239, 0, 11]);
     assert.equal((await customersOf(account.id)).length, 239);
+  });
+
+  test('Stripe rate-limiting without end: the import gives up with Stripe’s error after its retries', async () => {
+    const account = await s.h.account('Rate-limited shop');
+    await accounts.setStripeAccount(s.h.db, account.id, 'acct_ratelimited1');
+    await stripeOutside(s, 'POST', '/v1/customers', 'acct_ratelimited1', { email: 'r@example.com' });
+    const waits: number[] = [];
+    const reader = createStripeReader({
+      testKey: s.h.config.stripe.testKey,
+      apiBase: s.fake.url,
+      backoff: { baseMs: 5, maxMs: 10, retries: 3 },
+      onRateLimited: (ms) => waits.push(ms),
+    });
+    s.fake.failWhile(() => true, { status: 429 });
+    await assert.rejects(
+      importFromStripe({ db: s.h.db, gateway: s.gateway, reader }, account.id, 'test', { dryRun: false }),
+      (error: Error) => error instanceof Stripe.errors.StripeRateLimitError,
+    );
+    s.fake.clearFaults();
+    assert.equal(waits.length, 3);
+    assert.equal(s.fake.requests.filter((r) => r.method === 'GET').length, 4);
+    assert.equal((await customersOf(account.id)).length, 0);
+  });
+
+  test('a Stripe customer naming a customer whose own provisioning was tried and is not done: skipped, then linked', async () => {
+    const account = await s.h.account('Provisioning under way');
+    const id = (
+      await s.h.request('POST', '/v1/customers', { key: account.test, json: { email: 'u@example.com' } })
+    ).body.id as string;
+    await accounts.setStripeAccount(s.h.db, account.id, 'acct_underway1');
+    // A worker's create went through under the job's key, and its answer was lost.
+    const made = await s.gateway.createCustomer(
+      'test',
+      'acct_underway1',
+      { email: 'u@example.com', name: null, phone: null, metadata: { lunipay_customer_id: id } },
+      `lunipay:${id}:create`,
+    );
+    // Its job has been tried, and will be again.
+    const { queued } = await backfill({ db: s.h.db, gateway: s.gateway }, { accountId: account.id });
+    assert.equal(queued, 1);
+    await s.h.db.kysely
+      .updateTable('jobs')
+      .set({ attempted_at: Date.now(), attempts: 1 })
+      .where('customer_id', '=', id)
+      .execute();
+    const reader = createStripeReader({ testKey: s.h.config.stripe.testKey, apiBase: s.fake.url });
+    const deps = { db: s.h.db, gateway: s.gateway, reader };
+    const first = await importFromStripe(deps, account.id, 'test', { dryRun: false });
+    assert.deepEqual([first.linked, first.created, first.skipped], [0, 0, 1]);
+    assert.match(first.errors[0]?.message ?? '', new RegExp(`${id} is being provisioned`));
+    // The job's retry gets Stripe's stored answer, the same customer; the next import finds it linked.
+    await s.runUntilIdle();
+    assert.equal(
+      (await s.h.request('GET', `/v1/customers/${id}`, { key: account.test })).body.stripe_customer_id,
+      made.id,
+    );
+    const second = await importFromStripe(deps, account.id, 'test', { dryRun: false });
+    assert.deepEqual([second.linked, second.created, second.skipped], [1, 0, 0]);
   });
 
   test('an account without a connected account, or a mode without a platform key, is refused', async () => {

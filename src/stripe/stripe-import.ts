@@ -9,7 +9,9 @@ import type { Mode } from '../db/schema.js';
 import type { Origin } from '../db/write-hooks.js';
 import { AppError } from '../errors.js';
 import { METADATA_MAX_KEYS } from '../http/metadata.js';
+import { unfinishedJobsOf } from '../jobs/jobs.store.js';
 import { stripeOutbox } from '../jobs/outbox.js';
+import { provisionCustomer } from '../jobs/provision-customer.job.js';
 import { findLink, findLinkByStripeId, insertLink } from '../jobs/stripe-customers.store.js';
 import { recordStripeSync } from '../jobs/stripe-sync.event.js';
 import { writeEventAndDeliveries } from '../webhooks/deliveries.enqueue.js';
@@ -123,6 +125,12 @@ export async function importFromStripe(
         skip(c, `its ${LUNIPAY_ID_KEY} names ${row.id}, which is linked to another Stripe customer`);
         continue;
       }
+      if (!link && (await provisioningUnderWay(deps.db, row.id))) {
+        // Its own create may be in Stripe already, or about to be: linking this one as well
+        // could leave two. Once that job is done, the next run links or reports it.
+        skip(c, `its LuniPay customer ${row.id} is being provisioned; run the import again once it is done`);
+        continue;
+      }
       if (!link && !opts.dryRun) await linkExisting(deps.db, row.id, stripeAccount, c.id);
       summary.linked++;
       continue;
@@ -153,6 +161,14 @@ export async function importFromStripe(
     summary.created++;
   }
   return summary;
+}
+
+/** Whether a provisioning job of the customer is running, or was tried and is not finished. */
+async function provisioningUnderWay(db: Db, customerId: string): Promise<boolean> {
+  const jobs = await unfinishedJobsOf(db.kysely, customerId, false);
+  return jobs.some(
+    (j) => j.type === provisionCustomer.type && (j.state === 'running' || j.attempted_at !== null),
+  );
 }
 
 /** Links an existing LuniPay customer to the Stripe customer that names it, with its event. */
