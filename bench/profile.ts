@@ -6,8 +6,9 @@ import { prepare } from './databases.js';
 import { machineInfo } from './machine.js';
 import { measurer, serverRoles } from './measure.js';
 import { parsedOrExit, profileOptions, runNames } from './options.js';
-import { ROOT, startServer } from './processes.js';
+import { ROOT, startReceiver, startServer } from './processes.js';
 import { preflight, scenarios } from './scenarios.js';
+import { withEndpoint } from './webhooks.js';
 import { requireWrk } from './wrk.js';
 
 /**
@@ -67,16 +68,24 @@ async function main(): Promise<void> {
           logDir: workDir,
           name: `server-${dialect}-${scenario.name}`,
           nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir],
+          // As in the benchmark: an endpoint may point at the receiver on loopback.
+          env: { LUNIPAY_WEBHOOK_ALLOW_PRIVATE: 'true' },
         });
+        // A webhook scenario runs with its endpoint enabled, so the deliveries are in the profile.
+        const receiver = scenario.webhook ? await startReceiver(workDir) : undefined;
         try {
           await preflight(server.url, scenario, db.seeded.sampleIds, `${runId}-${dialect}`);
-          const { result: r } = await warmAndMeasure(
-            server.url,
-            scenario.templates,
-            `${runId}-${dialect}-${scenario.name}`,
-            serverRoles(dialect, server.pid, options.pgUrl),
-            idsFile,
-          );
+          const run = () =>
+            warmAndMeasure(
+              server.url,
+              scenario.templates,
+              `${runId}-${dialect}-${scenario.name}`,
+              serverRoles(dialect, server.pid, options.pgUrl),
+              idsFile,
+            );
+          const { result: r } = receiver
+            ? (await withEndpoint(server.url, db.seeded.secret, receiver.url, 30_000, run)).result
+            : await run();
           log(
             `${dialect} ${scenario.name}: ${r.rps} req/s under the profiler, errors ${r.errors.total}, cpu ${JSON.stringify(r.cpu)}`,
           );
@@ -88,6 +97,7 @@ async function main(): Promise<void> {
           );
         } finally {
           await server.stop();
+          await receiver?.stop();
         }
         const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
         if (!file) throw new Error(`no profile written in ${profDir}`);

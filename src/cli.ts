@@ -2,13 +2,20 @@
 import { parseArgs } from 'node:util';
 import * as accounts from './accounts/accounts.service.js';
 import { customerWriteHooks } from './app.js';
-import { type Config, ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './config.js';
 import { type Db, openMigrated, RESTART_AFTER_MIGRATION } from './db/index.js';
 import { AppError } from './errors.js';
 import { retryJob, type StripeStatus, stripeStatus } from './jobs/jobs.service.js';
-import { ImportFileError, type ImportSummary, importCustomers } from './search/import.js';
+import { backfill, connectStripeAccount, countUnprovisioned } from './jobs/stripe-backfill.js';
+import {
+  type ImportSummary as CustomerImportSummary,
+  ImportFileError,
+  importCustomers,
+} from './search/import.js';
 import { formatOf } from './search/import.read.js';
-import { createStripeGateway } from './stripe/gateway.js';
+import { createStripeGateway, type StripeGateway, type StripeGatewayOptions } from './stripe/gateway.js';
+import { createStripeReader } from './stripe/reader.js';
+import { type ImportSummary, importFromStripe } from './stripe/stripe-import.js';
 import {
   type DeliveriesStatus,
   deliveriesStatus,
@@ -30,6 +37,8 @@ const USAGE = `usage: lunipay <command> [options]
   customers import --account ACCOUNT_ID --mode test|live FILE [--format csv|ndjson] [--dry-run] [--json]
   stripe status [--json]
   stripe retry JOB_ID [--json]
+  stripe backfill [--account ACCOUNT_ID] [--json]
+  stripe import --account ACCOUNT_ID --mode test|live [--dry-run] [--json]
   webhooks list [--json]
   webhooks status [--json]
   migrate [--json]
@@ -65,11 +74,12 @@ function single(positionals: string[], what: string): string {
 /** Returns the exit status when it is not 0. */
 async function run(
   db: Db,
+  stripeConfig: StripeGatewayOptions,
   words: string[],
   values: Values,
   out: Out,
-  config: Config,
 ): Promise<number | undefined> {
+  const gateway: StripeGateway = createStripeGateway(stripeConfig);
   const [group, action, ...rest] = words;
   const command = `${group ?? ''} ${action ?? ''}`.trim();
   switch (command) {
@@ -97,10 +107,11 @@ async function run(
       const id = single(rest, 'account id');
       const stripe = values['no-stripe-account'] ? null : values['stripe-account'];
       if (stripe === undefined) throw new UsageError('give --stripe-account acct_… or --no-stripe-account.');
-      const account = await accounts.setStripeAccount(db, id, stripe);
+      const { account, queued } = await connectStripeAccount({ db, gateway }, id, stripe);
       out(
         account,
-        `Account ${account.id} now provisions into ${account.stripe_account_id ?? 'no Stripe account'}.`,
+        `Account ${account.id} now provisions into ${account.stripe_account_id ?? 'no Stripe account'}.` +
+          (stripe === null ? '' : ` Queued ${queued} Stripe job(s) to bring it up to date.`),
       );
       return;
     }
@@ -130,11 +141,11 @@ async function run(
         throw new UsageError(`--mode must be test or live, not '${mode}'.`);
       if (!(await accounts.listAccounts(db)).some((a) => a.id === accountId))
         throw new UsageError(`no such account: '${accountId}'.`);
-      let summary: ImportSummary;
+      let summary: CustomerImportSummary;
       try {
         summary = await importCustomers({
           db,
-          hooks: customerWriteHooks(createStripeGateway(config.stripe), db),
+          hooks: customerWriteHooks(gateway, db),
           accountId,
           mode,
           path,
@@ -147,12 +158,15 @@ async function run(
           throw new UsageError((error as Error).message);
         throw error;
       }
-      out(summary, describeImport(summary, values['dry-run'] === true));
+      out(summary, describeCustomerImport(summary, values['dry-run'] === true));
       return summary.failed > 0 ? 1 : undefined;
     }
     case 'stripe status': {
       if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'.`);
-      const status = await stripeStatus(db, Date.now());
+      const status = {
+        ...(await stripeStatus(db, Date.now())),
+        unprovisioned: await countUnprovisioned(db, gateway),
+      };
       out(status, describeStatus(status));
       return;
     }
@@ -160,6 +174,27 @@ async function run(
       const id = single(rest, 'job id');
       const job = await retryJob(db, id, Date.now());
       out(job, `Job ${id} is queued and runs as soon as a worker is free.`);
+      return;
+    }
+    case 'stripe backfill': {
+      if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'.`);
+      const accountId = values.account;
+      if (accountId !== undefined) await accounts.getAccount(db, accountId);
+      const result = await backfill({ db, gateway }, { accountId, resume: true });
+      out(result, `Queued ${result.queued} Stripe job(s); the worker runs them.`);
+      return;
+    }
+    case 'stripe import': {
+      if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'.`);
+      const accountId = required(values, 'account');
+      const mode = required(values, 'mode');
+      if (mode !== 'test' && mode !== 'live')
+        throw new UsageError(`--mode must be test or live, not '${mode}'.`);
+      const reader = createStripeReader(stripeConfig);
+      const summary = await importFromStripe({ db, gateway, reader }, accountId, mode, {
+        dryRun: values['dry-run'] === true,
+      });
+      out(summary, describeImport(summary, values['dry-run'] === true));
       return;
     }
     case 'webhooks list': {
@@ -179,7 +214,7 @@ async function run(
   }
 }
 
-function describeImport(s: ImportSummary, dryRun: boolean): string {
+function describeCustomerImport(s: CustomerImportSummary, dryRun: boolean): string {
   const lines = [
     `${dryRun ? 'Would create' : 'Created'} ${s.created}, skipped ${s.skipped} (imported before), failed ${s.failed}.`,
   ];
@@ -187,12 +222,13 @@ function describeImport(s: ImportSummary, dryRun: boolean): string {
   return lines.join('\n');
 }
 
-function describeStatus(s: StripeStatus): string {
+function describeStatus(s: StripeStatus & { unprovisioned: number }): string {
   const age =
     s.oldest_pending_age_seconds === null ? '' : ` (oldest waiting ${s.oldest_pending_age_seconds} s)`;
   const lines = [
     `Stripe jobs pending: ${s.pending}${age}, of which running: ${s.running}`,
     `failed: ${s.failed}   dead: ${s.dead}`,
+    `customers not provisioned yet: ${s.unprovisioned}`,
   ];
   if (s.last_errors.length > 0) lines.push('', 'Last errors:');
   for (const e of s.last_errors) {
@@ -203,6 +239,15 @@ function describeStatus(s: StripeStatus): string {
     );
   }
   if (s.failed + s.dead > 0) lines.push('', 'Retry one with: lunipay stripe retry JOB_ID');
+  return lines.join('\n');
+}
+
+function describeImport(s: ImportSummary, dryRun: boolean): string {
+  const lines = [
+    `${dryRun ? 'Dry run, nothing written. Would have linked' : 'Linked'} ${s.linked}, ` +
+      `${dryRun ? 'created' : 'created'} ${s.created}, skipped ${s.skipped}.`,
+  ];
+  for (const e of s.errors) lines.push(`  ${e.stripe_customer_id}: ${e.message}`);
   return lines.join('\n');
 }
 
@@ -259,7 +304,7 @@ async function main(argv: string[]): Promise<number> {
         migrated.length > 0 ? `Applied ${migrated.join(', ')}. ${RESTART_AFTER_MIGRATION}\n` : '';
       out({ migrated: true }, `${applied}The database schema is up to date.`);
     } else {
-      const status = await run(db, positionals, values, out, config);
+      const status = await run(db, config.stripe, positionals, values, out);
       if (status !== undefined) return status;
     }
   } finally {

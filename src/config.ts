@@ -64,7 +64,7 @@ export interface WebhooksConfig {
    * given (no jitter); undefined for the default schedule (5 s … 24 h, ±20 % jitter).
    */
   readonly retryScheduleMs: readonly number[] | undefined;
-  /** `LUNIPAY_WORKER_STRIPE_CONCURRENCY` (default 4) and `LUNIPAY_WORKER_WEBHOOK_CONCURRENCY` (default 8). */
+  /** `LUNIPAY_WORKER_STRIPE_CONCURRENCY` (default 4) and `LUNIPAY_WORKER_WEBHOOK_CONCURRENCY` (default 32). */
   readonly stripeConcurrency: number;
   readonly webhookConcurrency: number;
 }
@@ -241,7 +241,7 @@ export function loadConfig(env: Env): Config {
       timeoutMs: integer(env, 'LUNIPAY_WEBHOOK_TIMEOUT_MS', 15_000, 1000, 60_000),
       retryScheduleMs: retrySchedule(env),
       stripeConcurrency: integer(env, 'LUNIPAY_WORKER_STRIPE_CONCURRENCY', 4, 1, 64),
-      webhookConcurrency: integer(env, 'LUNIPAY_WORKER_WEBHOOK_CONCURRENCY', 8, 1, 256),
+      webhookConcurrency: integer(env, 'LUNIPAY_WORKER_WEBHOOK_CONCURRENCY', 32, 1, 256),
     }),
     events: Object.freeze({
       retentionDays: integer(env, 'LUNIPAY_EVENT_RETENTION_DAYS', 30, 30, 3650),

@@ -6,6 +6,7 @@ import { countAccounts } from './accounts/accounts.service.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { openMigrated, RESTART_AFTER_MIGRATION } from './db/index.js';
+import { backfillAtStart } from './jobs/stripe-backfill.js';
 import { startWorker, type Worker } from './jobs/worker.js';
 import { loadSecretBox } from './secret-key.js';
 import { createStripeGateway } from './stripe/gateway.js';
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
         webhookConcurrency: config.webhooks.webhookConcurrency,
       },
     });
+    void backfillAtStart({ db, gateway, log: app.log.child({ component: 'stripe-backfill' }) });
   }
   if ((await countAccounts(db)) === 0) {
     process.stdout.write(

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from './config.js';
 import { openMigrated, RESTART_AFTER_MIGRATION } from './db/index.js';
 import { provisioningNotices } from './jobs/outbox.js';
+import { backfillAtStart } from './jobs/stripe-backfill.js';
 import { startWorker } from './jobs/worker.js';
 import { jsonLogger } from './log.js';
 import { loadSecretBox } from './secret-key.js';
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
       webhookConcurrency: config.webhooks.webhookConcurrency,
     },
   });
+  void backfillAtStart({ db, gateway, log });
 
   let closing = false;
   const shutdown = async (signal: string) => {

@@ -79,6 +79,8 @@ export async function createCustomer(
   body: CreateCustomerBody,
   origin: Origin,
   beforeCommit?: BeforeCommit,
+  /** a customer imported from Stripe is born linked to the Stripe customer it came from */
+  stripeCustomerId: string | null = null,
 ): Promise<Customer> {
   const now = nowSeconds();
   const row: CustomerRow = {
@@ -93,7 +95,7 @@ export async function createCustomer(
     company_name: orNull(body.company_name),
     notes: orNull(body.notes),
     metadata: mergeMetadata(null, body.metadata),
-    stripe_customer_id: null,
+    stripe_customer_id: stripeCustomerId,
     created: now,
     updated: now,
     version: 1,

@@ -2,7 +2,8 @@ import type { Kysely, Transaction } from 'kysely';
 import { batchedById } from '../db/batched.js';
 import type { Coalescer } from '../db/index.js';
 import { type CreatedRange, createdWithin, type KeysetPage, keysetPage } from '../db/keyset.js';
-import type { CustomersTable, Database, Mode } from '../db/schema.js';
+import { RowInserter } from '../db/row-inserts.js';
+import type { CustomerSearchTable, CustomersTable, Database, Mode } from '../db/schema.js';
 import { SEARCHED_COLUMNS, searchRow } from '../db/search-row.js';
 
 type Q = Kysely<Database> | Transaction<Database>;
@@ -26,7 +27,8 @@ const ROWS_PER_INSERT = 64;
 /**
  * Inserts rows in multi-row statements: of `maxRowsPerStatement` rows while that many remain,
  * then of half as many, and so on down to 1 (64, 32, …, 1 by default). One statement instead of
- * one per row, from a handful of distinct texts, each prepared once. At 14 columns a row, up to
+ * one per row, from a handful of distinct texts, each built and prepared once (db/row-inserts.ts).
+ * At 14 columns a row, up to
  * 2048 rows a statement stay within both dialects' bound-parameter limits (SQLite 32766,
  * PostgreSQL 65535).
  */
@@ -35,19 +37,46 @@ export async function insertCustomers(
   rows: readonly NewCustomerRow[],
   maxRowsPerStatement = ROWS_PER_INSERT,
 ): Promise<void> {
-  for (let i = 0; i < rows.length; ) {
-    let size = maxRowsPerStatement;
-    while (size > rows.length - i) size = Math.floor(size / 2);
-    const chunk = rows.slice(i, i + size);
-    await trx
-      .insertInto('customers')
-      .values(chunk as NewCustomerRow[])
-      .execute();
-    // The search row commits with the customer: a search answered after the create finds it.
-    await trx.insertInto('customer_search').values(chunk.map(searchRow)).execute();
-    i += size;
-  }
+  await customerRows.insert(trx, rows, maxRowsPerStatement);
+  // The search rows commit with the customers: a search answered after the create finds them.
+  await searchRows.insert(trx, rows.map(searchRow), maxRowsPerStatement);
 }
+
+const customerRows = new RowInserter<'customers', NewCustomerRow>(
+  'customers',
+  {
+    id: true,
+    account_id: true,
+    mode: true,
+    email: true,
+    email_lower: true,
+    first_name: true,
+    last_name: true,
+    phone: true,
+    company_name: true,
+    notes: true,
+    metadata: true,
+    stripe_customer_id: true,
+    created: true,
+    updated: true,
+  },
+  ROWS_PER_INSERT,
+);
+
+const searchRows = new RowInserter<'customer_search', Omit<CustomerSearchTable, 'seq'>>(
+  'customer_search',
+  {
+    customer_id: true,
+    email: true,
+    name: true,
+    first_name: true,
+    last_name: true,
+    phone: true,
+    company_name: true,
+    metadata: true,
+  },
+  ROWS_PER_INSERT,
+);
 
 /**
  * The rows of creates committed together, inserted as one: on PostgreSQL one round trip
@@ -145,13 +174,15 @@ export async function updateCustomer(
 
 /**
  * Sets only the columns provisioning owns, so a concurrent change to other fields is kept; the
- * version moves on like any write. Does nothing once a Stripe id is set or the row is gone.
+ * version moves on like any write. Does nothing unless the Stripe id is still `expected` (null:
+ * not provisioned yet; else the Stripe customer being replaced), or when the row is gone.
  */
 export async function setStripeCustomerId(
   db: Q,
   customerId: string,
   stripeCustomerId: string,
   updatedSeconds: number,
+  expected: string | null = null,
 ): Promise<boolean> {
   const result = await db
     .updateTable('customers')
@@ -161,7 +192,7 @@ export async function setStripeCustomerId(
       version: eb('version', '+', 1),
     }))
     .where('id', '=', customerId)
-    .where('stripe_customer_id', 'is', null)
+    .where('stripe_customer_id', expected === null ? 'is' : '=', expected)
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }

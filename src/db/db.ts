@@ -10,7 +10,10 @@ import type { Database } from './schema.js';
  * - `kysely` for work outside requests (the worker, the command line, background sweeps): its
  *   reads, single statements and own transactions (`kysely.transaction()`). Those are not
  *   batched with requests' writes, so neither can roll the other back or make it run twice,
- *   and a worker's row locks are held for its own transaction only.
+ *   and a worker's row locks are held for its own transaction only. The one exception is a
+ *   lane of many small jobs (webhook deliveries), whose claims and results are short
+ *   statements that may run twice: they go through `write(fn)` and share the requests' commits
+ *   (jobs.store.ts `Lane.sharesCommits`).
  */
 export interface Db {
   /** The connection that writes (and may read). */

@@ -299,9 +299,36 @@ const migrations = (dialect: DatabaseConfig['dialect']): Record<string, Migratio
           .execute();
       },
     },
+    '0008_stripe_customers_by_stripe_id': {
+      async up(db: Kysely<unknown>) {
+        // `stripe import` and backfill ask which LuniPay customer a connected account's Stripe
+        // customer is linked to, and walk one connected account's links.
+        // What was last pushed, so connecting an account again pushes only what changed.
+        await db.schema.alterTable('stripe_customers').addColumn('pushed_version', 'integer').execute();
+        await db.schema
+          .createIndex('stripe_customers_account_stripe_id')
+          .on('stripe_customers')
+          .columns(['account_id', 'mode', 'stripe_account_id', 'stripe_customer_id'])
+          .execute();
+      },
+    },
     '0009_customer_search': {
       async up(db: Kysely<unknown>) {
         await createSearchTables(db, dialect, idColumn);
+      },
+    },
+    '0011_jobs_due': {
+      async up(db: Kysely<unknown>) {
+        // The claim walks one type's jobs of one state in the order they fell due and stops at
+        // the first it may take (jobs.store.ts findClaimable). `seq` is in it so that the index
+        // gives the claim's whole order: without it PostgreSQL sorted every due job instead of
+        // walking. It replaces the walk in `seq` order, which the claim no longer makes.
+        await db.schema
+          .createIndex('jobs_type_state_run_at')
+          .on('jobs')
+          .columns(['type', 'state', 'run_at', 'seq'])
+          .execute();
+        await db.schema.dropIndex('jobs_unfinished_seq').execute();
       },
     },
   };

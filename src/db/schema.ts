@@ -204,6 +204,12 @@ export interface StripeCustomersTable {
   stripe_customer_id: string;
   /** JSON array of the metadata keys last sent, so keys removed since can be unset in Stripe */
   metadata_keys: string;
+  /**
+   * The customer's version whose fields were last pushed to the Stripe customer; null when not
+   * known. A customer whose version is past it has changes Stripe has not seen (made while the
+   * account was disconnected, say).
+   */
+  pushed_version: number | null;
   created: number;
   updated: number;
 }

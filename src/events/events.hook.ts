@@ -68,8 +68,10 @@ export function eventRow(event: CustomerEvent, now = Date.now()): NewEvent {
 /**
  * Writes events, erasing first: each deleted customer's stored events are rewritten to the
  * deleted stub, and so are its events written alongside (earlier writes of the same batch), so
- * no copy of its personal data stays in the log. The counters come last (insertEvents), since
- * they stay locked from there to COMMIT.
+ * no copy of its personal data stays in the log. What the events make (their deliveries) is
+ * written next, since it needs their ids but not their numbers. The counters come last
+ * (insertEvents): they stay locked from there to COMMIT, and on PostgreSQL the next batch of
+ * the same account and mode waits for exactly that span.
  */
 async function writeEvents(
   trx: Transaction<Database>,
@@ -82,20 +84,22 @@ async function writeEvents(
     await rewriteEventsOf(trx, { accountId: row.account_id, mode: row.mode }, row.object_id, row.data);
     erased.set(row.object_id, row.data);
   }
-  const inserted = await insertEvents(
-    trx,
-    rows.map((row) =>
-      erased.has(row.object_id) ? { ...row, data: erased.get(row.object_id) as string } : row,
-    ),
+  const final = rows.map((row) =>
+    erased.has(row.object_id) ? { ...row, data: erased.get(row.object_id) as string } : row,
   );
-  if (written) await written(trx, inserted);
+  if (written) await written(trx, final);
+  await insertEvents(trx, final);
 }
 
 /**
- * What follows the writing of events in their transaction: the webhook deliveries they make,
- * given from above (events know nothing of webhooks).
+ * What the writing of events makes in their transaction: the webhook deliveries, given from
+ * above (events know nothing of webhooks). It runs before the events are numbered, so it sees
+ * each event's id, type and owner, not its sequence.
  */
-export type EventsWritten = (trx: Transaction<Database>, events: readonly EventRow[]) => Promise<void>;
+export type EventsWritten = (
+  trx: Transaction<Database>,
+  events: readonly Pick<EventRow, 'id' | 'object_id' | 'account_id' | 'mode' | 'type'>[],
+) => Promise<void>;
 
 /**
  * The events of a batch, written once for all its writes, after every row lock the writes take

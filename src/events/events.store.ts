@@ -1,5 +1,6 @@
 import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import { type CreatedRange, createdWithin, type KeysetPage, keysetPage } from '../db/keyset.js';
+import { RowInserter } from '../db/row-inserts.js';
 import type { Database, EventsTable, Mode } from '../db/schema.js';
 
 type Q = Kysely<Database> | Transaction<Database>;
@@ -13,7 +14,26 @@ export interface Owner {
 }
 
 /** Rows per insert statement: powers of two up to this, so the statement texts stay few. */
-const MAX_ROWS_PER_INSERT = 64;
+const MAX_ROWS_PER_INSERT = 256;
+
+const eventRows = new RowInserter<'events', Insertable<EventsTable>>(
+  'events',
+  {
+    id: true,
+    account_id: true,
+    mode: true,
+    type: true,
+    object_id: true,
+    created: true,
+    api_version: true,
+    data: true,
+    request_id: true,
+    idempotency_key: true,
+    source: true,
+    sequence: true,
+  },
+  MAX_ROWS_PER_INSERT,
+);
 
 const byOwner = (a: NewEvent, b: NewEvent) =>
   a.account_id < b.account_id
@@ -74,15 +94,7 @@ export async function insertEvents(
       rows.push({ ...(sorted[i + k] as NewEvent), sequence: Number(last) - n + 1 + k });
     i = end;
   }
-  for (let i = 0; i < rows.length; ) {
-    let size = MAX_ROWS_PER_INSERT;
-    while (size > rows.length - i) size /= 2;
-    await trx
-      .insertInto('events')
-      .values(rows.slice(i, i + size))
-      .execute();
-    i += size;
-  }
+  await eventRows.insert(trx, rows);
   return rows as EventRow[];
 }
 

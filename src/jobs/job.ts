@@ -81,11 +81,18 @@ export function stripeFailure(error: unknown, payload?: string): JobOutcome {
 }
 
 /**
- * Stripe stores a 500 under the request's idempotency key and answers every retry with that
- * key the same way for about 24 hours, so after one the next attempt needs another key.
+ * The key is spent: Stripe replayed a final error it stored under it (`Idempotent-Replayed:
+ * true`), which every retry with the key would get back for about 24 hours, so the next attempt
+ * needs another key. A fresh error (a timeout, a network error, 409, 429, a 5xx that was not a
+ * replay) keeps the key: the retry may simply work, and if the first call did go through, the
+ * same key is what makes Stripe answer with its result instead of doing it again.
  */
 export const keyBurned = (error: unknown): boolean =>
-  error instanceof StripeCallError && error.status === 500;
+  error instanceof StripeCallError && error.replayed && error.status !== null && error.status >= 400;
+
+/** Stripe refused the key as reused with other parameters: something was done under it. */
+export const keyRefused = (error: unknown): boolean =>
+  error instanceof StripeCallError && error.status === 400 && error.type === 'idempotency_error';
 
 /** The idempotency key for one operation on one LuniPay customer. */
 export const idempotencyKey = (customerId: string, operation: string) => `lunipay:${customerId}:${operation}`;

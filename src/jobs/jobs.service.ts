@@ -1,4 +1,6 @@
+import type { Transaction } from 'kysely';
 import type { Db } from '../db/index.js';
+import type { Database } from '../db/schema.js';
 import type { CustomerWriteHook } from '../db/write-hooks.js';
 import { AppError } from '../errors.js';
 import type { Log } from '../log.js';
@@ -20,9 +22,24 @@ const JOB_TYPES = new Map<string, JobType<unknown>>(
 
 /** The Stripe calls and the webhook deliveries: loops of one lane never wait on the other's jobs. */
 export const LANES = {
-  stripe: { types: STRIPE_JOB_TYPES.map((t) => t.type), blocking: store.UNFINISHED },
-  webhooks: { types: DELIVERY_JOB_TYPES.map((t) => t.type), blocking: ['queued', 'running'] },
+  // A Stripe job's result writes a customer, its event and its deliveries: its own transaction,
+  // so that a write that fails there never sends a batch of requests' writes round again.
+  stripe: { types: STRIPE_JOB_TYPES.map((t) => t.type), blocking: store.UNFINISHED, sharesCommits: false },
+  // Deliveries are many and small: their claims and results join the requests' commits.
+  webhooks: {
+    types: DELIVERY_JOB_TYPES.map((t) => t.type),
+    blocking: ['queued', 'running'],
+    sharesCommits: true,
+  },
 } satisfies Record<string, store.Lane>;
+
+/**
+ * A transaction for the worker's own writes on `lane`: through group commit when the lane
+ * shares commits (`fn` may then run twice, so it only runs its statements), else its own.
+ */
+function transact<T>(deps: RunDeps, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  return deps.lane.sharesCommits ? deps.db.write(fn) : deps.db.kysely.transaction().execute(fn);
+}
 
 export interface RunSettings {
   /** how long a claim holds a job; longer than any attempt can take */
@@ -58,32 +75,42 @@ export function backoffMs(attempt: number, backoff: RunSettings['backoff'], rand
   return Math.round(step / 2 + (random() * step) / 2);
 }
 
-/** Claims the next runnable job and runs it; false when none was ready. */
-export async function runNext(deps: RunDeps): Promise<boolean> {
+/**
+ * Claims the next runnable jobs (up to `claim`, in one transaction: jobs of different ordering
+ * keys, since a claimed job holds back the later ones of its key) and runs them side by side;
+ * false when none was ready.
+ */
+export async function runNext(deps: RunDeps, claim = 1): Promise<boolean> {
   const now = deps.now();
-  const claimed = await deps.db.kysely
-    .transaction()
-    .execute(async (trx): Promise<Claimed | null | undefined> => {
+  const claimed = await transact(deps, async (trx): Promise<Claimed[] | undefined> => {
+    const taken: Claimed[] = [];
+    const lease = { now, workerId: deps.workerId, leaseUntil: now + deps.settings.leaseMs };
+    while (taken.length < claim) {
       const seen = await store.findClaimable(trx, now, deps.db.locksRows, deps.lane);
-      if (!seen) return null;
-      const claim = { now, workerId: deps.workerId, leaseUntil: now + deps.settings.leaseMs };
-      if (!(await store.markRunning(trx, seen, claim))) return undefined;
+      if (!seen) break;
+      // Another process took it between our read and our write: there may be more.
+      if (!(await store.markRunning(trx, seen, lease))) return taken.length > 0 ? taken : undefined;
       const job: store.JobRow = {
         ...seen,
         state: 'running',
         attempts: seen.attempts + 1,
         locked_by: deps.workerId,
-        locked_until: claim.leaseUntil,
+        locked_until: lease.leaseUntil,
         attempted_at: now,
         first_attempt_at: seen.first_attempt_at ?? now,
       };
-      return { job, previousAttemptAt: seen.attempted_at };
-    });
-  // Another process took the job between our read and our write: there may be more.
+      taken.push({ job, previousAttemptAt: seen.attempted_at });
+    }
+    return taken;
+  });
   if (claimed === undefined) return true;
-  if (claimed === null) return false;
-  const outcome = await attempt(deps, claimed.job, claimed.previousAttemptAt);
-  await settle(deps, claimed, outcome);
+  if (claimed.length === 0) return false;
+  await Promise.all(
+    claimed.map(async (c) => {
+      const outcome = await attempt(deps, c.job, c.previousAttemptAt);
+      await settle(deps, c, outcome);
+    }),
+  );
   return true;
 }
 
@@ -166,7 +193,7 @@ async function settle(deps: RunDeps, claimed: Claimed, outcome: JobOutcome): Pro
     if (outcome.payload !== undefined) end.payload = outcome.payload;
   }
   try {
-    await deps.db.kysely.transaction().execute(async (trx) => {
+    await transact(deps, async (trx) => {
       // The effect first, then the job: a customer write locks its customer row before its jobs,
       // and taking them in the same order here means the two can never deadlock.
       if ('record' in outcome) await outcome.record?.(trx);

@@ -1,4 +1,5 @@
-import type { Kysely, Selectable, Transaction, Updateable } from 'kysely';
+import type { ExpressionBuilder, Kysely, Selectable, Transaction, Updateable } from 'kysely';
+import { RowInserter } from '../db/row-inserts.js';
 import type { Database, JobState, JobsTable } from '../db/schema.js';
 
 export type { JobState } from '../db/schema.js';
@@ -50,6 +51,12 @@ export const UNFINISHED: readonly JobState[] = ['queued', 'running', 'failed', '
 export interface Lane {
   types: readonly string[];
   blocking: readonly JobState[];
+  /**
+   * Whether its claims and results commit through the requests' group commit (`Db.write`)
+   * rather than in transactions of their own. A lane of many short jobs would otherwise commit
+   * twice per job, and on SQLite each commit is an fsync that the requests' writes queue behind.
+   */
+  sharesCommits: boolean;
 }
 
 type Q = Kysely<Database> | Transaction<Database>;
@@ -69,10 +76,32 @@ export async function unfinishedJobsOf(db: Q, customerId: string, lock: boolean)
   return (lock ? query.forUpdate() : query).execute();
 }
 
+/** No earlier job of the same ordering key is in one of the lane's blocking states. */
+function unblocked(lane: Lane) {
+  return (eb: ExpressionBuilder<Database & { j: JobsTable }, 'j'>) =>
+    eb.not(
+      eb.exists(
+        eb
+          .selectFrom('jobs as e')
+          .select('e.seq')
+          .whereRef('e.ordering_key', '=', 'j.ordering_key')
+          .whereRef('e.seq', '<', 'j.seq')
+          .where('e.state', 'in', lane.blocking),
+      ),
+    );
+}
+
 /**
- * The oldest job that is due (or whose lease ran out) and has no earlier unfinished job for the
- * same customer. With `lock` (`Db.locksRows`) the row is locked, and rows other workers hold are
- * skipped.
+ * The next job to run: first a running job whose lease ran out (its worker is gone), then the
+ * queued job that has been due longest, provided no earlier job of its ordering key holds it
+ * back. With `lock` (`Db.locksRows`) the rows are locked, and rows other workers hold are skipped.
+ *
+ * Each query is shaped so that the database walks an index in the order it wants and stops at
+ * the first row that qualifies, however long the queue: running jobs are few (one per worker
+ * loop), and queued ones are found through the index (type, state, run_at, seq), one walk per type
+ * of the lane. A single query with an OR over the two states made SQLite
+ * gather and sort every due job on each claim, which cost milliseconds per claim once a few
+ * thousand deliveries were waiting.
  */
 export async function findClaimable(
   db: Q,
@@ -80,42 +109,71 @@ export async function findClaimable(
   lock: boolean,
   lane: Lane,
 ): Promise<JobRow | undefined> {
-  const query = db
-    .selectFrom('jobs as j')
-    .selectAll('j')
-    .where('j.type', 'in', lane.types)
-    // Says what the partial index jobs_unfinished_seq holds, so the database can walk it.
-    .where('j.state', 'in', ['queued', 'running'])
-    .where((eb) =>
-      eb.or([
-        eb.and([eb('j.state', '=', 'queued'), eb('j.run_at', '<=', now)]),
-        eb.and([eb('j.state', '=', 'running'), eb('j.locked_until', '<=', now)]),
-      ]),
-    )
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('jobs as e')
-            .select('e.seq')
-            .whereRef('e.ordering_key', '=', 'j.ordering_key')
-            .whereRef('e.seq', '<', 'j.seq')
-            .where('e.state', 'in', lane.blocking),
-        ),
-      ),
-    )
-    .orderBy('j.seq')
-    .limit(1);
-  return (lock ? query.forUpdate().skipLocked() : query).executeTakeFirst();
+  const locked = <T extends { forUpdate(): { skipLocked(): T } }>(query: T): T =>
+    lock ? query.forUpdate().skipLocked() : query;
+  const stale = await locked(
+    db
+      .selectFrom('jobs as j')
+      .selectAll('j')
+      .where('j.state', '=', 'running')
+      .where('j.type', 'in', lane.types)
+      .where('j.locked_until', '<=', now)
+      .where(unblocked(lane))
+      .orderBy('j.seq')
+      .limit(1),
+  ).executeTakeFirst();
+  if (stale) return stale;
+  let best: JobRow | undefined;
+  for (const type of lane.types) {
+    const due = await locked(
+      db
+        .selectFrom('jobs as j')
+        .selectAll('j')
+        .where('j.type', '=', type)
+        .where('j.state', '=', 'queued')
+        .where('j.run_at', '<=', now)
+        .where(unblocked(lane))
+        .orderBy('j.run_at')
+        .orderBy('j.seq')
+        .limit(1),
+    ).executeTakeFirst();
+    if (due && (!best || due.run_at < best.run_at || (due.run_at === best.run_at && due.seq < best.seq))) {
+      best = due;
+    }
+  }
+  return best;
 }
 
-/** Jobs to insert at once, a statement per chunk so no statement passes the parameter limits. */
-export async function insertJobs(db: Q, jobs: readonly NewJob[]): Promise<void> {
-  for (let i = 0; i < jobs.length; i += 500) {
-    await db
-      .insertInto('jobs')
-      .values(jobs.slice(i, i + 500))
-      .execute();
-  }
+const jobRows = new RowInserter<'jobs', NewJob>(
+  'jobs',
+  {
+    id: true,
+    type: true,
+    customer_id: true,
+    account_id: true,
+    mode: true,
+    payload: true,
+    state: true,
+    run_at: true,
+    locked_by: true,
+    locked_until: true,
+    first_attempt_at: true,
+    attempted_at: true,
+    last_error: true,
+    last_error_at: true,
+    note: true,
+    created: true,
+    finished_at: true,
+    ordering_key: true,
+    event_id: true,
+    endpoint_id: true,
+  },
+  256,
+);
+
+/** Jobs to insert at once, in multi-row statements that stay within the parameter limits. */
+export async function insertJobs(db: Transaction<Database>, jobs: readonly NewJob[]): Promise<void> {
+  await jobRows.insert(db, jobs);
 }
 
 /** Takes the job if it is still as `seen`: false when another worker got there first. */

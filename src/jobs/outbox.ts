@@ -3,13 +3,13 @@ import { connectedAccountOf } from '../accounts/accounts.store.js';
 import type { CustomerRow } from '../customers/customers.store.js';
 import type { Database, Mode } from '../db/schema.js';
 import type { CustomerWriteHook } from '../db/write-hooks.js';
-import { newId } from '../ids.js';
-import { stripeFieldsDiffer } from '../stripe/fields.js';
+import { stripeFields, stripeFieldsDiffer } from '../stripe/fields.js';
 import type { StripeGateway } from '../stripe/gateway.js';
 import { deleteCustomer } from './delete-customer.job.js';
-import { insertJob, type JobRow, queuedJob, setJobs, unfinishedJobsOf } from './jobs.store.js';
-import { type ProvisionPayload, provisionCustomer } from './provision-customer.job.js';
-import { findLink } from './stripe-customers.store.js';
+import { insertJob, type JobRow, setJobs, unfinishedJobsOf } from './jobs.store.js';
+import { provisionCustomer } from './provision-customer.job.js';
+import { findLink, insertLink } from './stripe-customers.store.js';
+import { newStripeJob, provisionJob } from './stripe-job-spec.js';
 import { type UpdatePayload, updateCustomer } from './update-customer.job.js';
 
 /**
@@ -36,14 +36,11 @@ export function stripeOutbox(opts: {
       if (!opts.gateway.enabled(customer.mode)) return;
       const stripeAccount = await connectedAccountOf(trx, customer.account_id);
       if (stripeAccount === null) return;
-      const payload: ProvisionPayload = {
-        v: 1,
-        stripeAccount,
-        keyGeneration: 0,
-        keySince: null,
-        verify: false,
-      };
-      await insertJob(trx, newJob(provisionCustomer.type, customer, payload, now()));
+      if (customer.stripe_customer_id !== null) {
+        await linkImported(trx, customer, stripeAccount, now());
+        return;
+      }
+      await insertJob(trx, provisionJob(customer, stripeAccount, now()));
     } else if (event.type === 'updated') {
       if (!opts.gateway.enabled(customer.mode) || !stripeFieldsDiffer(event.before, customer)) return;
       if ((await connectedAccountOf(trx, customer.account_id)) === null) return;
@@ -52,6 +49,33 @@ export function stripeOutbox(opts: {
       await enqueueDelete(trx, customer, lock, now());
     }
   };
+}
+
+/**
+ * A customer imported from Stripe (`stripe import`) is in Stripe already: it is linked, and an
+ * update pushes `lunipay_customer_id` (and the fields as LuniPay took them) into it. The keys
+ * it was imported with count as sent, so the update removes none of the merchant's others.
+ */
+async function linkImported(
+  trx: Transaction<Database>,
+  customer: CustomerRow,
+  stripeAccount: string,
+  at: number,
+) {
+  await insertLink(trx, {
+    customer_id: customer.id,
+    account_id: customer.account_id,
+    mode: customer.mode,
+    stripe_account_id: stripeAccount,
+    stripe_customer_id: customer.stripe_customer_id as string,
+    metadata_keys: JSON.stringify(Object.keys(stripeFields(customer).metadata)),
+    // Nothing pushed yet: the update queued here is the first push.
+    pushed_version: null,
+    created: at,
+    updated: at,
+  });
+  const payload: UpdatePayload = { v: 1, version: customer.version };
+  await insertJob(trx, newJob(updateCustomer.type, customer, payload, at));
 }
 
 async function enqueueUpdate(trx: Transaction<Database>, customer: CustomerRow, lock: boolean, at: number) {
@@ -88,27 +112,7 @@ async function enqueueDelete(trx: Transaction<Database>, customer: CustomerRow, 
 
 const isTried = (job: JobRow) => job.state === 'running' || job.attempted_at !== null;
 const seqs = (jobs: JobRow[]) => jobs.map((j) => j.seq);
-
-function newJob(
-  type: string,
-  customer: { id: string; account_id: string; mode: Mode },
-  payload: object,
-  at: number,
-) {
-  const spec = {
-    id: newId('job'),
-    type,
-    customer_id: customer.id,
-    account_id: customer.account_id,
-    mode: customer.mode,
-    payload: JSON.stringify(payload),
-    // A customer's Stripe jobs run one after another, in the order they were made.
-    ordering_key: customer.id,
-    event_id: null,
-    endpoint_id: null,
-  };
-  return queuedJob(spec, at);
-}
+const newJob = newStripeJob;
 
 /** One line per mode that cannot provision, for the start-up log. */
 export function provisioningNotices(gateway: StripeGateway): string[] {

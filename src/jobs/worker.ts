@@ -5,14 +5,15 @@ import { newId } from '../ids.js';
 import type { Log } from '../log.js';
 import type { StripeGateway } from '../stripe/gateway.js';
 import type { DeliveryContext } from './job.js';
-import { LANES, pruneJobs, type RunSettings, runNext } from './jobs.service.js';
+import { LANES, pruneJobs, type RunDeps, type RunSettings, runNext } from './jobs.service.js';
 
 export interface WorkerSettings extends RunSettings {
   /** Stripe jobs run at once by this process (each for a different customer) */
   concurrency: number;
   /**
-   * Webhook deliveries run at once by this process, in loops of their own: a receiver that
-   * takes its whole timeout holds one of these, never a Stripe loop.
+   * Webhook deliveries run at once by this process, in loops of their own (each claiming up to
+   * eight at a time): a receiver that takes its whole timeout holds one of these, never a
+   * Stripe loop.
    */
   webhookConcurrency: number;
   /** how often to look for due jobs when there was nothing to do */
@@ -22,11 +23,13 @@ export interface WorkerSettings extends RunSettings {
 }
 
 const MINUTE = 60_000;
+/** Deliveries one webhooks loop claims at once, and then attempts side by side. */
+const DELIVERY_CLAIM = 8;
 const HOUR = 60 * MINUTE;
 
 export const DEFAULT_WORKER_SETTINGS: WorkerSettings = {
   concurrency: 4,
-  webhookConcurrency: 8,
+  webhookConcurrency: 32,
   pollMs: 1000,
   // Longer than an attempt takes (Stripe calls time out after 20 s), so a live worker keeps its
   // job; a dead worker's job waits this long. Should a rare attempt outlast it (a lookup paging
@@ -86,7 +89,7 @@ export function startWorker(deps: WorkerDeps): Worker {
     eventHook: deps.eventHook,
     deliveries: deps.deliveries,
   };
-  const stripeRun = { ...run, lane: LANES.stripe };
+  const stripeRun: RunDeps = { ...run, lane: LANES.stripe };
   // The lease outlasts the longest attempt (the receiver's timeout), so a live worker keeps it.
   const webhookRun = deps.deliveries
     ? {
@@ -111,7 +114,7 @@ export function startWorker(deps: WorkerDeps): Worker {
     });
   }
 
-  async function loop(lane: typeof stripeRun, first: boolean): Promise<void> {
+  async function loop(lane: RunDeps, first: boolean, claim = 1): Promise<void> {
     while (!stopping) {
       let ran = false;
       try {
@@ -119,7 +122,7 @@ export function startWorker(deps: WorkerDeps): Worker {
           lastPrune = now();
           await pruneJobs(deps.db, now() - settings.retentionMs);
         }
-        ran = await runNext(lane);
+        ran = await runNext(lane, claim);
       } catch (error) {
         // The database is unreachable or similar: the jobs are safe in it; try again later.
         deps.log.error({ err: error, worker: id }, 'stripe worker could not reach the job queue');
@@ -130,7 +133,10 @@ export function startWorker(deps: WorkerDeps): Worker {
 
   const loops = Array.from({ length: settings.concurrency }, (_, i) => loop(stripeRun, i === 0));
   if (webhookRun) {
-    for (let i = 0; i < settings.webhookConcurrency; i++) loops.push(loop(webhookRun, false));
+    // Deliveries are claimed several at a time: one claim's commit for a handful of attempts.
+    for (let left = settings.webhookConcurrency; left > 0; left -= DELIVERY_CLAIM) {
+      loops.push(loop(webhookRun, false, Math.min(left, DELIVERY_CLAIM)));
+    }
   }
   deps.log.info(
     {

@@ -86,6 +86,12 @@ export class StripeCallError extends Error {
   readonly type: string | null;
   /** Stripe's request id (`req_…`), for looking the call up in the Stripe dashboard */
   readonly requestId: string | null;
+  /**
+   * Stripe answered with what it had stored under the idempotency key (`Idempotent-Replayed:
+   * true`): the outcome of an earlier request with that key, final, which every retry with the
+   * key gets again. A fresh answer (a 500 in an incident, most often) was not stored.
+   */
+  readonly replayed: boolean;
 
   constructor(
     message: string,
@@ -95,6 +101,7 @@ export class StripeCallError extends Error {
       code: string | null;
       type?: string | null;
       requestId?: string | null;
+      replayed?: boolean;
     },
   ) {
     super(message);
@@ -103,6 +110,7 @@ export class StripeCallError extends Error {
     this.code = info.code;
     this.type = info.type ?? null;
     this.requestId = info.requestId ?? null;
+    this.replayed = info.replayed ?? false;
   }
 }
 
@@ -223,7 +231,7 @@ export function createStripeGateway(opts: StripeGatewayOptions): StripeGateway {
 }
 
 /** The SDK's host, port and protocol for an origin such as `http://127.0.0.1:12111`. */
-function parseApiBase(apiBase: string): { host: string; port: number; protocol: 'http' | 'https' } {
+export function parseApiBase(apiBase: string): { host: string; port: number; protocol: 'http' | 'https' } {
   const url = new URL(apiBase);
   const protocol = url.protocol === 'http:' ? 'http' : 'https';
   const port = url.port ? Number(url.port) : protocol === 'http' ? 80 : 443;
@@ -256,8 +264,18 @@ function toStripeCallError(op: string, mode: Mode, timeoutMs: number, err: unkno
     return new StripeCallError(`${prefix}: ${what}`, { retryable: true, status, code, type, requestId });
   }
   const retryable = status === 409 || status === 429 || status >= 500;
-  const parts = [`HTTP ${status}`, type, code, requestId && `(${requestId})`].filter(Boolean);
-  return new StripeCallError(`${prefix}: ${parts.join(' ')}`, { retryable, status, code, type, requestId });
+  const replayed = err.headers?.['idempotent-replayed'] === 'true';
+  const parts = [`HTTP ${status}`, type, code, requestId && `(${requestId})`, replayed && 'replayed'].filter(
+    Boolean,
+  );
+  return new StripeCallError(`${prefix}: ${parts.join(' ')}`, {
+    retryable,
+    status,
+    code,
+    type,
+    requestId,
+    replayed,
+  });
 }
 
 function errorCode(detail: unknown): string | null {

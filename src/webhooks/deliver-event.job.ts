@@ -65,15 +65,16 @@ async function deliver(ctx: JobContext, p: DeliveryPayload): Promise<JobOutcome>
   if (!d) throw new Error('a webhook delivery ran in a worker without a webhooks lane');
   const { db, job } = ctx;
   const owner = { accountId: job.account_id, mode: job.mode };
-  const endpoint = await findEndpoint(db.kysely, owner, p.endpoint);
+  // Reads on the reader: on SQLite they then never wait for a write transaction to end.
+  const endpoint = await findEndpoint(db.reader, owner, p.endpoint);
   if (!endpoint) return { status: 'cancelled', note: 'endpoint deleted' };
   if (endpoint.status !== 'enabled') return { status: 'cancelled', note: 'endpoint disabled' };
   // The event as stored now: a deleted customer's events are already redacted to the stub.
-  const event = await findEvent(db.kysely, owner, p.event);
+  const event = await findEvent(db.reader, owner, p.event);
   if (!event) return { status: 'cancelled', note: 'event pruned' };
-  const secrets = await loadActiveSecrets(db.kysely, d.secretBox, endpoint.id, ctx.now());
+  const secrets = await loadActiveSecrets(db.reader, d.secretBox, endpoint.id, ctx.now());
   // Counted at send time: this delivery itself is still pending, as the receiver sees it.
-  const pending = (await store.pendingCounts(db.kysely, [event.id])).get(event.id) ?? 0;
+  const pending = (await store.pendingCounts(db.reader, [event.id])).get(event.id) ?? 0;
   const body = JSON.stringify(toEvent(event, pending));
   const result = await postEvent(d, endpoint.url, body, event.id, secrets);
   return outcome(ctx, d, p, result);
@@ -119,7 +120,7 @@ function outcome(ctx: JobContext, d: DeliveryContext, p: DeliveryPayload, r: Att
       await store.disableEndpoint(trx, p.endpoint, Math.floor(now / 1000));
       // Its pending deliveries stop with it, in the same transaction (a running one is fenced
       // by its own claim and ends when it settles).
-      await store.cancelQueuedDeliveries(trx, p.endpoint, now);
+      await store.cancelQueuedDeliveries(trx, p.endpoint, now, 'endpoint disabled');
     }
   };
   return next === null

@@ -54,7 +54,7 @@ export function deliveryJob(
  */
 export async function enqueueDeliveries(
   trx: Transaction<Database>,
-  events: readonly EventRow[],
+  events: readonly Pick<EventRow, 'id' | 'object_id' | 'account_id' | 'mode' | 'type'>[],
   now = Date.now(),
 ): Promise<void> {
   if (events.length === 0) return;

@@ -59,11 +59,16 @@ export async function disableEndpoint(db: Q, endpointId: string, nowSeconds: num
     .execute();
 }
 
-/** Cancels the endpoint's deliveries waiting for their turn: it has been disabled. */
-export async function cancelQueuedDeliveries(db: Q, endpointId: string, nowMs: number): Promise<void> {
+/** Cancels the endpoint's deliveries waiting for their turn: it has been disabled or deleted. */
+export async function cancelQueuedDeliveries(
+  db: Q,
+  endpointId: string,
+  nowMs: number,
+  note: 'endpoint disabled' | 'endpoint deleted',
+): Promise<void> {
   await db
     .updateTable('jobs')
-    .set({ state: 'cancelled', note: 'endpoint disabled', finished_at: nowMs })
+    .set({ state: 'cancelled', note, finished_at: nowMs })
     .where('endpoint_id', '=', endpointId)
     .where('state', '=', 'queued')
     .execute();

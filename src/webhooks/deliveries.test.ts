@@ -200,6 +200,34 @@ forEachDatabase('webhook deliveries', (dialect) => {
     assert.equal(queued.length, 0);
   });
 
+  test('deleting an endpoint cancels its waiting deliveries in the same transaction', async () => {
+    rx.answer = () => 'hang';
+    const we = await endpoint();
+    const id = await customer();
+    assert.equal((await update(id, { first_name: 'Grace' })).status, 200);
+    assert.equal((await update(id, { first_name: 'Ida' })).status, 200);
+    // The first delivery hangs in flight; the customer's next two wait behind it.
+    await waitFor(() => rx.received.length >= 1);
+    const jobsOf = () =>
+      h.db.kysely.selectFrom('jobs').selectAll().where('endpoint_id', '=', we.id).orderBy('seq').execute();
+    assert.deepEqual(
+      (await jobsOf()).map((j) => j.state),
+      ['running', 'queued', 'queued'],
+    );
+    const res = await h.request('DELETE', `/v1/webhook_endpoints/${we.id}`, { key: acct.test });
+    assert.equal(res.status, 200, res.raw);
+    assert.deepEqual(
+      (await jobsOf()).slice(1).map((j) => [j.state, j.note]),
+      [
+        ['cancelled', 'endpoint deleted'],
+        ['cancelled', 'endpoint deleted'],
+      ],
+    );
+    // The one in flight times out, and its retry finds the endpoint gone: nothing more is sent.
+    await waitFor(async () => (await jobsOf())[0]?.state === 'cancelled');
+    assert.equal(rx.received.length, 1);
+  });
+
   test("after a customer's deletion a pending delivery of its earlier event sends the redacted stub", async () => {
     const we = await endpoint({ enabled_events: ['customer.created'] });
     // Refused until the body is the stub: an attempt already on its way when the delete

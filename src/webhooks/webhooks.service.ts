@@ -8,6 +8,7 @@ import { mergeMetadata, parseMetadata } from '../http/metadata.js';
 import { pageOf, shown } from '../http/pagination.js';
 import { isId, newId } from '../ids.js';
 import type { SecretBox } from '../secret-key.js';
+import { cancelQueuedDeliveries } from './deliveries.store.js';
 import { urlProblem } from './webhooks.address.js';
 import {
   API_VERSION,
@@ -226,6 +227,8 @@ export async function deleteEndpoint(
     const row = await store.findEndpoint(trx, owner(auth), id, deps.db.locksRows);
     if (!row) return false;
     await store.deleteEndpoint(trx, owner(auth), id);
+    // Its waiting deliveries end with it, rather than each being claimed only to find it gone.
+    await cancelQueuedDeliveries(trx, id, Date.now(), 'endpoint deleted');
     await beforeCommit?.(trx, { status: 200, body: deleted });
     return true;
   });

@@ -21,6 +21,10 @@ export interface RecordedRequest {
   body: Record<string, unknown>;
   /** status sent back; null while pending or when the socket was destroyed */
   status: number | null;
+  /** when it arrived (ms since the epoch) */
+  at: number;
+  /** the answer was one stored under the idempotency key, sent with `Idempotent-Replayed: true` */
+  replayed: boolean;
 }
 
 export interface FakeCustomer {
@@ -235,6 +239,7 @@ export async function startFakeStripe(): Promise<FakeStripe> {
 
   function respond(res: ServerResponse, rec: RecordedRequest, answer: Answer): void {
     rec.status = answer.status;
+    rec.replayed = answer.replayed === true;
     if (res.destroyed) return;
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -260,6 +265,8 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       idempotencyKey: header('idempotency-key'),
       body: qs.parse(req.method === 'POST' ? raw : query) as Record<string, unknown>,
       status: null,
+      replayed: false,
+      at: Date.now(),
     };
     requests.push(rec);
 

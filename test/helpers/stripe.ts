@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach } from 'node:test';
+import qs from 'qs';
 import * as accounts from '../../src/accounts/accounts.service.js';
 import type { RunDeps } from '../../src/jobs/jobs.service.js';
 import { LANES, runNext } from '../../src/jobs/jobs.service.js';
@@ -179,4 +180,24 @@ export function childEnv(s: StripeHarness): Record<string, string> {
     STRIPE_API_BASE: s.fake.url,
     LUNIPAY_LOG_LEVEL: 'info',
   };
+}
+
+/** Acts on the fake Stripe as the merchant would in Stripe's dashboard, outside LuniPay. */
+export async function stripeOutside(
+  s: StripeHarness,
+  method: 'POST' | 'DELETE',
+  path: string,
+  stripeAccount: string,
+  params: Record<string, unknown> = {},
+): Promise<Record<string, unknown>> {
+  const res = await fetch(`${s.fake.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${TEST_KEY}`,
+      'stripe-account': stripeAccount,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: method === 'POST' ? qs.stringify(params) : undefined,
+  });
+  return (await res.json()) as Record<string, unknown>;
 }
