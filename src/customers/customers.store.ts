@@ -38,7 +38,7 @@ export async function insertCustomers(
   maxRowsPerStatement = ROWS_PER_INSERT,
 ): Promise<void> {
   await customerRows.insert(trx, rows, maxRowsPerStatement);
-  // The search rows commit with the customers: a search answered after the create finds it.
+  // The search rows commit with the customers: a search answered after the create finds them.
   await searchRows.insert(trx, rows.map(searchRow), maxRowsPerStatement);
 }
 
