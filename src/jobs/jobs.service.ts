@@ -257,9 +257,11 @@ export interface StripeStatus {
 }
 
 export async function stripeStatus(db: Db, now: number): Promise<StripeStatus> {
-  const counts = await store.countByState(db.kysely);
-  const oldest = await store.oldestPendingCreated(db.kysely);
-  const errors = await store.recentErrors(db.kysely, 10);
+  // The Stripe lane's jobs only: deliveries and mail have their own status.
+  const types = LANES.stripe.types;
+  const counts = await store.countByState(db.kysely, types);
+  const oldest = await store.oldestPendingCreated(db.kysely, types);
+  const errors = await store.recentErrors(db.kysely, types, 10);
   const count = (state: store.JobState) => counts.get(state) ?? 0;
   return {
     pending: count('queued') + count('running'),

@@ -242,34 +242,35 @@ export async function findJob(db: Q, id: string): Promise<JobRow | undefined> {
   return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export async function countByState(db: Q): Promise<Map<JobState, number>> {
+/** Counts, oldest and errors of the jobs of `types` only (the Stripe jobs, say, not mail). */
+export async function countByState(db: Q, types: readonly string[]): Promise<Map<JobState, number>> {
   const rows = await db
     .selectFrom('jobs')
     .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('endpoint_id', 'is', null)
+    .where('type', 'in', types)
     .where('state', 'in', UNFINISHED)
     .groupBy('state')
     .execute();
   return new Map(rows.map((r) => [r.state, Number(r.n)]));
 }
 
-export async function oldestPendingCreated(db: Q): Promise<number | null> {
+export async function oldestPendingCreated(db: Q, types: readonly string[]): Promise<number | null> {
   const row = await db
     .selectFrom('jobs')
     .select((eb) => eb.fn.min('created').as('oldest'))
-    .where('endpoint_id', 'is', null)
+    .where('type', 'in', types)
     .where('state', 'in', ['queued', 'running'])
     .executeTakeFirst();
   return row?.oldest == null ? null : Number(row.oldest);
 }
 
 /** The most recent errors of jobs that have not succeeded. */
-export async function recentErrors(db: Q, limit: number): Promise<JobRow[]> {
+export async function recentErrors(db: Q, types: readonly string[], limit: number): Promise<JobRow[]> {
   return db
     .selectFrom('jobs')
     .selectAll()
     .where('last_error', 'is not', null)
-    .where('endpoint_id', 'is', null)
+    .where('type', 'in', types)
     .where('state', 'in', UNFINISHED)
     .orderBy('last_error_at', 'desc')
     .orderBy('seq', 'desc')

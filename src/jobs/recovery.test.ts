@@ -4,6 +4,7 @@ import { forEachDatabase } from '../../test/helpers/harness.js';
 import { useStripeSuite } from '../../test/helpers/stripe.js';
 import { createStripeGateway } from '../stripe/gateway.js';
 import { retryJob, stripeStatus } from './jobs.service.js';
+import { queuedJob } from './jobs.store.js';
 
 forEachDatabase('Stripe provisioning failures', (dialect) => {
   const { s, m } = useStripeSuite(dialect);
@@ -128,6 +129,38 @@ forEachDatabase('Stripe provisioning failures', (dialect) => {
     await s.runUntilIdle();
     assert.equal(customers().length, 1);
     assert.equal(customers()[0]?.name, 'Jo');
+  });
+
+  test('stripe status counts Stripe jobs only: a failed mail or delivery is not in it', async () => {
+    const before = await stripeStatus(s.h.db, Date.now());
+    const failed = (id: string, type: string, endpoint: string | null) => ({
+      ...queuedJob(
+        {
+          id,
+          type,
+          customer_id: 'cus_other',
+          account_id: 'acct_other',
+          mode: 'test' as const,
+          payload: '{}',
+          ordering_key: id,
+          event_id: null,
+          endpoint_id: endpoint,
+        },
+        Date.now(),
+      ),
+      state: 'failed' as const,
+      last_error: 'refused',
+      last_error_at: Date.now(),
+    });
+    await k()
+      .insertInto('jobs')
+      .values([failed('job_mail', 'mail.send', null), failed('job_hook', 'webhook_delivery', 'we_1')])
+      .execute();
+    const after = await stripeStatus(s.h.db, Date.now());
+    assert.deepEqual(
+      [after.failed, after.pending, after.last_errors.map((e) => e.id)],
+      [before.failed, before.pending, before.last_errors.map((e) => e.id)],
+    );
   });
 
   test('deleting a customer whose create failed re-arms the create to check Stripe, then deletes nothing', async () => {
