@@ -2,10 +2,17 @@
 import { parseArgs } from 'node:util';
 import * as accounts from './accounts/accounts.service.js';
 import { customerWriteHooks } from './app.js';
+import {
+  describeCustomerImport,
+  describeDeliveries,
+  describeEndpoint,
+  describeImport,
+  describeStatus,
+} from './cli-describe.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { type Db, openMigrated, RESTART_AFTER_MIGRATION } from './db/index.js';
 import { AppError } from './errors.js';
-import { retryJob, type StripeStatus, stripeStatus } from './jobs/jobs.service.js';
+import { retryJob, stripeStatus } from './jobs/jobs.service.js';
 import { backfill, connectStripeAccount, countUnprovisioned } from './jobs/stripe-backfill.js';
 import {
   type ImportSummary as CustomerImportSummary,
@@ -15,13 +22,8 @@ import {
 import { formatOf } from './search/import.read.js';
 import { createStripeGateway, type StripeGateway } from './stripe/gateway.js';
 import { createStripeReader } from './stripe/reader.js';
-import { type ImportSummary, importFromStripe } from './stripe/stripe-import.js';
-import {
-  type DeliveriesStatus,
-  deliveriesStatus,
-  type EndpointDeliveries,
-  endpointDeliveries,
-} from './webhooks/deliveries.service.js';
+import { importFromStripe } from './stripe/stripe-import.js';
+import { deliveriesStatus, endpointDeliveries } from './webhooks/deliveries.service.js';
 import { LISTEN_USAGE, listenCommand } from './webhooks/webhooks.listen.js';
 
 /** A problem with what was typed: exit status 2 and one line on stderr. */
@@ -213,57 +215,6 @@ async function run(
     default:
       throw new UsageError(command === '' ? 'no command given.' : `unknown command '${command}'.`);
   }
-}
-
-function describeStatus(s: StripeStatus & { unprovisioned: number }): string {
-  const age =
-    s.oldest_pending_age_seconds === null ? '' : ` (oldest waiting ${s.oldest_pending_age_seconds} s)`;
-  const lines = [
-    `Stripe jobs pending: ${s.pending}${age}, of which running: ${s.running}`,
-    `failed: ${s.failed}   dead: ${s.dead}`,
-    `customers not provisioned yet: ${s.unprovisioned}`,
-  ];
-  if (s.last_errors.length > 0) lines.push('', 'Last errors:');
-  for (const e of s.last_errors) {
-    const at = new Date(e.at * 1000).toISOString();
-    lines.push(
-      `  ${at}  ${e.id}  ${e.type}  ${e.customer}  ${e.state}, attempt ${e.attempts}`,
-      `    ${e.error}`,
-    );
-  }
-  if (s.failed + s.dead > 0) lines.push('', 'Retry one with: lunipay stripe retry JOB_ID');
-  return lines.join('\n');
-}
-
-function describeCustomerImport(s: CustomerImportSummary, dryRun: boolean): string {
-  const lines = [
-    `${dryRun ? 'Would create' : 'Created'} ${s.created}, skipped ${s.skipped} (imported before), failed ${s.failed}.`,
-  ];
-  for (const e of s.errors) lines.push(`  line ${e.line}${e.param ? ` (${e.param})` : ''}: ${e.message}`);
-  return lines.join('\n');
-}
-
-function describeImport(s: ImportSummary, dryRun: boolean): string {
-  const counts = `${s.linked}, created ${s.created}, skipped ${s.skipped}.`;
-  const lines = [dryRun ? `Dry run, nothing written. Would have linked ${counts}` : `Linked ${counts}`];
-  for (const e of s.errors) lines.push(`  ${e.stripe_customer_id}: ${e.message}`);
-  return lines.join('\n');
-}
-
-function describeEndpoint(e: EndpointDeliveries): string {
-  return (
-    `${e.id}  ${e.account}  ${e.mode}  ${e.status}  ${e.url}\n` +
-    `    events: ${e.enabled_events.join(', ')}   pending: ${e.pending}   failed: ${e.failed}`
-  );
-}
-
-function describeDeliveries(s: DeliveriesStatus): string {
-  const age =
-    s.oldest_pending_age_seconds === null ? '' : ` (oldest waiting ${s.oldest_pending_age_seconds} s)`;
-  return [
-    `Webhook deliveries pending: ${s.pending}${age}, of which running: ${s.running}`,
-    `failed: ${s.failed}   endpoints disabled: ${s.endpoints_disabled}`,
-  ].join('\n');
 }
 
 /** `listen` talks to the API, never the database: it runs before any configuration is read. */
