@@ -65,7 +65,7 @@ forEachDatabase('stripe import', (dialect) => {
       .orderBy('id')
       .execute();
 
-  test('250 Stripe customers: linked, created, skipped as section 7.1 maps them; pushed back; a second run changes nothing', async () => {
+  test('250 Stripe customers: linked, created or skipped by the documented mapping; pushed back; a second run changes nothing', async () => {
     const { account, existing, stripeAccount, made } = await seed();
     const reader = createStripeReader({
       testKey: s.h.config.stripe.testKey,

@@ -57,7 +57,7 @@ const validate = new Ajv({ allErrors: false, strict: false, unicodeRegExp: true 
 
 const ORIGIN: Origin = { requestId: null, idempotencyKey: null, source: 'import' };
 
-/** The mapping of section 7.1: name split at its last space, description as notes, no `lunipay_` keys. */
+/** How a Stripe customer maps to a LuniPay one: name split at its last space, description as notes, no `lunipay_` keys. */
 export function customerFromStripe(c: ListedCustomer): { body: CreateCustomerBody; droppedKeys: number } {
   const body: CreateCustomerBody = { email: c.email ?? '' };
   const name = c.name ?? '';
