@@ -14,7 +14,7 @@ const LAYERS = [
   ['jobs, stripe, webhooks, mail, search', '^src/(jobs|stripe|webhooks|mail|search)/'],
   ['portal', '^src/portal/'],
   ['app', '^src/app\\.ts$'],
-  ['server/worker/cli', '^src/(server|worker|cli|cli-describe)\\.ts$'],
+  ['server/worker/cli', '^src/(server|worker|cli|cli-describe|background)\\.ts$'],
 ];
 
 const upward = LAYERS.slice(0, -1).map(([name, path], i) => ({

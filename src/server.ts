@@ -4,16 +4,12 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { countAccounts } from './accounts/accounts.service.js';
 import { buildApp } from './app.js';
+import { startBackground } from './background.js';
 import { ConfigError, loadConfig } from './config.js';
 import { openMigrated, RESTART_AFTER_MIGRATION } from './db/index.js';
-import { backfillAtStart } from './jobs/stripe-backfill.js';
-import { startWorker, type Worker } from './jobs/worker.js';
-import { createMailTransport } from './mail/transport.js';
-import { portalComposers } from './portal/mail.js';
+import type { Worker } from './jobs/worker.js';
 import { loadSecretBox } from './secret-key.js';
 import { createStripeGateway } from './stripe/gateway.js';
-import { deliveryContext } from './webhooks/deliver-event.job.js';
-import { writeEventAndDeliveries } from './webhooks/deliveries.enqueue.js';
 
 /** How long the server waits for Redis at start before serving without it. */
 const REDIS_READY_WAIT_MS = 2000;
@@ -69,22 +65,13 @@ async function main(): Promise<void> {
   if (!config.worker) {
     app.log.info('Stripe worker not started here (LUNIPAY_WORKER=false); run it with npm run worker');
   } else if (!closing) {
-    worker = startWorker({
+    worker = startBackground(config, {
       db,
       gateway,
+      secretBox,
       log: app.log.child({ component: 'stripe-worker' }),
-      eventHook: writeEventAndDeliveries,
-      deliveries: deliveryContext(config.webhooks, secretBox),
-      mail: {
-        transport: createMailTransport(config.mail),
-        composers: portalComposers({ publicUrl: config.publicUrl, from: config.mail.from }),
-      },
-      settings: {
-        concurrency: config.webhooks.stripeConcurrency,
-        webhookConcurrency: config.webhooks.webhookConcurrency,
-      },
+      backfillLog: app.log.child({ component: 'stripe-backfill' }),
     });
-    void backfillAtStart({ db, gateway, log: app.log.child({ component: 'stripe-backfill' }) });
   }
   if ((await countAccounts(db)) === 0) {
     process.stdout.write(

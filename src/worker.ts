@@ -1,15 +1,10 @@
+import { startBackground } from './background.js';
 import { ConfigError, loadConfig } from './config.js';
 import { openMigrated, RESTART_AFTER_MIGRATION } from './db/index.js';
 import { provisioningNotices } from './jobs/outbox.js';
-import { backfillAtStart } from './jobs/stripe-backfill.js';
-import { startWorker } from './jobs/worker.js';
 import { jsonLogger } from './log.js';
-import { createMailTransport } from './mail/transport.js';
-import { portalComposers } from './portal/mail.js';
 import { loadSecretBox } from './secret-key.js';
 import { createStripeGateway } from './stripe/gateway.js';
-import { deliveryContext } from './webhooks/deliver-event.job.js';
-import { writeEventAndDeliveries } from './webhooks/deliveries.enqueue.js';
 
 /**
  * The Stripe worker as a process of its own (`npm run worker`), for deployments that run it apart
@@ -24,22 +19,7 @@ async function main(): Promise<void> {
   });
   const gateway = createStripeGateway(config.stripe);
   for (const notice of provisioningNotices(gateway)) log.warn({}, notice);
-  const worker = startWorker({
-    db,
-    gateway,
-    log,
-    eventHook: writeEventAndDeliveries,
-    deliveries: deliveryContext(config.webhooks, secretBox),
-    mail: {
-      transport: createMailTransport(config.mail),
-      composers: portalComposers({ publicUrl: config.publicUrl, from: config.mail.from }),
-    },
-    settings: {
-      concurrency: config.webhooks.stripeConcurrency,
-      webhookConcurrency: config.webhooks.webhookConcurrency,
-    },
-  });
-  void backfillAtStart({ db, gateway, log });
+  const worker = startBackground(config, { db, gateway, secretBox, log });
 
   let closing = false;
   const shutdown = async (signal: string) => {
