@@ -37,9 +37,8 @@ export async function insertCustomers(
   rows: readonly NewCustomerRow[],
   maxRowsPerStatement = ROWS_PER_INSERT,
 ): Promise<void> {
-  await customerRows.insert(trx, rows, maxRowsPerStatement);
   // The search rows commit with the customers: a search answered after the create finds them.
-  await searchRows.insert(trx, rows.map(searchRow), maxRowsPerStatement);
+  await customerRows.insertWith(trx, rows, searchRows, rows.map(searchRow), maxRowsPerStatement);
 }
 
 const customerRows = new RowInserter<'customers', NewCustomerRow>(

@@ -7,7 +7,13 @@ import type { Database } from '../db/schema.js';
 import type { CustomerEvent, CustomerWriteHook, Origin } from '../db/write-hooks.js';
 import { newId } from '../ids.js';
 import { API_VERSION, CHANGEABLE_FIELDS, type EventType } from './events.schema.js';
-import { type EventRow, insertEvents, type NewEvent, rewriteEventsOf } from './events.store.js';
+import {
+  type CountedAlongside,
+  type EventRow,
+  insertEvents,
+  type NewEvent,
+  rewriteEventsOf,
+} from './events.store.js';
 
 /**
  * The customer write hook that writes the event log: one event per change, in the change's own
@@ -68,15 +74,14 @@ export function eventRow(event: CustomerEvent, now = Date.now()): NewEvent {
 /**
  * Writes events, erasing first: each deleted customer's stored events are rewritten to the
  * deleted stub, and so are its events written alongside (earlier writes of the same batch), so
- * no copy of its personal data stays in the log. What the events make (their deliveries) is
- * written next, since it needs their ids but not their numbers. The counters come last
- * (insertEvents): they stay locked from there to COMMIT, and on PostgreSQL the next batch of
- * the same account and mode waits for exactly that span.
+ * no copy of its personal data stays in the log. Then they are numbered (insertEvents: the
+ * counters stay locked from there to COMMIT, and on PostgreSQL the next batch of the same
+ * account and mode waits for exactly that span), and what they make is written last.
  */
 async function writeEvents(
   trx: Transaction<Database>,
   rows: NewEvent[],
-  written?: EventsWritten,
+  followers?: EventFollowers,
 ): Promise<void> {
   const erased = new Map<string, string>();
   for (const row of rows) {
@@ -87,19 +92,27 @@ async function writeEvents(
   const final = rows.map((row) =>
     erased.has(row.object_id) ? { ...row, data: erased.get(row.object_id) as string } : row,
   );
-  if (written) await written(trx, final);
-  await insertEvents(trx, final);
+  const { counted } = await insertEvents(trx, final, followers?.counted);
+  if (followers) await followers.written(trx, final, counted);
 }
 
 /**
- * What the writing of events makes in their transaction: the webhook deliveries, given from
- * above (events know nothing of webhooks). It runs before the events are numbered, so it sees
- * each event's id, type and owner, not its sequence.
+ * What the writing of events makes in their transaction (the webhook deliveries), given from
+ * above: events know nothing of webhooks. `counted` is an SQL count the numbering statement
+ * evaluates for each account and mode in the same round trip (CountedAlongside); `written` gets
+ * those counts by `account_id:mode`, where the statement could give them, so it can skip its
+ * own query when there is nothing to do. It runs inside the counters' lock: on PostgreSQL it
+ * lengthens what the next batch of the account waits for, so it should cost nothing when the
+ * count says there is nothing to make.
  */
-export type EventsWritten = (
-  trx: Transaction<Database>,
-  events: readonly Pick<EventRow, 'id' | 'object_id' | 'account_id' | 'mode' | 'type'>[],
-) => Promise<void>;
+export interface EventFollowers {
+  counted: CountedAlongside;
+  written: (
+    trx: Transaction<Database>,
+    events: readonly Pick<EventRow, 'id' | 'object_id' | 'account_id' | 'mode' | 'type'>[],
+    counted: ReadonlyMap<string, number>,
+  ) => Promise<void>;
+}
 
 /**
  * The events of a batch, written once for all its writes, after every row lock the writes take
@@ -108,18 +121,18 @@ export type EventsWritten = (
  * while that batch waits for a counter this one holds. PostgreSQL breaks such a deadlock only
  * after deadlock_timeout (1 s). Taken once, last, in a fixed order, the counters close no cycle.
  */
-export function customerEventHook(written?: EventsWritten): CustomerWriteHook {
+export function customerEventHook(followers?: EventFollowers): CustomerWriteHook {
   const eventInserts: Coalescer<NewEvent> = {
     key: 'events',
     phase: 'after',
-    flush: (trx, rows) => writeEvents(trx, rows, written),
+    flush: (trx, rows) => writeEvents(trx, rows, followers),
   };
   // The event of one customer change, handed to the write's batch to be written with the others
   // just before COMMIT, or at once in a transaction outside group commit.
   return async (trx, event, batch) => {
     const row = eventRow(event);
     if (batch) batch.add(eventInserts, row);
-    else await writeEvents(trx, [row], written);
+    else await writeEvents(trx, [row], followers);
   };
 }
 

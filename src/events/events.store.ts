@@ -1,4 +1,5 @@
-import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
+import { CompiledQuery, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { onPostgres } from '../db/dialect.js';
 import { type CreatedRange, createdWithin, type KeysetPage, keysetPage } from '../db/keyset.js';
 import { RowInserter } from '../db/row-inserts.js';
 import type { Database, EventsTable, Mode } from '../db/schema.js';
@@ -47,6 +48,24 @@ const byOwner = (a: NewEvent, b: NewEvent) =>
           : 0;
 
 /**
+ * What a caller may have the counter's statement count beside numbering, for each account and
+ * mode it numbers: an SQL expression of `$1` (account_id) and `$2` (mode), such as how many
+ * enabled webhook endpoints there are. Given from above: events know nothing of what follows them.
+ */
+export type CountedAlongside = string;
+
+export interface NumberedEvents {
+  rows: EventRow[];
+  /**
+   * The count asked for, by `account_id:mode`, where the statement could count it in the same
+   * round trip (PostgreSQL); absent where the caller must look for itself (SQLite, in-process).
+   */
+  counted: Map<string, number>;
+}
+
+export const ownerKey = (event: Pick<NewEvent, 'account_id' | 'mode'>) => `${event.account_id}:${event.mode}`;
+
+/**
  * Writes events inside the caller's transaction, numbering them per account and mode.
  *
  * Why the sequence has no gaps and follows commit order: each account and mode has one counter
@@ -60,8 +79,9 @@ const byOwner = (a: NewEvent, b: NewEvent) =>
  *
  * The cost: on PostgreSQL the writes of one account and mode serialise from their counter update
  * to their COMMIT. So the counters are taken last: a group-commit batch hands its events over to
- * be inserted once, after all its writes (events.hook.ts), and then the counter update, one
- * multi-row insert and COMMIT are all that the next batch of that account and mode waits for.
+ * be inserted once, after all its writes (events.hook.ts), and on PostgreSQL the counter's
+ * upsert and the events' insert are one statement, so the next batch of that account and mode
+ * waits for one round trip and COMMIT.
  *
  * Counters are taken in (account_id, mode) order, so two transactions that each write events of
  * several accounts never wait on each other's counters in opposite orders; and taken after every
@@ -70,32 +90,100 @@ const byOwner = (a: NewEvent, b: NewEvent) =>
 export async function insertEvents(
   trx: Transaction<Database>,
   events: readonly NewEvent[],
-): Promise<EventRow[]> {
-  if (events.length === 0) return [];
+  alongside?: CountedAlongside,
+): Promise<NumberedEvents> {
+  const counted = new Map<string, number>();
+  if (events.length === 0) return { rows: [], counted };
   const sorted = [...events].sort(byOwner);
   const rows: Insertable<EventsTable>[] = [];
+  const postgres = onPostgres(trx);
   for (let i = 0; i < sorted.length; ) {
     const first = sorted[i] as NewEvent;
     let end = i + 1;
     while (end < sorted.length && byOwner(first, sorted[end] as NewEvent) === 0) end++;
-    const n = end - i;
-    const { last } = await trx
-      .insertInto('event_sequences')
-      .values({ account_id: first.account_id, mode: first.mode, last: n })
-      .onConflict((oc) =>
-        oc
-          .columns(['account_id', 'mode'])
-          .doUpdateSet((eb) => ({ last: eb('event_sequences.last', '+', n) })),
-      )
-      .returning('last')
-      .executeTakeFirstOrThrow();
-    // Numbers last−n+1 … last are this transaction's, in the order the events were given.
-    for (let k = 0; k < n; k++)
-      rows.push({ ...(sorted[i + k] as NewEvent), sequence: Number(last) - n + 1 + k });
+    const group = sorted.slice(i, end);
+    if (postgres) {
+      const taken = await numberAndInsertPg(trx, group, alongside);
+      rows.push(...numbered(group, taken.last));
+      if (taken.counted !== null) counted.set(ownerKey(first), taken.counted);
+    } else {
+      rows.push(...numbered(group, await takeNumbers(trx, first, group.length)));
+    }
     i = end;
   }
-  await eventRows.insert(trx, rows);
-  return rows as EventRow[];
+  if (!postgres) await eventRows.insert(trx, rows);
+  return { rows: rows as EventRow[], counted };
+}
+
+/** Numbers last−n+1 … last are the transaction's, in the order the events were given. */
+const numbered = (group: readonly NewEvent[], last: number): Insertable<EventsTable>[] =>
+  group.map((event, k) => ({ ...event, sequence: last - group.length + 1 + k }));
+
+async function takeNumbers(trx: Transaction<Database>, owner: NewEvent, n: number): Promise<number> {
+  const { last } = await trx
+    .insertInto('event_sequences')
+    .values({ account_id: owner.account_id, mode: owner.mode, last: n })
+    .onConflict((oc) =>
+      oc.columns(['account_id', 'mode']).doUpdateSet((eb) => ({ last: eb('event_sequences.last', '+', n) })),
+    )
+    .returning('last')
+    .executeTakeFirstOrThrow();
+  return Number(last);
+}
+
+/**
+ * PostgreSQL: the counter's upsert, the events' insert and the count asked for in one
+ * statement. The events go as one array per column (`unnest … with ordinality` keeps their
+ * order), so the statement's text is the same for any number of events and is prepared once per
+ * connection.
+ */
+const numberAndInsertText = (alongside: CountedAlongside | undefined) => `with counter as (
+  insert into event_sequences as s (account_id, mode, last) values ($1, $2, $3::bigint)
+  on conflict (account_id, mode) do update set last = s.last + excluded.last
+  returning last, ${alongside === undefined ? 'null::bigint' : `(${alongside})`} as counted
+), inserted as (
+  insert into events (id, account_id, mode, sequence, type, object_id, created, api_version, data, request_id, idempotency_key, source)
+  select e.id, $1, $2, counter.last - $3::bigint + e.n, e.type, e.object_id, e.created, e.api_version, e.data, e.request_id, e.idempotency_key, e.source
+  from counter, unnest($4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+    with ordinality as e(id, type, object_id, created, api_version, data, request_id, idempotency_key, source, n)
+  returning 1
+)
+select last, counted, (select count(*) from inserted) as inserted from counter`;
+
+const pgTexts = new Map<CountedAlongside | undefined, string>();
+
+async function numberAndInsertPg(
+  trx: Transaction<Database>,
+  group: readonly NewEvent[],
+  alongside: CountedAlongside | undefined,
+): Promise<{ last: number; counted: number | null }> {
+  let text = pgTexts.get(alongside);
+  if (text === undefined) {
+    text = numberAndInsertText(alongside);
+    pgTexts.set(alongside, text);
+  }
+  const first = group[0] as NewEvent;
+  const column = <K extends keyof NewEvent>(key: K) => group.map((event) => event[key] ?? null);
+  const { rows } = await trx.executeQuery<{ last: string; counted: string | null; inserted: string }>(
+    CompiledQuery.raw(text, [
+      first.account_id,
+      first.mode,
+      group.length,
+      column('id'),
+      column('type'),
+      column('object_id'),
+      column('created'),
+      column('api_version'),
+      column('data'),
+      column('request_id'),
+      column('idempotency_key'),
+      column('source'),
+    ]),
+  );
+  const row = rows[0];
+  // The select reads the inserted rows, so the statement cannot end before they are in.
+  if (!row || Number(row.inserted) !== group.length) throw new Error('events were not all inserted');
+  return { last: Number(row.last), counted: row.counted === null ? null : Number(row.counted) };
 }
 
 /** Replaces the payload of every event of one customer (erasure: the deleted stub, nothing else). */

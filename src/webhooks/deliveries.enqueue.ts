@@ -1,10 +1,10 @@
 import type { Transaction } from 'kysely';
 import type { Database, Mode } from '../db/schema.js';
 import { customerEventHook } from '../events/events.hook.js';
-import type { EventRow } from '../events/events.store.js';
+import { type EventRow, ownerKey } from '../events/events.store.js';
 import { newId } from '../ids.js';
 import { insertJobs, type NewJob, queuedJob } from '../jobs/jobs.store.js';
-import { DELIVER, enabledEndpointsOf, RESEND } from './deliveries.store.js';
+import { DELIVER, ENABLED_ENDPOINTS_OF_OWNER, enabledEndpointsOf, RESEND } from './deliveries.store.js';
 import { enabledEventsOf, matchesEvent } from './webhooks.service.js';
 
 /** A delivery's stored payload: which event to which endpoint; never the event's data. */
@@ -50,19 +50,23 @@ export function deliveryJob(
 /**
  * Queues the deliveries of events just written, in their transaction: each event goes to every
  * endpoint of its account and mode that is enabled and wants its type now. One query for the
- * endpoints of the whole batch, one insert for its jobs.
+ * endpoints of the whole batch, one insert for its jobs; neither when `counted` (the enabled
+ * endpoints of each account and mode, counted by the events' own numbering statement) says
+ * that none of the events' accounts and modes has an endpoint.
  */
 export async function enqueueDeliveries(
   trx: Transaction<Database>,
   events: readonly Pick<EventRow, 'id' | 'object_id' | 'account_id' | 'mode' | 'type'>[],
+  counted: ReadonlyMap<string, number> = new Map(),
   now = Date.now(),
 ): Promise<void> {
-  if (events.length === 0) return;
-  const accounts = [...new Set(events.map((e) => e.account_id))].sort();
+  const listened = events.filter((event) => counted.get(ownerKey(event)) !== 0);
+  if (listened.length === 0) return;
+  const accounts = [...new Set(listened.map((e) => e.account_id))].sort();
   const endpoints = await enabledEndpointsOf(trx, accounts);
   if (endpoints.length === 0) return;
   const jobs: NewJob[] = [];
-  for (const event of events) {
+  for (const event of listened) {
     for (const endpoint of endpoints) {
       if (endpoint.account_id !== event.account_id || endpoint.mode !== event.mode) continue;
       if (!matchesEvent(enabledEventsOf(endpoint), event.type)) continue;
@@ -73,4 +77,7 @@ export async function enqueueDeliveries(
 }
 
 /** The customer write hook of every writer: the event, and in its transaction its deliveries. */
-export const writeEventAndDeliveries = customerEventHook((trx, events) => enqueueDeliveries(trx, events));
+export const writeEventAndDeliveries = customerEventHook({
+  counted: ENABLED_ENDPOINTS_OF_OWNER,
+  written: (trx, events, counted) => enqueueDeliveries(trx, events, counted),
+});

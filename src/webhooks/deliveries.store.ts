@@ -9,6 +9,13 @@ export type AttemptRow = Selectable<WebhookAttemptsTable>;
 export const DELIVER = 'webhook_delivery';
 export const RESEND = 'webhook_resend';
 
+/**
+ * How many enabled endpoints one account and mode has, as the events' numbering statement
+ * counts it beside the counter ($1 account_id, $2 mode; see CountedAlongside).
+ */
+export const ENABLED_ENDPOINTS_OF_OWNER =
+  "select count(*) from webhook_endpoints where account_id = $1 and mode = $2 and status = 'enabled'";
+
 /** The enabled endpoints of any of these accounts, for one batch of events. */
 export async function enabledEndpointsOf(db: Q, accountIds: readonly string[]): Promise<EndpointRow[]> {
   if (accountIds.length === 0) return [];
