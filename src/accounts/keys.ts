@@ -1,4 +1,4 @@
-import { createHash, randomInt } from 'node:crypto';
+import { hash, randomInt } from 'node:crypto';
 import type { Mode } from '../db/schema.js';
 
 /** Who is calling: decided by the API key alone, for every request. */
@@ -26,7 +26,7 @@ export function newSecret(mode: Mode): string {
  * secrets at all, constant-time or otherwise.
  */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 export function secretMode(secret: string): Mode | null {

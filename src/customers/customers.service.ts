@@ -156,8 +156,8 @@ export async function updateCustomer(
     let updated = row;
     if (Object.keys(changes).length > 0) {
       changes.updated = nowSeconds();
-      await store.updateCustomer(trx, owner(auth), id, changes);
       updated = { ...row, ...changes, version: row.version + 1 };
+      await store.updateCustomer(trx, owner(auth), id, changes, updated);
       await runHooks(deps, trx, { type: 'updated', before: row, customer: updated, origin }, batch);
     }
     const customer = toCustomer(updated);

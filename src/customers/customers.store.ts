@@ -1,5 +1,6 @@
-import type { Kysely, Transaction } from 'kysely';
+import { type Kysely, type QueryCreator, type SqlBool, sql, type Transaction } from 'kysely';
 import { batchedById } from '../db/batched.js';
+import { onPostgres } from '../db/dialect.js';
 import type { Coalescer } from '../db/index.js';
 import { type CreatedRange, createdWithin, type KeysetPage, keysetPage } from '../db/keyset.js';
 import { RowInserter } from '../db/row-inserts.js';
@@ -150,24 +151,32 @@ export async function updateCustomer(
   owner: Owner,
   id: string,
   changes: CustomerChanges,
+  after: NewCustomerRow,
 ): Promise<boolean> {
-  const result = await db
-    .updateTable('customers')
-    .set((eb) => ({ ...changes, version: eb('version', '+', 1) }))
-    .where('id', '=', id)
-    .where('account_id', '=', owner.accountId)
-    .where('mode', '=', owner.mode)
-    .executeTakeFirst();
-  const found = result.numUpdatedRows > 0n;
-  if (found && SEARCHED_COLUMNS.some((column) => changes[column] !== undefined)) {
-    const row = await db
-      .selectFrom('customers')
-      .select(['id', ...SEARCHED_COLUMNS])
+  const update = (q: QueryCreator<Database>) =>
+    q
+      .updateTable('customers')
+      .set((eb) => ({ ...changes, version: eb('version', '+', 1) }))
       .where('id', '=', id)
-      .executeTakeFirstOrThrow();
-    const { customer_id: _, ...values } = searchRow(row);
-    await db.updateTable('customer_search').set(values).where('customer_id', '=', id).execute();
+      .where('account_id', '=', owner.accountId)
+      .where('mode', '=', owner.mode);
+  if (!SEARCHED_COLUMNS.some((column) => changes[column] !== undefined)) {
+    return (await update(db).executeTakeFirst()).numUpdatedRows > 0n;
   }
+  // The search row follows from the row as it now is (`after`), so it is not read back.
+  const { customer_id: _, ...values } = searchRow(after);
+  const search = (q: QueryCreator<Database>) =>
+    q.updateTable('customer_search').set(values).where('customer_id', '=', id);
+  if (onPostgres(db)) {
+    // One round trip: the search row's update rides the customer's as a data-modifying WITH.
+    // Both are rows of the same customer; the search row changes only if the customer did.
+    const owned = sql<SqlBool>`exists (select 1 from customers where id = ${id} and account_id = ${owner.accountId} and mode = ${owner.mode})`;
+    const withSearch = db.with('search', (q) => search(q).where(owned)) as unknown as QueryCreator<Database>;
+    const result = await update(withSearch).executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+  const found = (await update(db).executeTakeFirst()).numUpdatedRows > 0n;
+  if (found) await search(db).execute();
   return found;
 }
 

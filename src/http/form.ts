@@ -4,6 +4,8 @@ import { AppError } from '../errors.js';
 const MAX_PAIRS = 256;
 const MAX_DEPTH = 4;
 const NAME = /^([^[\]]*)((?:\[[^[\]]*\])*)$/;
+/** A pair with no brackets, escapes or `+`, and one `=` at most after the name: taken as it is. */
+const PLAIN = /^[^[\]%+=]+=[^[\]%+=]*$/;
 
 type Node = { [key: string]: unknown };
 
@@ -46,6 +48,22 @@ export function parseForm(text: string): Record<string, unknown> {
   }
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
+    // The common pair (`limit=10`): a plain name and value, nothing to decode or split.
+    if (PLAIN.test(pair) && eq > 0) {
+      const key = pair.slice(0, eq);
+      const existing = root[key];
+      if (existing !== undefined && typeof existing === 'object' && !Array.isArray(existing)) {
+        throw new AppError(
+          'parameter_invalid',
+          `Invalid ${key}: given both as a value and as an object.`,
+          key,
+        );
+      }
+      const value = pair.slice(eq + 1);
+      root[key] =
+        existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value];
+      continue;
+    }
     const path = pathOf(decode(eq === -1 ? pair : pair.slice(0, eq)));
     const value = decode(eq === -1 ? '' : pair.slice(eq + 1));
     if (path.length > MAX_DEPTH) {
