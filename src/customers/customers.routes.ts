@@ -84,7 +84,11 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
         response: { 200: Type.Ref(Customer), ...errorResponses(['resource_missing']) },
       },
     },
-    async (request) => service.retrieveCustomer(deps, callerOf(request), request.params.id),
+    async (request, reply) => {
+      const text = await service.retrieveCustomer(deps, callerOf(request), request.params.id);
+      // Already the JSON of a Customer: sent as it is, not serialised again.
+      return reply.type('application/json; charset=utf-8').send(text as unknown as Customer);
+    },
   );
 
   const update = {
@@ -172,6 +176,10 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
         },
       },
     },
-    async (request) => service.listCustomers(deps, callerOf(request), request.query),
+    async (request, reply) => {
+      const text = await service.listCustomers(deps, callerOf(request), request.query);
+      // Already the JSON of a CustomerList: sent as it is, not serialised again.
+      return reply.type('application/json; charset=utf-8').send(text as unknown as CustomerList);
+    },
   );
 };
