@@ -11,7 +11,6 @@ import { isId, newId } from '../ids.js';
 import type {
   CreateCustomerBody,
   Customer,
-  CustomerList,
   DeletedCustomer,
   ListCustomersQuery,
   UpdateCustomerBody,
