@@ -2,7 +2,6 @@ import type { Kysely } from 'kysely';
 import type { Config, DatabaseConfig } from '../config.js';
 import type { Db, OpenOptions } from './db.js';
 import { migrateToLatest } from './migrations.js';
-import { openPostgres } from './postgres.js';
 import { openSqlite } from './sqlite.js';
 
 export type { Db, OpenOptions } from './db.js';
@@ -18,8 +17,11 @@ export type { Coalesced, Coalescer, WriteBatch, WriteFn, WriteOptions } from './
 export const RESTART_AFTER_MIGRATION =
   "After a migration that changes a table's columns, restart the servers and workers already running on this database: until then PostgreSQL refuses some of their queries.";
 
+/** PostgreSQL's client is loaded only by a process that uses it: on SQLite it is memory for nothing. */
 export async function openDatabase(config: DatabaseConfig, options: OpenOptions = {}): Promise<Db> {
-  return config.dialect === 'sqlite' ? openSqlite(config.path) : openPostgres(config.url, options);
+  if (config.dialect === 'sqlite') return openSqlite(config.path);
+  const { openPostgres } = await import('./postgres.js');
+  return openPostgres(config.url, options);
 }
 
 /** What opening takes from the configuration; a test may leave the query timeout out. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { MailConfig } from '../config.js';
 import type { MailMessage, MailTransport } from './mail.types.js';
 
@@ -36,10 +36,27 @@ function envelope(message: MailMessage) {
  * SMTP when `LUNIPAY_SMTP_URL` is set; otherwise each mail is an `.eml` file in the mail folder
  * (written under a temporary name, then renamed, so a reader never sees half a mail).
  */
+/**
+ * nodemailer is loaded with the first mail, not at start: most processes send none for long,
+ * and it costs several megabytes of memory.
+ */
+function lazyTransport(options: Parameters<typeof import('nodemailer').createTransport>[0]) {
+  let made: Promise<Transporter> | undefined;
+  let transport: Transporter | undefined;
+  return {
+    get: () =>
+      (made ??= import('nodemailer').then(({ default: nodemailer }) => {
+        transport = nodemailer.createTransport(options);
+        return transport;
+      })),
+    close: () => transport?.close(),
+  };
+}
+
 export function createMailTransport(config: MailConfig): MailTransport {
   if (config.smtpUrl !== undefined) {
     // Short timeouts: a mail server that hangs delays the job's retry, never the lane for long.
-    const transport = nodemailer.createTransport({
+    const transport = lazyTransport({
       url: config.smtpUrl,
       connectionTimeout: 10_000,
       greetingTimeout: 10_000,
@@ -50,7 +67,7 @@ export function createMailTransport(config: MailConfig): MailTransport {
     return {
       async send(message) {
         try {
-          await transport.sendMail(envelope(message));
+          await (await transport.get()).sendMail(envelope(message));
         } catch (error) {
           throw describe(error);
         }
@@ -58,10 +75,10 @@ export function createMailTransport(config: MailConfig): MailTransport {
       close: () => transport.close(),
     };
   }
-  const files = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  const files = lazyTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
     async send(message) {
-      const info = await files.sendMail(envelope(message));
+      const info = await (await files.get()).sendMail(envelope(message));
       mkdirSync(config.dir, { recursive: true, mode: 0o700 });
       const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(4).toString('hex')}.eml`;
       const temporary = join(config.dir, `.${name}.tmp`);
