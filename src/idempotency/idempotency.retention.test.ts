@@ -30,17 +30,21 @@ forEachDatabase('Idempotency retention', (dialect) => {
       .where('key', '=', key)
       .execute();
   const inFlight = (key: string, createdAgo: number, leaseExpiresMs: number) =>
-    store.insertInFlight(h.db.kysely, {
-      account_id: acct.id,
-      mode: 'test',
-      key,
-      method: 'POST',
-      path: '/v1/customers',
-      params_hash: 'x',
-      lease_token: `token-${key}`,
-      lease_expires_ms: leaseExpiresMs,
-      created: nowSeconds() - createdAgo,
-    });
+    h.db.kysely.transaction().execute((trx) =>
+      store.inFlightInserts.flush(trx, [
+        {
+          account_id: acct.id,
+          mode: 'test',
+          key,
+          method: 'POST',
+          path: '/v1/customers',
+          params_hash: 'x',
+          lease_token: `token-${key}`,
+          lease_expires_ms: leaseExpiresMs,
+          created: nowSeconds() - createdAgo,
+        },
+      ]),
+    );
 
   test('records 24 hours old are pruned; younger ones and live leases are kept', async () => {
     await post('a-day-old', 'day@example.com');

@@ -120,20 +120,22 @@ export async function claim(deps: IdempotencyDeps, request: IdempotentRequest): 
   // then the insert is simply tried again.
   for (let attempt = 0; attempt < 5; attempt++) {
     const token = newToken();
-    // Through the write path: on SQLite the claim shares a commit with writes arriving with it.
-    const inserted = await deps.db.write((trx) =>
-      store.insertInFlight(trx, {
-        account_id: ref.accountId,
-        mode: ref.mode,
-        key: ref.key,
-        method: request.method,
-        path: request.path,
-        params_hash: hash,
-        lease_token: token,
-        lease_expires_ms: Date.now() + deps.leaseMs,
-        created: nowSeconds(),
-      }),
-    );
+    // Through the write path: the claim shares a commit with writes arriving with it, and the
+    // claims of a batch share one insert.
+    const record: store.NewInFlight = {
+      account_id: ref.accountId,
+      mode: ref.mode,
+      key: ref.key,
+      method: request.method,
+      path: request.path,
+      params_hash: hash,
+      lease_token: token,
+      lease_expires_ms: Date.now() + deps.leaseMs,
+      created: nowSeconds(),
+    };
+    const inserted = await deps.db.write(async (trx) => store.claimedIn(trx, token), {
+      coalesce: [{ coalescer: store.inFlightInserts, value: record }],
+    });
     if (inserted) return { kind: 'execute', lease: { ref, token } };
 
     const row = await store.findRecord(deps.db.reader, ref);

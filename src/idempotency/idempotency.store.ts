@@ -1,4 +1,5 @@
 import type { ExpressionBuilder, Kysely, Transaction, Updateable } from 'kysely';
+import type { Coalescer } from '../db/index.js';
 import type { Database, IdempotencyKeysTable, Mode } from '../db/schema.js';
 
 type Q = Kysely<Database> | Transaction<Database>;
@@ -15,18 +16,45 @@ function byKey(ref: KeyRef) {
   return { account_id: ref.accountId, mode: ref.mode, key: ref.key };
 }
 
-/** Inserts a new in-flight record; false when the key already has one (left untouched). */
-export async function insertInFlight(
-  db: Q,
-  row: Omit<IdempotencyRow, 'state' | 'status' | 'body' | 'customer_id'>,
-): Promise<boolean> {
-  const result = await db
-    .insertInto('idempotency_keys')
-    .values({ ...row, state: 'in_flight', status: null, body: null, customer_id: null })
-    .onConflict((oc) => oc.columns(['account_id', 'mode', 'key']).doNothing())
-    .executeTakeFirst();
-  return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
-}
+export type NewInFlight = Omit<IdempotencyRow, 'state' | 'status' | 'body' | 'customer_id'>;
+
+/** The lease tokens that got their record, by transaction: what `inFlightInserts` leaves for its writes. */
+const claimed = new WeakMap<Transaction<Database>, Set<string>>();
+
+/**
+ * New in-flight records, of every claim of a group-commit batch in one multi-row insert (one
+ * round trip on PostgreSQL, where a statement a claim would be one each). A key that already has
+ * a record keeps it untouched; of two claims of one key in the batch, the first gets it. Each
+ * claim then asks `claimedIn` whether its own lease token is the one stored.
+ */
+export const inFlightInserts: Coalescer<NewInFlight> = {
+  key: 'idempotency-claims',
+  phase: 'before',
+  async flush(trx, rows) {
+    const seen = new Set<string>();
+    const firsts = rows.filter((row) => {
+      const k = JSON.stringify([row.account_id, row.mode, row.key]);
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+    const stored = await trx
+      .insertInto('idempotency_keys')
+      .values(
+        firsts.map((row) => ({ ...row, state: 'in_flight', status: null, body: null, customer_id: null })),
+      )
+      .onConflict((oc) => oc.columns(['account_id', 'mode', 'key']).doNothing())
+      .returning('lease_token')
+      .execute();
+    const tokens = claimed.get(trx) ?? new Set<string>();
+    for (const row of stored) if (row.lease_token !== null) tokens.add(row.lease_token);
+    claimed.set(trx, tokens);
+  },
+};
+
+/** Whether the claim holding `token` inserted its record in this transaction (inFlightInserts). */
+export const claimedIn = (trx: Transaction<Database>, token: string): boolean =>
+  claimed.get(trx)?.has(token) ?? false;
 
 export async function findRecord(db: Q, ref: KeyRef): Promise<IdempotencyRow | undefined> {
   const k = byKey(ref);
