@@ -1,6 +1,8 @@
 import type { MachineInfo } from './machine.js';
 import { DISTURBED } from './measure.js';
 import type { Dialect } from './options.js';
+import { searchLines } from './search-report.js';
+import type { SearchFigures } from './search-run.js';
 import type { WebhookFigures } from './webhooks.js';
 import type { WrkResult } from './wrk.js';
 
@@ -44,6 +46,8 @@ export interface DatabaseResult {
   serverPeakRssMb: number;
   /** Times the server process died under the run (killed from outside, or crashed) and was restarted. */
   serverRestarts: { during: string; exit: string }[];
+  /** The search part (bench/search-run.ts), when the run had it. */
+  search?: SearchFigures;
 }
 
 export interface BenchResult {
@@ -121,6 +125,7 @@ export function markdown(result: BenchResult): string {
     }
   }
   lines.push(...webhookLines(result));
+  lines.push(...searchLines(result));
   lines.push(
     '',
     "The service's performance targets (bench/targets.ts); throughput is judged on × paired.",

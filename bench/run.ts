@@ -8,6 +8,8 @@ import { benchOptions, type Dialect, parsedOrExit, runNames } from './options.js
 import { ROOT, type Running, START_ARGS, startBaseline, startReceiver, startServer } from './processes.js';
 import { type BenchResult, type DatabaseResult, markdown, type ScenarioResult } from './report.js';
 import { baselineTemplates, preflight, type Scenario, type ScenarioContext, scenarios } from './scenarios.js';
+import { runSearchPart, type SearchFigures } from './search-run.js';
+import { wantedSearchPart } from './search-scenarios.js';
 import type { Seeded } from './seed.js';
 import { evaluateTargets } from './targets.js';
 import { type WebhookFigures, withEndpoint } from './webhooks.js';
@@ -146,17 +148,14 @@ async function runDatabase(
   );
   // Private addresses allowed so that an endpoint may point at the receiver on loopback; the
   // scenarios without an endpoint are unaffected (the setting only relaxes URL checks).
-  const start = () =>
-    startServer({
-      databaseUrl,
-      logDir: workDir,
-      name: `server-${dialect}`,
-      env: { LUNIPAY_WEBHOOK_ALLOW_PRIVATE: 'true' },
-    });
+  const startOn = (url: string, name: string) =>
+    startServer({ databaseUrl: url, logDir: workDir, name, env: { LUNIPAY_WEBHOOK_ALLOW_PRIVATE: 'true' } });
+  const start = () => startOn(databaseUrl, `server-${dialect}`);
   let server = await start();
   const receiver = await startReceiver(workDir);
   const results: ScenarioResult[] = [];
   const restarts: DatabaseResult['serverRestarts'] = [];
+  let search: SearchFigures | undefined;
   try {
     for (const scenario of list) {
       try {
@@ -171,6 +170,14 @@ async function runDatabase(
         server = await start();
         results.push(await runScenario(server, baseline, dialect, scenario, seeded, idsFile, receiver));
       }
+    }
+    const part = wantedSearchPart(wanted);
+    if (part.size > 0) {
+      search = await runSearchPart({
+        ...{ dialect, options, runId, workDir, log, seeded, databaseUrl, idsFile, baseline, server },
+        startServer: startOn,
+        wanted: part,
+      });
     }
   } finally {
     await server.stop();
@@ -187,6 +194,7 @@ async function runDatabase(
     scenarios: results,
     serverPeakRssMb: Math.max(0, ...results.map((r) => r.hwmMb)),
     serverRestarts: restarts,
+    ...(search ? { search } : {}),
   };
 }
 

@@ -66,18 +66,49 @@ const ROWS_PER_STATEMENT = 512;
 /** Seeded creation times: one customer every 2 s, ending an hour ago. */
 const STEP_MS = 2000;
 
+const FIRST_NAMES = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances', 'John'];
+
+/** Eight letters from `n`, the first a capital. */
+function letters(n: number): string {
+  let out = '';
+  for (let k = 0; k < 8; k++, n = Math.floor(n / 26))
+    out += String.fromCharCode((k === 0 ? 65 : 97) + (n % 26));
+  return out;
+}
+
+/**
+ * The searched fields of seeded customer `i`, so that a search can be written for a few of
+ * them (bench/search-scenarios.ts). Every customer's last name and phone differ (both come from
+ * `i` by a multiplication that is one-to-one modulo 26⁸ and 10¹⁰), spread as real ones are
+ * over many trigrams; first names come from a short list, as real ones mostly do, and every
+ * phone starts "+1": trigrams that most customers share.
+ */
+export function seededPerson(i: number): {
+  email: string;
+  firstName: string;
+  lastName: string;
+  phone: string;
+} {
+  return {
+    email: `customer.${i}@example.com`,
+    firstName: FIRST_NAMES[i % FIRST_NAMES.length] as string,
+    lastName: letters((i * 48_271 + 12_345) % 26 ** 8),
+    phone: `+1${String((i * 2_654_435_761 + 12_345) % 10 ** 10).padStart(10, '0')}`,
+  };
+}
+
 function row(i: number, id: string, accountId: string, ms: number): NewCustomerRow {
   const seconds = Math.floor(ms / 1000);
-  const email = `customer.${i}@example.com`;
+  const person = seededPerson(i);
   return {
     id,
     account_id: accountId,
     mode: 'test',
-    email,
-    email_lower: email,
-    first_name: 'Ada',
-    last_name: 'Lovelace',
-    phone: '+18765551234',
+    email: person.email,
+    email_lower: person.email,
+    first_name: person.firstName,
+    last_name: person.lastName,
+    phone: person.phone,
     company_name: 'Analytical Engines Ltd.',
     notes: 'VIP — priority support',
     metadata: JSON.stringify({ internal_id: `ACCT-${i}` }),
@@ -124,6 +155,7 @@ export async function seed(
     // change mid-run. SQLite gets nothing: the app never runs ANALYZE there either.
     if (config.dialect === 'postgres') {
       await sql`vacuum analyze customers`.execute(db.kysely);
+      await sql`vacuum analyze customer_search`.execute(db.kysely);
       // Flush the load's dirty pages now: otherwise a spread checkpoint writes them for minutes
       // into the first scenarios. Needs superuser (or pg_checkpoint); without it, carry on.
       await sql`checkpoint`.execute(db.kysely).catch(() => undefined);

@@ -1,7 +1,7 @@
 import { type Kysely, type Migration, sql } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
 import { createPortalTables } from './migrations.portal.js';
-import { createSearchTables } from './migrations.search.js';
+import { createSearchTables, splitSearchIndex } from './migrations.search.js';
 
 /**
  * Migrations live in code, not in files found at run time, so the same list runs from `src/`
@@ -340,6 +340,11 @@ const migrations = (dialect: DatabaseConfig['dialect']): Record<string, Migratio
           .columns(['type', 'state', 'run_at', 'seq'])
           .execute();
         await db.schema.dropIndex('jobs_unfinished_seq').execute();
+      },
+    },
+    '0012_customer_search_fts_per_column': {
+      async up(db: Kysely<unknown>) {
+        await splitSearchIndex(db, dialect);
       },
     },
   };

@@ -39,7 +39,9 @@ forEachDatabase('search index erasure', (dialect) => {
       // The index's own pages, as stored: a trigram kept under a deletion mark would be here.
       const { rows } = await sql<{
         block: Uint8Array | null;
-      }>`select block from customer_search_fts_data`.execute(h.db.kysely);
+      }>`select block from customer_search_email_fts_data union all select block from customer_search_name_fts_data`.execute(
+        h.db.kysely,
+      );
       const bytes = Buffer.concat(rows.map((r) => Buffer.from(r.block ?? new Uint8Array())));
       return ['qxz', 'xzj', 'zjv', 'jvw', 'vwk'].filter((t) => bytes.includes(t)).length;
     };

@@ -20,7 +20,8 @@ export interface SearchDeps {
  * in the process; PostgreSQL's connections are few):
  * - the trigram index is used when it gives at most INDEX_CAP candidates (it is read no further
  *   than one more): those are looked up by key and sorted, a cost that depends on the matches,
- *   not on how many customers there are;
+ *   not on how many customers there are. It is asked about a few trigrams of each term first
+ *   (search.sql.ts, `sampledTrigrams`), and about the whole terms when those leave too many;
  * - otherwise (a term too common, a query the index cannot answer: only negations, null,
  *   metadata or `created`) the search walks the account's customers newest first, testing each,
  *   and stops after WALK_CAP of them. A page may then hold fewer than `limit` customers, or
@@ -58,7 +59,9 @@ export async function searchCustomers(
       if (email !== undefined) return { rows: await store.run(store.emailQuery(q, page, email)) };
       const index = indexedTerms(query, dialect);
       if (useIndex && index.terms.length > 0) {
-        const keys = await store.indexCandidates(q, dialect, index, INDEX_CAP);
+        // A few trigrams of each term first; the whole terms when those leave too many.
+        let keys = await store.indexCandidates(q, dialect, index, INDEX_CAP, 'few');
+        if (keys.length > INDEX_CAP) keys = await store.indexCandidates(q, dialect, index, INDEX_CAP, 'all');
         if (keys.length <= INDEX_CAP) {
           return {
             rows:

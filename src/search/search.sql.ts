@@ -103,19 +103,84 @@ export function indexedTerms(
   return { join: query.join, terms: usable };
 }
 
-/** SQLite: the FTS5 query for the terms (a phrase per term, quotes doubled, in its column). */
-export function ftsMatch(join: 'and' | 'or', terms: readonly IndexedTerm[]): string {
-  return terms
-    .map(({ column, term }) => `${column} : "${term.replaceAll('"', '""')}"`)
-    .join(join === 'and' ? ' AND ' : ' OR ');
+/**
+ * How much of a term the index is asked about. `few`: a handful of its trigrams, spread over it
+ * (`sampledTrigrams`); `all`: the whole term. A trigram common to many customers (a digit
+ * triple, "+1 ", a frequent first name's letters) has a list of matches as long as a good part
+ * of the table, and asking for the whole term makes the index read and merge every such list:
+ * the cost grows with the table. A few trigrams narrow nearly as well and read far less; the
+ * exact predicates then decide, so the answers are the same. `all` is the fallback when the few
+ * leave more candidates than the cap.
+ */
+export type Narrowing = 'few' | 'all';
+
+const trigramsOf = (chars: readonly string[], at: number): string => chars.slice(at, at + 3).join('');
+
+/**
+ * The trigrams of `term` the index is asked about under `few`: its first, its middle and its
+ * last, in the term's order. SQLite ANDs them in any order, so they may overlap (a term of five
+ * characters or more gives three); PostgreSQL's `%a%b%` needs them `apart`, so there a term of
+ * six to eight characters gives its first and last, one of nine or more the middle one too.
+ * A shorter term is asked about whole. Every value that contains the term contains them (apart
+ * and in this order, when asked), so the index still finds every answer. `usable` keeps a
+ * trigram only if the dialect's index has it (pg_trgm indexes letters and digits only); none
+ * usable gives the whole term.
+ *
+ * Three, not fewer: each candidate the index gives costs a lookup of its rows, and with two
+ * trigrams of digits a million customers left a hundred candidates to a term that matches one.
+ */
+export function sampledTrigrams(
+  term: string,
+  options: { apart: boolean; usable?: (trigram: string) => boolean },
+): string[] {
+  const chars = Array.from(term);
+  const last = chars.length - 3;
+  let at: number[];
+  if (options.apart) {
+    if (chars.length < 6) return [term];
+    at = chars.length >= 9 ? [0, Math.floor(last / 2), last] : [0, last];
+  } else {
+    if (chars.length < 5) return [term];
+    at = [0, Math.floor(last / 2), last];
+  }
+  const picked = at.map((i) => trigramsOf(chars, i)).filter(options.usable ?? (() => true));
+  return picked.length === 0 ? [term] : picked;
 }
 
-/** PostgreSQL: the same as LIKE patterns on `s`, which pg_trgm's GIN indexes answer. */
-export function trigramCondition(join: 'and' | 'or', terms: readonly IndexedTerm[]): Predicate {
-  const parts = terms.map(
-    ({ column, term }) =>
-      sql`${sql.ref(`s.${column}`)} like ${`%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`,
-  );
+const ftsString = (text: string) => `"${text.replaceAll('"', '""')}"`;
+
+/**
+ * SQLite: the FTS5 query for one term, in its column's own table: the whole term as one phrase
+ * (`all`), or its sampled trigrams each on its own, ANDed (`few`: a phrase would make FTS5
+ * check their positions too, which the exact recheck does anyway).
+ */
+export function ftsMatch(term: string, narrowing: Narrowing = 'all'): string {
+  return narrowing === 'all'
+    ? ftsString(term)
+    : sampledTrigrams(term, { apart: false }).map(ftsString).join(' AND ');
+}
+
+const likeEscape = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+const PG_INDEXED = /^[\p{L}\p{N}]{3}$/u;
+
+/**
+ * PostgreSQL: the same as LIKE patterns on `s`, which pg_trgm's GIN indexes answer. `few`: the
+ * sampled trigrams in order, `%a%b%`, so pg_trgm looks up those and no others (it takes a
+ * pattern's trigrams from each of its fixed fragments); only trigrams of letters and digits,
+ * the ones it indexes whole.
+ */
+export function trigramCondition(
+  join: 'and' | 'or',
+  terms: readonly IndexedTerm[],
+  narrowing: Narrowing = 'all',
+): Predicate {
+  const parts = terms.map(({ column, term }) => {
+    const fragments =
+      narrowing === 'all'
+        ? [term]
+        : sampledTrigrams(term, { apart: true, usable: (t) => PG_INDEXED.test(t) });
+    return sql`${sql.ref(`s.${column}`)} like ${`%${fragments.map(likeEscape).join('%')}%`}`;
+  });
   return sql`(${sql.join(parts, sql.raw(join === 'and' ? ' and ' : ' or '))})`;
 }
 

@@ -7,8 +7,9 @@ import {
   type Transaction,
 } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
+import { ftsTable } from '../db/migrations.search.js';
 import type { CustomersTable, Database, Mode } from '../db/schema.js';
-import { ftsMatch, type IndexedTerm, trigramCondition } from './search.sql.js';
+import { ftsMatch, type IndexedTerm, type Narrowing, trigramCondition } from './search.sql.js';
 
 type Q = Kysely<Database> | Transaction<Database>;
 type Dialect = DatabaseConfig['dialect'];
@@ -62,33 +63,62 @@ export function emailQuery(db: Q, page: SearchPage, emailLower: string) {
 }
 
 /**
- * The trigram index's candidates for `terms`, of every account, no more than `cap + 1` of them:
- * the index stops reading there (PostgreSQL's GIN index is read whole first, which the session's
- * statement timeout bounds). SQLite: FTS5 rowids; PostgreSQL: customer ids.
+ * The trigram index's candidates, of every account, no more than `cap + 1` of them: the index
+ * stops reading there (PostgreSQL's GIN index is read whole first, which the session's
+ * statement timeout bounds). `narrowing`: what of each term the index is asked about
+ * (search.sql.ts). PostgreSQL: one statement, customer ids. SQLite: one statement per term, in
+ * its column's FTS5 table, FTS5 rowids; indexCandidates combines them.
  */
-export function candidatesQuery(
-  db: Q,
+export function candidatesQueries(
   dialect: Dialect,
   index: { join: 'and' | 'or'; terms: IndexedTerm[] },
   cap: number,
+  narrowing: Narrowing = 'all',
 ) {
-  return dialect === 'sqlite'
-    ? sql<{
-        key: number;
-      }>`select rowid as key from customer_search_fts where customer_search_fts match ${ftsMatch(index.join, index.terms)} limit ${cap + 1}`
-    : sql<{
-        key: string;
-      }>`select s.customer_id as key from customer_search s where ${trigramCondition(index.join, index.terms)} limit ${cap + 1}`;
+  if (dialect === 'postgres')
+    return [
+      sql<{
+        key: number | string;
+      }>`select s.customer_id as key from customer_search s where ${trigramCondition(index.join, index.terms, narrowing)} limit ${cap + 1}`,
+    ];
+  return index.terms.map(({ column, term }) => {
+    const table = sql.id(ftsTable(column));
+    return sql<{
+      key: number | string;
+    }>`select rowid as key from ${table} where ${table} match ${ftsMatch(term, narrowing)} limit ${cap + 1}`;
+  });
 }
 
+/**
+ * The candidates, or `cap + 1` of them when there are more than `cap`. SQLite, one term's at a
+ * time: for AND, the keys every term within the cap gave (a term past it narrows nothing, and
+ * the others still hold every answer); for OR, all of them, unless one term is past the cap.
+ */
 export async function indexCandidates(
   db: Q,
   dialect: Dialect,
   index: { join: 'and' | 'or'; terms: IndexedTerm[] },
   cap: number,
+  narrowing: Narrowing = 'all',
 ): Promise<(number | string)[]> {
-  const { rows } = await candidatesQuery(db, dialect, index, cap).execute(db);
-  return rows.map((r) => r.key);
+  const queries = candidatesQueries(dialect, index, cap, narrowing);
+  let keys: Set<number | string> | undefined;
+  let overCap: (number | string)[] | undefined;
+  for (const query of queries) {
+    const found = (await query.execute(db)).rows.map((r) => r.key);
+    if (found.length > cap) {
+      if (index.join === 'or' || queries.length === 1) return found;
+      overCap = found;
+      continue;
+    }
+    if (index.join === 'or') keys = new Set([...(keys ?? []), ...found]);
+    else keys = keys === undefined ? new Set(found) : new Set(found.filter((k) => keys?.has(k)));
+    if (index.join === 'and' && keys.size === 0) return [];
+  }
+  if (keys === undefined) return overCap ?? [];
+  const all = [...keys];
+  // An OR's union may pass the cap though no term did.
+  return all.length > cap ? all.slice(0, cap + 1) : all;
 }
 
 /** PostgreSQL's answer to a statement that ran past its `statement_timeout`. */

@@ -1,0 +1,378 @@
+import { mkdirSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { ftsTable, TRIGRAM_COLUMNS } from '../src/db/migrations.search.js';
+import { prepare } from './databases.js';
+import { memory } from './machine.js';
+import { measurer, ratio, serverRoles } from './measure.js';
+import type { BenchOptions, Dialect } from './options.js';
+import type { Running } from './processes.js';
+import { baselineTemplates, preflight, scenarios } from './scenarios.js';
+import {
+  SEARCH_DESCRIPTIONS,
+  SEARCHES,
+  type SearchName,
+  type SearchPartName,
+  searchTemplates,
+} from './search-scenarios.js';
+import type { Seeded } from './seed.js';
+import type { Template, WrkResult } from './wrk.js';
+
+/**
+ * The search part of a database's run, after its other scenarios, on the same seeded table:
+ * - each search at ONE connection (its latency: p50, p99) and at the run's connections (its
+ *   throughput, paired with a baseline as every scenario is), at the full size; then at one
+ *   connection again on a second database of a tenth of the size, for the growth of the p50;
+ * - the export of the whole table over HTTP, from a freshly started server: customers a
+ *   second and the server's peak RSS;
+ * - what the search index costs writes: create and update measured with it, then with the
+ *   trigram index dropped (SQLite: the FTS5 tables and their triggers; PostgreSQL: the GIN
+ *   indexes), then with no search rows written at all (`customer_search` replaced by a view
+ *   that swallows writes: the write path as it was before search). The database is left so.
+ */
+
+export interface Throughput {
+  rps: number;
+  pairedBaselineRps: number;
+  pairedRatio: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+export interface Latency {
+  p50: number;
+  p99: number;
+  rps: number;
+  errors: number;
+}
+export interface SearchResult {
+  name: SearchName;
+  description: string;
+  atFull: Latency;
+  atSmall?: Latency;
+  /** p50 at the full size over p50 at a tenth of it, at one connection. */
+  p50Growth?: number;
+  throughput: Throughput;
+  responseBytes: number;
+}
+export interface ExportFigures {
+  customers: number;
+  seconds: number;
+  customersPerSecond: number;
+  mb: number;
+  rssBeforeMb: number;
+  peakRssMb: number;
+}
+export interface WriteCost {
+  scenario: 'create' | 'update';
+  withIndex: Throughput;
+  withoutIndex: Throughput;
+  withoutSearchRows: Throughput;
+  /**
+   * with ÷ without, on req/s: the two are measured seconds apart on the same database and
+   * machine, closer than either is to its paired baseline (whose own noise would count twice).
+   * The same on the paired ratios beside it.
+   */
+  indexRatio: number;
+  searchRowsRatio: number;
+  pairedIndexRatio: number;
+  pairedSearchRowsRatio: number;
+}
+export interface SearchFigures {
+  fullCount: number;
+  smallCount: number;
+  searches: SearchResult[];
+  export?: ExportFigures;
+  writeCost?: WriteCost[];
+}
+
+export interface SearchPartDeps {
+  dialect: Dialect;
+  options: BenchOptions;
+  runId: string;
+  workDir: string;
+  log: (message: string) => void;
+  seeded: Seeded;
+  databaseUrl: string;
+  idsFile: string;
+  /** The paired baseline, idle between its measurements. */
+  baseline: Running;
+  /** The database's server, running; the part stops it when it needs a fresh one. */
+  server: Running;
+  startServer: (databaseUrl: string, name: string) => Promise<Running>;
+  wanted: Set<SearchPartName>;
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+export async function runSearchPart(deps: SearchPartDeps): Promise<SearchFigures> {
+  const { dialect, options, log } = deps;
+  const settings = {
+    threads: options.threads,
+    timeoutS: 10,
+    warmupS: options.warmupS,
+    durationS: options.durationS,
+    workDir: deps.workDir,
+    quietWaitMs: options.quietWaitMs,
+    retryAboveOthers: Number.POSITIVE_INFINITY,
+    budgetMs: options.budgetMs,
+    log,
+  };
+  const many = measurer({ ...settings, connections: options.connections });
+  const one = measurer({ ...settings, connections: 1 });
+  const ctx = { secret: deps.seeded.secret, deepCursor: deps.seeded.deepCursor };
+  const tag = (name: string) => `${deps.runId}-${dialect}-${name}`;
+
+  const latency = async (server: Running, templates: Template[], name: string): Promise<Latency> => {
+    const rolesOf = serverRoles(dialect, server.pid, options.pgUrl);
+    await one.quietly(await rolesOf());
+    const { result } = await one.warmAndMeasure(server.url, templates, tag(name), rolesOf, deps.idsFile);
+    return {
+      p50: result.latencyMs.p50,
+      p99: result.latencyMs.p99,
+      rps: result.rps,
+      errors: result.errors.total,
+    };
+  };
+  const throughput = async (server: Running, templates: Template[], name: string): Promise<Throughput> => {
+    const rolesOf = serverRoles(dialect, server.pid, options.pgUrl);
+    await many.quietly(await rolesOf());
+    const paired = await many.measure(
+      deps.baseline.url,
+      baselineTemplates(ctx),
+      `${tag(name)}-base`,
+      { server: deps.baseline.pid },
+      options.durationS,
+      deps.idsFile,
+    );
+    const { result: r } = await many.warmAndMeasure(server.url, templates, tag(name), rolesOf, deps.idsFile);
+    log(`${dialect} ${name}: ${r.rps} req/s (paired baseline ${paired.rps}), p50 ${r.latencyMs.p50} ms`);
+    return figures(r, paired);
+  };
+
+  const out: SearchFigures = {
+    fullCount: deps.seeded.count,
+    smallCount: smallSize(deps.seeded.count),
+    searches: [],
+  };
+  let server = deps.server;
+  const wantedSearches = SEARCHES.filter((name) => deps.wanted.has(name));
+  for (const name of wantedSearches) {
+    const templates = searchTemplates(name, ctx.secret, out.fullCount);
+    const shapes = await preflight(server.url, { name, description: '', templates }, [], tag(name));
+    const atFull = await latency(server, templates, `${name}-c1`);
+    const t = await throughput(server, templates, name);
+    log(
+      `${dialect} ${name} at ${out.fullCount}: p50 ${atFull.p50} ms, p99 ${atFull.p99} ms at one connection`,
+    );
+    out.searches.push({
+      name,
+      description: SEARCH_DESCRIPTIONS[name],
+      atFull,
+      throughput: t,
+      responseBytes: Math.max(...shapes.map((s) => s.bytes)),
+    });
+  }
+  if (wantedSearches.length > 0) await atSmallSize(deps, out, latency);
+
+  if (deps.wanted.has('export')) {
+    await server.stop();
+    server = await deps.startServer(deps.databaseUrl, `server-${dialect}-export`);
+    out.export = await measureExport(server, ctx.secret);
+    log(`${dialect} export: ${JSON.stringify(out.export)}`);
+  }
+
+  if (deps.wanted.has('search_write_cost')) {
+    const all = scenarios(ctx);
+    const writes = (['create', 'update'] as const).map((name) => ({
+      name,
+      templates: all.find((s) => s.name === name)?.templates ?? [],
+    }));
+    const measureWrites = async (label: string) => {
+      const got: Record<string, Throughput> = {};
+      for (const w of writes) got[w.name] = await throughput(server, w.templates, `${w.name}_${label}`);
+      return got;
+    };
+    const withIndex = await measureWrites('with_index');
+    await server.stop();
+    await dropTrigramIndex(dialect, deps.databaseUrl, options.pgUrl);
+    server = await deps.startServer(deps.databaseUrl, `server-${dialect}-noindex`);
+    const withoutIndex = await measureWrites('without_index');
+    await server.stop();
+    await swallowSearchRows(dialect, deps.databaseUrl, options.pgUrl);
+    server = await deps.startServer(deps.databaseUrl, `server-${dialect}-norows`);
+    const withoutRows = await measureWrites('without_search_rows');
+    out.writeCost = writes.map(({ name }) => {
+      const a = withIndex[name] as Throughput;
+      const b = withoutIndex[name] as Throughput;
+      const c = withoutRows[name] as Throughput;
+      return {
+        scenario: name,
+        withIndex: a,
+        withoutIndex: b,
+        withoutSearchRows: c,
+        indexRatio: ratio(a.rps, b.rps),
+        searchRowsRatio: ratio(a.rps, c.rps),
+        pairedIndexRatio: ratio(a.pairedRatio, b.pairedRatio),
+        pairedSearchRowsRatio: ratio(a.pairedRatio, c.pairedRatio),
+      };
+    });
+  }
+  if (server !== deps.server) await server.stop();
+  return out;
+}
+
+const smallSize = (count: number) => Math.max(1000, Math.round(count / 10));
+
+function figures(r: WrkResult, paired: WrkResult): Throughput {
+  return {
+    rps: r.rps,
+    pairedBaselineRps: paired.rps,
+    pairedRatio: ratio(r.rps, paired.rps),
+    p50: r.latencyMs.p50,
+    p99: r.latencyMs.p99,
+    errors: r.errors.total,
+  };
+}
+
+/** The same searches at one connection on a database of a tenth of the size, seeded alike. */
+async function atSmallSize(
+  deps: SearchPartDeps,
+  out: SearchFigures,
+  latency: (server: Running, templates: Template[], name: string) => Promise<Latency>,
+): Promise<void> {
+  const dir = join(deps.workDir, 'small');
+  mkdirSync(dir, { recursive: true });
+  deps.log(`seeding a second ${deps.dialect} database with ${out.smallCount.toLocaleString('en')} customers`);
+  const small = await prepare(deps.dialect, {
+    customers: out.smallCount,
+    workDir: dir,
+    idsFile: join(dir, 'ids.txt'),
+    pgUrl: deps.options.pgUrl,
+    runId: `${deps.runId}s`,
+  });
+  const server = await deps.startServer(small.url, `server-${deps.dialect}-small`);
+  try {
+    for (const s of out.searches) {
+      const templates = searchTemplates(s.name, small.seeded.secret, out.smallCount);
+      await preflight(server.url, { name: s.name, description: '', templates }, [], `${s.name}-small`);
+      s.atSmall = await latency(server, templates, `${s.name}-c1-small`);
+      s.p50Growth = round(s.atFull.p50 / s.atSmall.p50);
+      deps.log(
+        `${deps.dialect} ${s.name} at ${out.smallCount}: p50 ${s.atSmall.p50} ms; growth to ${out.fullCount}: ${s.p50Growth}×`,
+      );
+    }
+  } finally {
+    await server.stop();
+    if (!deps.options.keep) await small.drop();
+  }
+}
+
+/** GET /v1/customers/export (NDJSON) read as fast as it comes, the server's RSS sampled meanwhile. */
+async function measureExport(server: Running, secret: string): Promise<ExportFigures> {
+  const before = memory(server.pid)?.rssMb ?? 0;
+  let peak = before;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, memory(server.pid)?.rssMb ?? 0);
+  }, 50);
+  const start = performance.now();
+  const url = new URL('/v1/customers/export?format=ndjson', server.url);
+  const { lines, bytes } = await new Promise<{ lines: number; bytes: number }>((resolve, reject) => {
+    const req = request(url, { headers: { Authorization: `Bearer ${secret}` } }, (res) => {
+      if (res.statusCode !== 200) reject(new Error(`export answered ${res.statusCode}`));
+      let n = 0;
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) n++;
+      });
+      res.on('end', () => resolve({ lines: n, bytes: size }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const seconds = (performance.now() - start) / 1000;
+  clearInterval(sampler);
+  // VmHWM catches a peak between two samples.
+  peak = Math.max(peak, memory(server.pid)?.hwmMb ?? 0);
+  return {
+    customers: lines,
+    seconds: round(seconds),
+    customersPerSecond: Math.round(lines / seconds),
+    mb: round(bytes / 2 ** 20),
+    rssBeforeMb: Math.round(before),
+    peakRssMb: Math.round(peak),
+  };
+}
+
+async function onDatabase(
+  dialect: Dialect,
+  databaseUrl: string,
+  pgUrl: string,
+  statements: string[],
+): Promise<void> {
+  if (dialect === 'sqlite') {
+    const db = new Database(databaseUrl.replace(/^sqlite:/, ''));
+    try {
+      db.transaction(() => {
+        for (const s of statements) db.exec(s);
+      })();
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const schema = decodeURIComponent(databaseUrl).match(/search_path=([A-Za-z0-9_]+)/)?.[1];
+  if (!schema) throw new Error(`no search_path in ${databaseUrl}`);
+  const client = new pg.Client({ connectionString: pgUrl });
+  await client.connect();
+  try {
+    await client.query('begin');
+    await client.query(`set local search_path = ${schema}`);
+    for (const s of statements) await client.query(s);
+    await client.query('commit');
+  } finally {
+    await client.end();
+  }
+}
+
+/** The trigram index gone; `customer_search` still written. */
+function dropTrigramIndex(dialect: Dialect, databaseUrl: string, pgUrl: string): Promise<void> {
+  return onDatabase(
+    dialect,
+    databaseUrl,
+    pgUrl,
+    dialect === 'sqlite'
+      ? [
+          'drop trigger customer_search_ai',
+          'drop trigger customer_search_ad',
+          ...TRIGRAM_COLUMNS.flatMap((c) => [`drop trigger ${ftsTable(c)}_au`, `drop table ${ftsTable(c)}`]),
+        ]
+      : TRIGRAM_COLUMNS.map((c) => `drop index customer_search_${c}_trgm`),
+  );
+}
+
+/**
+ * No search rows written either: `customer_search` becomes an empty view whose writes do
+ * nothing (SQLite: INSTEAD OF triggers; PostgreSQL: DO INSTEAD NOTHING rules), so the store's
+ * statements still run, and cost only their parse and a no-op.
+ */
+function swallowSearchRows(dialect: Dialect, databaseUrl: string, pgUrl: string): Promise<void> {
+  const view = [
+    'alter table customer_search rename to customer_search_kept',
+    'create view customer_search as select * from customer_search_kept where 1 = 0',
+  ];
+  const swallow =
+    dialect === 'sqlite'
+      ? (['insert', 'update', 'delete'] as const).map(
+          (op) =>
+            `create trigger customer_search_no_${op} instead of ${op} on customer_search begin select 1; end`,
+        )
+      : (['insert', 'update', 'delete'] as const).map(
+          (op) => `create rule customer_search_no_${op} as on ${op} to customer_search do instead nothing`,
+        );
+  return onDatabase(dialect, databaseUrl, pgUrl, [...view, ...swallow]);
+}
