@@ -49,17 +49,14 @@ const byOwner = (a: NewEvent, b: NewEvent) =>
 
 /**
  * What a caller may have the counter's statement count beside numbering, for each account and
- * mode it numbers: an SQL expression of `$1` (account_id) and `$2` (mode), such as how many
- * enabled webhook endpoints there are. Given from above: events know nothing of what follows them.
+ * mode it numbers: an SQL expression of `:account` and `:mode`, such as how many enabled webhook
+ * endpoints there are. Given from above: events know nothing of what follows them.
  */
 export type CountedAlongside = string;
 
 export interface NumberedEvents {
   rows: EventRow[];
-  /**
-   * The count asked for, by `account_id:mode`, where the statement could count it in the same
-   * round trip (PostgreSQL); absent where the caller must look for itself (SQLite, in-process).
-   */
+  /** The count asked for, by `account_id:mode`, taken in the counter's own statement. */
   counted: Map<string, number>;
 }
 
@@ -107,7 +104,9 @@ export async function insertEvents(
       rows.push(...numbered(group, taken.last));
       if (taken.counted !== null) counted.set(ownerKey(first), taken.counted);
     } else {
-      rows.push(...numbered(group, await takeNumbers(trx, first, group.length)));
+      const taken = await takeNumbersSqlite(trx, first, group.length, alongside);
+      rows.push(...numbered(group, taken.last));
+      if (taken.counted !== null) counted.set(ownerKey(first), taken.counted);
     }
     i = end;
   }
@@ -119,16 +118,46 @@ export async function insertEvents(
 const numbered = (group: readonly NewEvent[], last: number): Insertable<EventsTable>[] =>
   group.map((event, k) => ({ ...event, sequence: last - group.length + 1 + k }));
 
-async function takeNumbers(trx: Transaction<Database>, owner: NewEvent, n: number): Promise<number> {
-  const { last } = await trx
-    .insertInto('event_sequences')
-    .values({ account_id: owner.account_id, mode: owner.mode, last: n })
-    .onConflict((oc) =>
-      oc.columns(['account_id', 'mode']).doUpdateSet((eb) => ({ last: eb('event_sequences.last', '+', n) })),
-    )
-    .returning('last')
-    .executeTakeFirstOrThrow();
-  return Number(last);
+/** The count's text for one dialect: its owner as PostgreSQL's $1, $2, or SQLite's `?`s in order. */
+function countText(
+  alongside: CountedAlongside | undefined,
+  postgres: boolean,
+): { sql: string; owners: ('account' | 'mode')[] } {
+  if (alongside === undefined) return { sql: postgres ? 'null::bigint' : 'null', owners: [] };
+  const owners: ('account' | 'mode')[] = [];
+  const sql = alongside.replace(/:(account|mode)\b/g, (_, name: 'account' | 'mode') => {
+    owners.push(name);
+    return postgres ? (name === 'account' ? '$1' : '$2') : '?';
+  });
+  return { sql: `(${sql})`, owners };
+}
+
+const sqliteTexts = new Map<CountedAlongside | undefined, ReturnType<typeof countText>>();
+
+/** SQLite: the counter's upsert and the count asked for in one statement, of a fixed text. */
+async function takeNumbersSqlite(
+  trx: Transaction<Database>,
+  owner: NewEvent,
+  n: number,
+  alongside: CountedAlongside | undefined,
+): Promise<{ last: number; counted: number | null }> {
+  let count = sqliteTexts.get(alongside);
+  if (count === undefined) {
+    count = countText(alongside, false);
+    sqliteTexts.set(alongside, count);
+  }
+  const text = `insert into event_sequences as s (account_id, mode, last) values (?, ?, ?) on conflict (account_id, mode) do update set last = s.last + excluded.last returning last, ${count.sql} as counted`;
+  const { rows } = await trx.executeQuery<{ last: number; counted: number | null }>(
+    CompiledQuery.raw(text, [
+      owner.account_id,
+      owner.mode,
+      n,
+      ...count.owners.map((name) => (name === 'account' ? owner.account_id : owner.mode)),
+    ]),
+  );
+  const row = rows[0];
+  if (!row) throw new Error('the event counter returned nothing');
+  return { last: Number(row.last), counted: row.counted === null ? null : Number(row.counted) };
 }
 
 /**
@@ -140,7 +169,7 @@ async function takeNumbers(trx: Transaction<Database>, owner: NewEvent, n: numbe
 const numberAndInsertText = (alongside: CountedAlongside | undefined) => `with counter as (
   insert into event_sequences as s (account_id, mode, last) values ($1, $2, $3::bigint)
   on conflict (account_id, mode) do update set last = s.last + excluded.last
-  returning last, ${alongside === undefined ? 'null::bigint' : `(${alongside})`} as counted
+  returning last, ${countText(alongside, true).sql} as counted
 ), inserted as (
   insert into events (id, account_id, mode, sequence, type, object_id, created, api_version, data, request_id, idempotency_key, source)
   select e.id, $1, $2, counter.last - $3::bigint + e.n, e.type, e.object_id, e.created, e.api_version, e.data, e.request_id, e.idempotency_key, e.source

@@ -11,10 +11,10 @@ export const RESEND = 'webhook_resend';
 
 /**
  * How many enabled endpoints one account and mode has, as the events' numbering statement
- * counts it beside the counter ($1 account_id, $2 mode; see CountedAlongside).
+ * counts it beside the counter (see CountedAlongside).
  */
 export const ENABLED_ENDPOINTS_OF_OWNER =
-  "select count(*) from webhook_endpoints where account_id = $1 and mode = $2 and status = 'enabled'";
+  "select count(*) from webhook_endpoints where account_id = :account and mode = :mode and status = 'enabled'";
 
 /** The enabled endpoints of any of these accounts, for one batch of events. */
 export async function enabledEndpointsOf(db: Q, accountIds: readonly string[]): Promise<EndpointRow[]> {
