@@ -234,19 +234,24 @@ export async function listCustomers(
   page: KeysetPage,
   filter: ListFilter,
 ): Promise<CustomerRow[]> {
+  return listed(db, owner, filter).selectAll().$call(keysetPage(page)).execute();
+}
+
+/** The customers of `owner` that a list's filters keep. */
+function listed(db: Q, owner: Owner, filter: ListFilter) {
   let query = db
     .selectFrom('customers')
-    .selectAll()
     .where('account_id', '=', owner.accountId)
     .where('mode', '=', owner.mode);
   if (filter.emailLower !== undefined) query = query.where('email_lower', '=', filter.emailLower);
-  return query.$call(createdWithin(filter.created)).$call(keysetPage(page)).execute();
+  return query.$call(createdWithin(filter.created));
 }
 
 /**
  * A customer as the API shows it, built by the database as JSON text, in the order of the
- * Customer schema. For lists: each row is one string read, where the columns one by one would be
- * eleven, each turned into a JavaScript value, then into an object, then back into JSON. What
+ * Customer schema, for retrieve and list: each row is one string read, where the columns one by
+ * one would be eleven, each turned into a JavaScript value, then into an object, then back into
+ * JSON. What
  * the two dialects build is the same JSON as `toCustomer` serialised (customers.list.test.ts).
  */
 const customerJson = (postgres: boolean) =>
@@ -289,12 +294,9 @@ export async function listCustomersJson(
   page: KeysetPage,
   filter: ListFilter,
 ): Promise<string[]> {
-  let query = db
-    .selectFrom('customers')
+  const rows = await listed(db, owner, filter)
     .select(customerJson(onPostgres(db)).as('json'))
-    .where('account_id', '=', owner.accountId)
-    .where('mode', '=', owner.mode);
-  if (filter.emailLower !== undefined) query = query.where('email_lower', '=', filter.emailLower);
-  const rows = await query.$call(createdWithin(filter.created)).$call(keysetPage(page)).execute();
+    .$call(keysetPage(page))
+    .execute();
   return rows.map((row) => row.json);
 }
