@@ -251,13 +251,14 @@ function listed(db: Q, owner: Owner, filter: ListFilter) {
  * A customer as the API shows it, built by the database as JSON text, in the order of the
  * Customer schema, for retrieve and list: each row is one string read, where the columns one by
  * one would be eleven, each turned into a JavaScript value, then into an object, then back into
- * JSON. What
- * the two dialects build is the same JSON as `toCustomer` serialised (customers.list.test.ts).
+ * JSON. What the two dialects build is the same JSON as `toCustomer` serialised
+ * (customers.list.test.ts).
  */
-const customerJson = (postgres: boolean) =>
-  postgres
-    ? sql<string>`(select row_to_json(r)::text from (select customers.id, 'customer'::text as object, customers.mode = 'live' as livemode, customers.email, customers.first_name, customers.last_name, customers.phone, customers.company_name, customers.notes, customers.metadata::json as metadata, customers.stripe_customer_id, customers.created, customers.updated) r)`
-    : sql<string>`json_object('id', id, 'object', 'customer', 'livemode', json(iif(mode = 'live', 'true', 'false')), 'email', email, 'first_name', first_name, 'last_name', last_name, 'phone', phone, 'company_name', company_name, 'notes', notes, 'metadata', json(metadata), 'stripe_customer_id', stripe_customer_id, 'created', created, 'updated', updated)`;
+const CUSTOMER_JSON = {
+  postgres: sql<string>`(select row_to_json(r)::text from (select customers.id, 'customer'::text as object, customers.mode = 'live' as livemode, customers.email, customers.first_name, customers.last_name, customers.phone, customers.company_name, customers.notes, customers.metadata::json as metadata, customers.stripe_customer_id, customers.created, customers.updated) r)`,
+  sqlite: sql<string>`json_object('id', id, 'object', 'customer', 'livemode', json(iif(mode = 'live', 'true', 'false')), 'email', email, 'first_name', first_name, 'last_name', last_name, 'phone', phone, 'company_name', company_name, 'notes', notes, 'metadata', json(metadata), 'stripe_customer_id', stripe_customer_id, 'created', created, 'updated', updated)`,
+};
+const customerJson = (postgres: boolean) => (postgres ? CUSTOMER_JSON.postgres : CUSTOMER_JSON.sqlite);
 
 /** A customer as the API's JSON, with its owner for the caller's check. */
 export interface CustomerJsonRow {

@@ -100,9 +100,9 @@ async function writeEvents(
  * What the writing of events makes in their transaction (the webhook deliveries), given from
  * above: events know nothing of webhooks. `counted` is an SQL count the numbering statement
  * evaluates for each account and mode in the same round trip (CountedAlongside); `written` gets
- * those counts by `account_id:mode`, so it can skip its own query when there is nothing to do. It runs inside the counters' lock: on PostgreSQL it
- * lengthens what the next batch of the account waits for, so it should cost nothing when the
- * count says there is nothing to make.
+ * those counts by `account_id:mode`, so it can skip its own query when there is nothing to do.
+ * It runs inside the counters' lock: on PostgreSQL it lengthens what the next batch of the
+ * account waits for, so it should cost nothing when the count says there is nothing to make.
  */
 export interface EventFollowers {
   counted: CountedAlongside;

@@ -99,15 +99,11 @@ export async function insertEvents(
     let end = i + 1;
     while (end < sorted.length && byOwner(first, sorted[end] as NewEvent) === 0) end++;
     const group = sorted.slice(i, end);
-    if (postgres) {
-      const taken = await numberAndInsertPg(trx, group, alongside);
-      rows.push(...numbered(group, taken.last));
-      if (taken.counted !== null) counted.set(ownerKey(first), taken.counted);
-    } else {
-      const taken = await takeNumbersSqlite(trx, first, group.length, alongside);
-      rows.push(...numbered(group, taken.last));
-      if (taken.counted !== null) counted.set(ownerKey(first), taken.counted);
-    }
+    const taken = postgres
+      ? await numberAndInsertPg(trx, group, alongside)
+      : await takeNumbersSqlite(trx, first, group.length, alongside);
+    rows.push(...numbered(group, taken.last));
+    if (taken.counted !== null) counted.set(ownerKey(first), taken.counted);
     i = end;
   }
   if (!postgres) await eventRows.insert(trx, rows);
@@ -132,7 +128,7 @@ function countText(
   return { sql: `(${sql})`, owners };
 }
 
-const sqliteTexts = new Map<CountedAlongside | undefined, ReturnType<typeof countText>>();
+const sqliteTexts = new Map<CountedAlongside | undefined, { text: string; owners: ('account' | 'mode')[] }>();
 
 /** SQLite: the counter's upsert and the count asked for in one statement, of a fixed text. */
 async function takeNumbersSqlite(
@@ -141,18 +137,21 @@ async function takeNumbersSqlite(
   n: number,
   alongside: CountedAlongside | undefined,
 ): Promise<{ last: number; counted: number | null }> {
-  let count = sqliteTexts.get(alongside);
-  if (count === undefined) {
-    count = countText(alongside, false);
-    sqliteTexts.set(alongside, count);
+  let statement = sqliteTexts.get(alongside);
+  if (statement === undefined) {
+    const count = countText(alongside, false);
+    statement = {
+      text: `insert into event_sequences as s (account_id, mode, last) values (?, ?, ?) on conflict (account_id, mode) do update set last = s.last + excluded.last returning last, ${count.sql} as counted`,
+      owners: count.owners,
+    };
+    sqliteTexts.set(alongside, statement);
   }
-  const text = `insert into event_sequences as s (account_id, mode, last) values (?, ?, ?) on conflict (account_id, mode) do update set last = s.last + excluded.last returning last, ${count.sql} as counted`;
   const { rows } = await trx.executeQuery<{ last: number; counted: number | null }>(
-    CompiledQuery.raw(text, [
+    CompiledQuery.raw(statement.text, [
       owner.account_id,
       owner.mode,
       n,
-      ...count.owners.map((name) => (name === 'account' ? owner.account_id : owner.mode)),
+      ...statement.owners.map((name) => (name === 'account' ? owner.account_id : owner.mode)),
     ]),
   );
   const row = rows[0];

@@ -49,23 +49,9 @@ export function parseForm(text: string): Record<string, unknown> {
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     // The common pair (`limit=10`): a plain name and value, nothing to decode or split.
-    if (PLAIN.test(pair) && eq > 0) {
-      const key = pair.slice(0, eq);
-      const existing = root[key];
-      if (existing !== undefined && typeof existing === 'object' && !Array.isArray(existing)) {
-        throw new AppError(
-          'parameter_invalid',
-          `Invalid ${key}: given both as a value and as an object.`,
-          key,
-        );
-      }
-      const value = pair.slice(eq + 1);
-      root[key] =
-        existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value];
-      continue;
-    }
-    const path = pathOf(decode(eq === -1 ? pair : pair.slice(0, eq)));
-    const value = decode(eq === -1 ? '' : pair.slice(eq + 1));
+    const plain = eq > 0 && PLAIN.test(pair);
+    const path = plain ? [pair.slice(0, eq)] : pathOf(decode(eq === -1 ? pair : pair.slice(0, eq)));
+    const value = plain ? pair.slice(eq + 1) : decode(eq === -1 ? '' : pair.slice(eq + 1));
     if (path.length > MAX_DEPTH) {
       throw new AppError('parameter_invalid', `Invalid ${bracket(path)}: nested too deeply.`, bracket(path));
     }

@@ -33,10 +33,6 @@ function envelope(message: MailMessage) {
 }
 
 /**
- * SMTP when `LUNIPAY_SMTP_URL` is set; otherwise each mail is an `.eml` file in the mail folder
- * (written under a temporary name, then renamed, so a reader never sees half a mail).
- */
-/**
  * nodemailer is loaded with the first mail, not at start: most processes send none for long,
  * and it costs several megabytes of memory.
  */
@@ -53,6 +49,10 @@ function lazyTransport(options: Parameters<typeof import('nodemailer').createTra
   };
 }
 
+/**
+ * SMTP when `LUNIPAY_SMTP_URL` is set; otherwise each mail is an `.eml` file in the mail folder
+ * (written under a temporary name, then renamed, so a reader never sees half a mail).
+ */
 export function createMailTransport(config: MailConfig): MailTransport {
   if (config.smtpUrl !== undefined) {
     // Short timeouts: a mail server that hangs delays the job's retry, never the lane for long.
