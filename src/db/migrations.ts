@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, sql } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
+import { keyEventsByOwner } from './migrations.events.js';
 import { createPortalTables } from './migrations.portal.js';
 import { createSearchTables, splitSearchIndex } from './migrations.search.js';
 
@@ -345,6 +346,11 @@ const migrations = (dialect: DatabaseConfig['dialect']): Record<string, Migratio
     '0012_customer_search_fts_per_column': {
       async up(db: Kysely<unknown>) {
         await splitSearchIndex(db, dialect);
+      },
+    },
+    '0013_events_keyed_by_owner': {
+      async up(db: Kysely<unknown>) {
+        await keyEventsByOwner(db, dialect, idColumn);
       },
     },
   };

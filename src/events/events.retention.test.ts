@@ -24,13 +24,13 @@ forEachDatabase('Event retention', (dialect) => {
       ).n,
     );
   /** Events made `daysAgo` days ago, written straight to the table (their ids carry their time). */
-  const old = async (n: number, daysAgo: number, firstSequence: number) => {
+  const old = async (n: number, daysAgo: number, firstSequence: number, mode: 'test' | 'live' = 'live') => {
     const at = Date.now() - daysAgo * DAY_MS;
     const base = firstIdAt('evt', at).slice(0, -5);
     const rows = Array.from({ length: n }, (_, i) => ({
       id: `${base}${String(i).padStart(5, '0')}`,
       account_id: acct.id,
-      mode: 'live' as const,
+      mode,
       sequence: firstSequence + i,
       type: 'customer.created' as const,
       object_id: newId('cus'),
@@ -47,6 +47,14 @@ forEachDatabase('Event retention', (dialect) => {
         .values(rows.slice(i, i + 500))
         .execute();
     }
+    // The counter insertEvents would have left: retention walks the owners it names.
+    await h.db.kysely
+      .insertInto('event_sequences')
+      .values({ account_id: acct.id, mode, last: firstSequence + n - 1 })
+      .onConflict((oc) =>
+        oc.columns(['account_id', 'mode']).doUpdateSet({ last: (eb) => eb.ref('excluded.last') }),
+      )
+      .execute();
   };
 
   test('events older than the retention are pruned; younger ones are kept, and numbering goes on', async () => {
@@ -69,7 +77,9 @@ forEachDatabase('Event retention', (dialect) => {
   test('pruning works through many events in bounded batches', async () => {
     await old(2500, 40, 1);
     await old(3, 20, 2501);
-    assert.equal(await pruneEvents(h.db, 30), 2500);
+    // Each account and mode is pruned on its own range of the key.
+    await old(7, 45, 1001, 'test');
+    assert.equal(await pruneEvents(h.db, 30), 2507);
     const left = await h.db.kysely
       .selectFrom('events')
       .select('sequence')

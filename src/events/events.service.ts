@@ -122,9 +122,12 @@ const PRUNE_BATCH = 1000;
 export async function pruneEvents(db: Db, retentionDays: number, nowMs = Date.now()): Promise<number> {
   const cutoff = firstIdAt('evt', nowMs - retentionDays * 86_400_000);
   let total = 0;
-  for (;;) {
-    const deleted = await store.pruneEvents(db.kysely, cutoff, PRUNE_BATCH);
-    total += deleted;
-    if (deleted < PRUNE_BATCH) return total;
+  for (const owner of await store.eventOwners(db.kysely)) {
+    for (;;) {
+      const deleted = await store.pruneEvents(db.kysely, owner, cutoff, PRUNE_BATCH);
+      total += deleted;
+      if (deleted < PRUNE_BATCH) break;
+    }
   }
+  return total;
 }

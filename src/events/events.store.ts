@@ -278,15 +278,31 @@ export async function listEventsAfter(
     .execute();
 }
 
+/** Every account and mode that has numbered an event: the owners retention walks. */
+export async function eventOwners(db: Q): Promise<Owner[]> {
+  const rows = await db.selectFrom('event_sequences').select(['account_id', 'mode']).execute();
+  return rows.map((row) => ({ accountId: row.account_id, mode: row.mode }));
+}
+
 /**
- * Deletes up to `limit` events with an id below `beforeId`. Ids begin with the time they were
- * made, so the primary key finds the oldest events without an index on `created`.
+ * Deletes up to `limit` of one owner's events with an id below `beforeId`. Ids begin with the
+ * time they were made, so the primary key (account_id, mode, id) holds each owner's oldest
+ * events first, and the prune walks only what it deletes.
  */
-export async function pruneEvents(db: Q, beforeId: string, limit: number): Promise<number> {
+export async function pruneEvents(db: Q, owner: Owner, beforeId: string, limit: number): Promise<number> {
   const result = await db
     .deleteFrom('events')
+    .where('account_id', '=', owner.accountId)
+    .where('mode', '=', owner.mode)
     .where('id', 'in', (eb) =>
-      eb.selectFrom('events').select('id').where('id', '<', beforeId).orderBy('id').limit(limit),
+      eb
+        .selectFrom('events')
+        .select('id')
+        .where('account_id', '=', owner.accountId)
+        .where('mode', '=', owner.mode)
+        .where('id', '<', beforeId)
+        .orderBy('id')
+        .limit(limit),
     )
     .executeTakeFirst();
   return Number(result.numDeletedRows);

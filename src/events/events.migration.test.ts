@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { sql } from 'kysely';
+import {
+  createTestAccount,
+  type FreshDatabase,
+  forEachDatabase,
+  freshDatabase,
+} from '../../test/helpers/harness.js';
+import { type Db, openMigrated } from '../db/index.js';
+import { newId } from '../ids.js';
+import { API_VERSION } from './events.schema.js';
+import { findEvent, insertEvents, listEventsAfter, type NewEvent } from './events.store.js';
+
+// Migration 0013 on a database whose events are keyed by id alone, as 0005 made them: the rows
+// keep every value, the key becomes (account_id, mode, id), and numbering goes on from there.
+
+/** The layout 0005 made, for each dialect: the rows are copied across by the test. */
+const OLD_LAYOUT = {
+  sqlite: [
+    'create table events_old (id text primary key, account_id text not null, mode text not null, sequence bigint not null, type text not null, object_id text not null, created bigint not null, api_version text not null, data text not null, request_id text, idempotency_key text, source text not null)',
+    'insert into events_old select id, account_id, mode, sequence, type, object_id, created, api_version, data, request_id, idempotency_key, source from events',
+    'drop table events',
+    'alter table events_old rename to events',
+    'create unique index events_account_mode_sequence on events (account_id, mode, sequence)',
+    'create index events_account_mode_object on events (account_id, mode, object_id, id)',
+    'create index events_account_mode_id on events (account_id, mode, id)',
+  ],
+  postgres: [
+    'alter table events drop constraint events_pkey',
+    'alter table events add constraint events_pkey primary key (id)',
+    'create index events_account_mode_id on events (account_id, mode, id)',
+  ],
+};
+
+forEachDatabase('Migration 0013, events keyed by owner', (dialect) => {
+  let fresh: FreshDatabase | undefined;
+  before(async () => {
+    fresh = await freshDatabase(dialect);
+  });
+  after(() => fresh?.drop());
+
+  test('rows are kept whole, the key is the owner and id, and numbering goes on', async () => {
+    const { db, config } = fresh as FreshDatabase;
+    const acct = await createTestAccount(db);
+    const made: NewEvent[] = Array.from({ length: 40 }, (_, i) => ({
+      id: newId('evt'),
+      account_id: acct.id,
+      mode: i % 2 ? 'live' : 'test',
+      type: 'customer.created',
+      object_id: newId('cus'),
+      created: 1_700_000_000 + i,
+      api_version: API_VERSION,
+      data: JSON.stringify({ object: { id: `n${i}`, note: 'quote " and \u00e9' } }),
+      request_id: i % 3 ? `req_${i}` : null,
+      idempotency_key: i % 5 ? null : `key-${i}`,
+      source: 'api',
+    }));
+    await db.kysely.transaction().execute((trx) => insertEvents(trx, made));
+    const stored = await db.kysely.selectFrom('events').selectAll().orderBy('id').execute();
+    for (const statement of OLD_LAYOUT[dialect]) await sql.raw(statement).execute(db.kysely);
+    await sql`delete from lunipay_migrations where name = '0013_events_keyed_by_owner'`.execute(db.kysely);
+
+    // A second opening of the same database applies the migration, as a new release's start would.
+    const pgSchema = dialect === 'postgres' ? await currentSchema(db) : undefined;
+    const migrated = await openMigrated({ database: config }, pgSchema ? { pgSchema, poolSize: 2 } : {});
+    try {
+      assert.deepEqual(
+        await migrated.kysely.selectFrom('events').selectAll().orderBy('id').execute(),
+        stored,
+      );
+      assert.deepEqual(
+        await indexesOfEvents(migrated),
+        dialect === 'sqlite'
+          ? ['events_account_mode_object', 'events_account_mode_sequence']
+          : ['events_account_mode_object', 'events_account_mode_sequence', 'events_pkey'],
+      );
+      assert.equal(
+        await keyOfEvents(migrated),
+        dialect === 'sqlite' ? 'without rowid' : 'PRIMARY KEY (account_id, mode, id)',
+      );
+
+      const owner = { accountId: acct.id, mode: 'test' as const };
+      const first = made[0] as NewEvent;
+      assert.equal((await findEvent(migrated.kysely, owner, first.id))?.data, first.data);
+      assert.equal(await findEvent(migrated.kysely, { ...owner, mode: 'live' }, first.id), undefined);
+      await migrated.kysely
+        .transaction()
+        .execute((trx) => insertEvents(trx, [{ ...first, id: newId('evt') }]));
+      const feed = await listEventsAfter(migrated.kysely, owner, 19, 10, {});
+      assert.deepEqual(
+        feed.map((e) => Number(e.sequence)),
+        [20, 21],
+      );
+    } finally {
+      await migrated.close();
+    }
+  });
+
+  async function indexesOfEvents(db: Db): Promise<string[]> {
+    const { rows } =
+      dialect === 'sqlite'
+        ? await sql<{
+            name: string;
+          }>`select name from sqlite_master where type = 'index' and tbl_name = 'events' and name not like 'sqlite_autoindex%'`.execute(
+            db.kysely,
+          )
+        : await sql<{
+            name: string;
+          }>`select indexname as name from pg_indexes where tablename = 'events' and schemaname = current_schema()`.execute(
+            db.kysely,
+          );
+    return rows.map((r) => r.name).sort();
+  }
+
+  async function keyOfEvents(db: Db): Promise<string | undefined> {
+    if (dialect === 'sqlite') {
+      const { rows } = await sql<{
+        wr: number;
+      }>`select wr from pragma_table_list where name = 'events'`.execute(db.kysely);
+      return rows[0]?.wr === 1 ? 'without rowid' : 'with a rowid';
+    }
+    const { rows } = await sql<{
+      key: string;
+    }>`select pg_get_constraintdef(oid) as key from pg_constraint where conname = 'events_pkey' and connamespace = current_schema()::regnamespace`.execute(
+      db.kysely,
+    );
+    return rows[0]?.key;
+  }
+});
+
+async function currentSchema(db: Db): Promise<string> {
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db.kysely);
+  return (rows[0] as { schema: string }).schema;
+}
