@@ -1,6 +1,7 @@
 import { type Kysely, type QueryCreator, type SqlBool, sql, type Transaction } from 'kysely';
 import { batchedById } from '../db/batched.js';
 import { onPostgres } from '../db/dialect.js';
+import type { HeldWrites } from '../db/held-writes.js';
 import type { Coalescer } from '../db/index.js';
 import { type CreatedRange, createdWithin, type KeysetPage, keysetPage } from '../db/keyset.js';
 import { RowInserter } from '../db/row-inserts.js';
@@ -37,9 +38,17 @@ export async function insertCustomers(
   trx: Transaction<Database>,
   rows: readonly NewCustomerRow[],
   maxRowsPerStatement = ROWS_PER_INSERT,
+  /** Where a group-commit batch on PostgreSQL holds the inserts, to ride on its events' statement. */
+  held?: HeldWrites,
 ): Promise<void> {
   // The search rows commit with the customers: a search answered after the create finds them.
-  await customerRows.insertWith(trx, rows, searchRows, rows.map(searchRow), maxRowsPerStatement);
+  const search = rows.map(searchRow);
+  if (held !== undefined && onPostgres(trx)) {
+    customerRows.hold(trx, rows, held, maxRowsPerStatement);
+    searchRows.hold(trx, search, held, maxRowsPerStatement);
+    return;
+  }
+  await customerRows.insertWith(trx, rows, searchRows, search, maxRowsPerStatement);
 }
 
 const customerRows = new RowInserter<'customers', NewCustomerRow>(
@@ -80,12 +89,14 @@ const searchRows = new RowInserter<'customer_search', Omit<CustomerSearchTable, 
 
 /**
  * The rows of creates committed together, inserted as one: on PostgreSQL one round trip
- * instead of one per create. Before the writes run, which may refer to their rows.
+ * instead of one per create, and held there for the batch's events' statement to take, so a
+ * batch of creates is BEGIN, one statement, COMMIT. After the writes run: nothing a create's
+ * write or hooks do reads its row, and its row takes no lock another write could wait on.
  */
 export const customerInserts: Coalescer<NewCustomerRow> = {
   key: 'customers.insert',
-  phase: 'before',
-  flush: (trx, rows) => insertCustomers(trx, rows),
+  phase: 'after',
+  flush: (trx, rows, held) => insertCustomers(trx, rows, ROWS_PER_INSERT, held),
 };
 
 /** `lock` (`Db.locksRows`) takes a row lock until the transaction ends. */

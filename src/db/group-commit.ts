@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import { isUnavailable } from './errors.js';
+import { HeldWrites } from './held-writes.js';
 import type { Database } from './schema.js';
 
 /**
@@ -16,8 +17,12 @@ export interface Coalescer<V> {
    * before COMMIT; values can also be added while a write function runs.
    */
   readonly phase: 'before' | 'after';
-  /** Writes the values, in the order the writes gave them. Pure SQL on `trx`, like a write function. */
-  flush(trx: Transaction<Database>, values: V[]): Promise<void>;
+  /**
+   * Writes the values, in the order the writes gave them. Pure SQL on `trx`, like a write function.
+   * `held` is the phase's (db/held-writes.ts): inserts a flush holds there ride on a statement of
+   * a flush after it, or run as one statement when the phase ends.
+   */
+  flush(trx: Transaction<Database>, values: V[], held: HeldWrites): Promise<void>;
 }
 
 /** A value for a coalescer, given up front in a write's options. */
@@ -93,10 +98,12 @@ async function flushPhase(
       else byKey.set(coalescer.key, { coalescer, values: [value] });
     }
   }
+  const held = new HeldWrites();
   for (const key of [...byKey.keys()].sort()) {
     const group = byKey.get(key) as { coalescer: Coalescer<unknown>; values: unknown[] };
-    await group.coalescer.flush(trx, group.values);
+    await group.coalescer.flush(trx, group.values, held);
   }
+  await held.release(trx);
 }
 
 /** Runs writes in `trx`: the 'before' values, every write function in order, the 'after' values. */

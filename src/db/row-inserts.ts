@@ -1,5 +1,6 @@
 import { CompiledQuery, type Insertable, type QueryCreator, type Transaction } from 'kysely';
 import { onPostgres } from './dialect.js';
+import type { HeldWrites } from './held-writes.js';
 import type { Database } from './schema.js';
 
 /**
@@ -37,6 +38,17 @@ export class RowInserter<T extends keyof Database, Row extends Insertable<Databa
       const parameters: unknown[] = [];
       this.lay(rows, i, size, parameters);
       await trx.executeQuery(CompiledQuery.raw(this.text(trx, size), parameters));
+      i += size;
+    }
+  }
+
+  /** The statements `insert` would run, handed to `held` to ride on a later one (PostgreSQL). */
+  hold(trx: Transaction<Database>, rows: readonly Row[], held: HeldWrites, maxRows = this.maxRows): void {
+    for (let i = 0; i < rows.length; ) {
+      const size = chunk(maxRows, rows.length - i);
+      const parameters: unknown[] = [];
+      this.lay(rows, i, size, parameters);
+      held.hold(this.text(trx, size), parameters);
       i += size;
     }
   }

@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import BetterSqlite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
 import { type FreshDatabase, forEachDatabase, freshDatabase } from '../../test/helpers/harness.js';
 import { customerRow } from '../../test/helpers/rows.js';
 import { createAccount } from '../accounts/accounts.service.js';
 import type { AuthContext } from '../accounts/keys.js';
 import * as customers from '../customers/customers.service.js';
+import { GroupCommit } from '../db/group-commit.js';
+import type { Database } from '../db/schema.js';
 import type { Origin } from '../db/write-hooks.js';
 import { newId } from '../ids.js';
 import { writeCustomerEvent } from './events.hook.js';
@@ -134,5 +139,71 @@ forEachDatabase('events of writes committed together', (dialect) => {
         .execute();
       assert.equal(rows.length, 2);
     });
+  });
+
+  test('a batch of creates is BEGIN, one statement and COMMIT on PostgreSQL', async () => {
+    const { test: auth } = await caller();
+    // The same database through a Kysely that notes every statement it sends.
+    const sent: string[] = [];
+    const dialectOf =
+      dialect === 'postgres'
+        ? new PostgresDialect({ pool: new pg.Pool({ connectionString: fresh.url, max: 1 }) })
+        : new SqliteDialect({ database: new BetterSqlite((fresh.config as { path: string }).path) });
+    const noted = new Kysely<Database>({
+      dialect: dialectOf,
+      log: (event) => {
+        if (event.level === 'query') sent.push(event.query.sql.trim().split(/\s+/).slice(0, 3).join(' '));
+      },
+    });
+    try {
+      const groupCommit = new GroupCommit(noted, { concurrency: 1 });
+      const counted: customers.CustomerDeps = {
+        db: { ...fresh.db, write: (fn, options) => groupCommit.run(fn, options) },
+        hooks: [writeCustomerEvent],
+      };
+      const made = await Promise.all(
+        // Four: one statement of four rows per table (five would be four and one).
+        Array.from({ length: 4 }, (_, i) =>
+          customers.createCustomer(counted, auth, { email: `one-${i}@example.com` }, ORIGIN),
+        ),
+      );
+      assert.deepEqual(
+        sent,
+        dialect === 'postgres'
+          ? ['begin', 'with held_0 as', 'commit']
+          : [
+              'begin',
+              'insert into "customers"',
+              'insert into "customer_search"',
+              'insert into event_sequences',
+              'insert into "events"',
+              'commit',
+            ],
+      );
+      const stored = await events(auth.accountId);
+      assert.deepEqual(
+        stored.map((e) => [e.sequence, e.type, e.object_id]),
+        made.map((customer, i) => [i + 1, 'customer.created', customer.id]),
+      );
+      for (const customer of made) {
+        const search = await fresh.db.kysely
+          .selectFrom('customer_search')
+          .select('email')
+          .where('customer_id', '=', customer.id)
+          .executeTakeFirst();
+        assert.equal(search?.email, customer.email, 'the search row went in with the customer');
+      }
+      // Without events to take them, the held inserts are one statement of their own.
+      sent.length = 0;
+      await customers.createCustomer({ ...counted, hooks: [] }, auth, { email: 'alone@example.com' }, ORIGIN);
+      assert.deepEqual(
+        sent,
+        dialect === 'postgres'
+          ? ['begin', 'with held_0 as', 'commit']
+          : ['begin', 'insert into "customers"', 'insert into "customer_search"', 'commit'],
+      );
+    } finally {
+      await noted.destroy();
+    }
   });
 });

@@ -3,6 +3,7 @@ import type { Customer, DeletedCustomer } from '../customers/customers.schema.js
 import { toCustomer } from '../customers/customers.service.js';
 import type { CustomerRow } from '../customers/customers.store.js';
 import type { Coalescer } from '../db/group-commit.js';
+import type { HeldWrites } from '../db/held-writes.js';
 import type { Database } from '../db/schema.js';
 import type { CustomerEvent, CustomerWriteHook, Origin } from '../db/write-hooks.js';
 import { newId } from '../ids.js';
@@ -82,6 +83,7 @@ async function writeEvents(
   trx: Transaction<Database>,
   rows: NewEvent[],
   followers?: EventFollowers,
+  held?: HeldWrites,
 ): Promise<void> {
   const erased = new Map<string, string>();
   for (const row of rows) {
@@ -92,7 +94,7 @@ async function writeEvents(
   const final = rows.map((row) =>
     erased.has(row.object_id) ? { ...row, data: erased.get(row.object_id) as string } : row,
   );
-  const { counted } = await insertEvents(trx, final, followers?.counted);
+  const { counted } = await insertEvents(trx, final, followers?.counted, held);
   if (followers) await followers.written(trx, final, counted);
 }
 
@@ -124,7 +126,7 @@ export function customerEventHook(followers?: EventFollowers): CustomerWriteHook
   const eventInserts: Coalescer<NewEvent> = {
     key: 'events',
     phase: 'after',
-    flush: (trx, rows) => writeEvents(trx, rows, followers),
+    flush: (trx, rows, held) => writeEvents(trx, rows, followers, held),
   };
   // The event of one customer change, handed to the write's batch to be written with the others
   // just before COMMIT, or at once in a transaction outside group commit.

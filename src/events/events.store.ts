@@ -1,5 +1,6 @@
 import { CompiledQuery, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { onPostgres } from '../db/dialect.js';
+import type { HeldWrites } from '../db/held-writes.js';
 import { type CreatedRange, createdWithin, type KeysetPage, keysetPage } from '../db/keyset.js';
 import { RowInserter } from '../db/row-inserts.js';
 import type { Database, EventsTable, Mode } from '../db/schema.js';
@@ -88,6 +89,8 @@ export async function insertEvents(
   trx: Transaction<Database>,
   events: readonly NewEvent[],
   alongside?: CountedAlongside,
+  /** On PostgreSQL, inserts held by the batch's earlier flushes, to ride on the first statement. */
+  held?: HeldWrites,
 ): Promise<NumberedEvents> {
   const counted = new Map<string, number>();
   if (events.length === 0) return { rows: [], counted };
@@ -100,7 +103,7 @@ export async function insertEvents(
     while (end < sorted.length && byOwner(first, sorted[end] as NewEvent) === 0) end++;
     const group = sorted.slice(i, end);
     const taken = postgres
-      ? await numberAndInsertPg(trx, group, alongside)
+      ? await numberAndInsertPg(trx, group, alongside, held)
       : await takeNumbersSqlite(trx, first, group.length, alongside);
     rows.push(...numbered(group, taken.last));
     if (taken.counted !== null) counted.set(ownerKey(first), taken.counted);
@@ -184,6 +187,7 @@ async function numberAndInsertPg(
   trx: Transaction<Database>,
   group: readonly NewEvent[],
   alongside: CountedAlongside | undefined,
+  held: HeldWrites | undefined,
 ): Promise<{ last: number; counted: number | null }> {
   let text = pgTexts.get(alongside);
   if (text === undefined) {
@@ -192,22 +196,24 @@ async function numberAndInsertPg(
   }
   const first = group[0] as NewEvent;
   const column = <K extends keyof NewEvent>(key: K) => group.map((event) => event[key] ?? null);
-  const { rows } = await trx.executeQuery<{ last: string; counted: string | null; inserted: string }>(
-    CompiledQuery.raw(text, [
-      first.account_id,
-      first.mode,
-      group.length,
-      column('id'),
-      column('type'),
-      column('object_id'),
-      column('created'),
-      column('api_version'),
-      column('data'),
-      column('request_id'),
-      column('idempotency_key'),
-      column('source'),
-    ]),
-  );
+  const parameters = [
+    first.account_id,
+    first.mode,
+    group.length,
+    column('id'),
+    column('type'),
+    column('object_id'),
+    column('created'),
+    column('api_version'),
+    column('data'),
+    column('request_id'),
+    column('idempotency_key'),
+    column('source'),
+  ];
+  // The batch's customer and search rows, when it holds them, go in the same round trip: the
+  // statement reads none of their tables.
+  const query = held ? held.take({ sql: text, parameters }) : CompiledQuery.raw(text, parameters);
+  const { rows } = await trx.executeQuery<{ last: string; counted: string | null; inserted: string }>(query);
   const row = rows[0];
   // The select reads the inserted rows, so the statement cannot end before they are in.
   if (!row || Number(row.inserted) !== group.length) throw new Error('events were not all inserted');

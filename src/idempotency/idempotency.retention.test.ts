@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { forEachDatabase, useHarness } from '../../test/helpers/harness.js';
 import { ConfigError, loadConfig } from '../config.js';
+import { HeldWrites } from '../db/held-writes.js';
 import { prune } from './idempotency.service.js';
 import * as store from './idempotency.store.js';
 import { startSweeper } from './idempotency.sweeper.js';
@@ -31,19 +32,23 @@ forEachDatabase('Idempotency retention', (dialect) => {
       .execute();
   const inFlight = (key: string, createdAgo: number, leaseExpiresMs: number) =>
     h.db.kysely.transaction().execute((trx) =>
-      store.inFlightInserts.flush(trx, [
-        {
-          account_id: acct.id,
-          mode: 'test',
-          key,
-          method: 'POST',
-          path: '/v1/customers',
-          params_hash: 'x',
-          lease_token: `token-${key}`,
-          lease_expires_ms: leaseExpiresMs,
-          created: nowSeconds() - createdAgo,
-        },
-      ]),
+      store.inFlightInserts.flush(
+        trx,
+        [
+          {
+            account_id: acct.id,
+            mode: 'test',
+            key,
+            method: 'POST',
+            path: '/v1/customers',
+            params_hash: 'x',
+            lease_token: `token-${key}`,
+            lease_expires_ms: leaseExpiresMs,
+            created: nowSeconds() - createdAgo,
+          },
+        ],
+        new HeldWrites(),
+      ),
     );
 
   test('records 24 hours old are pruned; younger ones and live leases are kept', async () => {

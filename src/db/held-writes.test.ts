@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { HeldWrites } from './held-writes.js';
+
+test('held inserts go in front of the statement that takes them, their placeholders after its own', () => {
+  const held = new HeldWrites();
+  held.hold('insert into "a" ("x", "y") values ($1, $2), ($3, $4)', [1, 2, 3, 4]);
+  held.hold('insert into "b" ("z") values ($1)', ['z']);
+  const query = held.take({
+    sql: 'with counter as (select $1::int as n) select n from counter',
+    parameters: [9],
+  });
+  assert.equal(
+    query.sql,
+    'with held_0 as (insert into "a" ("x", "y") values ($2, $3), ($4, $5)), held_1 as (insert into "b" ("z") values ($6)), counter as (select $1::int as n) select n from counter',
+  );
+  assert.deepEqual(query.parameters, [9, 1, 2, 3, 4, 'z']);
+  assert.ok(held.empty, 'taken once');
+  const plain = held.take({ sql: 'select $1', parameters: [1] });
+  assert.equal(plain.sql, 'select $1');
+
+  held.hold('insert into "b" ("z") values ($1), ($2), ($3), ($4), ($5), ($6), ($7), ($8), ($9), ($10)', []);
+  const own = held.take({ sql: 'select $1, $2', parameters: [1, 2] });
+  assert.equal(
+    own.sql,
+    'with held_0 as (insert into "b" ("z") values ($3), ($4), ($5), ($6), ($7), ($8), ($9), ($10), ($11), ($12))) select $1, $2',
+    'two-digit placeholders are renumbered whole',
+  );
+});
