@@ -23,7 +23,7 @@ test('held inserts go in front of the statement that takes them, their placehold
   const own = held.take({ sql: 'select $1, $2', parameters: [1, 2] });
   assert.equal(
     own.sql,
-    'with held_0 as (insert into "b" ("z") values ($3), ($4), ($5), ($6), ($7), ($8), ($9), ($10), ($11), ($12))) select $1, $2',
+    'with held_0 as (insert into "b" ("z") values ($3), ($4), ($5), ($6), ($7), ($8), ($9), ($10), ($11), ($12)) select $1, $2',
     'two-digit placeholders are renumbered whole',
   );
 });
