@@ -16,6 +16,11 @@ import { ROOT } from './processes.js';
  * machine in the same states; raw req/s are compared, since the paired baselines swing more
  * than the difference measured. Commit first: the comparator is built from HEAD, not from the
  * working tree.
+ *
+ * Beside req/s it gives the CPU each create takes (server and database process, as `npm run
+ * bench` measures them, over req/s). Runs of one build swing by a fifth in req/s as group
+ * commit's batches settle into different sizes; the CPU per create moves far less, so it tells
+ * a few per cent apart where req/s cannot.
  */
 
 const { values } = parseArgs({
@@ -50,8 +55,14 @@ function comparator(): string {
   return dir;
 }
 
-/** req/s of one quick `create` run in `tree`. */
-function createRps(tree: string, dialect: string): number {
+interface CreateRun {
+  rps: number;
+  /** CPU time of the server and the database per create, in µs: server and database cores ÷ req/s. */
+  cpuUs: number;
+}
+
+/** req/s and CPU per create of one quick `create` run in `tree`. */
+function createRun(tree: string, dialect: string): CreateRun {
   const out = run(
     'npx',
     [
@@ -72,9 +83,10 @@ function createRps(tree: string, dialect: string): number {
   const result = JSON.parse(readFileSync(join(tree, written), 'utf8'));
   rmSync(join(tree, written));
   rmSync(join(tree, written.replace(/\.json$/, '.md')), { force: true });
-  const rps = result.databases[0]?.scenarios.find((s: { name: string }) => s.name === 'create')?.rps;
-  if (typeof rps !== 'number') throw new Error(`no create figure in ${written}`);
-  return rps;
+  const scenario = result.databases[0]?.scenarios.find((s: { name: string }) => s.name === 'create');
+  if (typeof scenario?.rps !== 'number') throw new Error(`no create figure in ${written}`);
+  const cores = scenario.cpu.server + scenario.cpu.database;
+  return { rps: scenario.rps, cpuUs: Math.round((cores / scenario.rps) * 1e6) };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -83,18 +95,27 @@ const without = comparator();
 try {
   run('npm', ['run', 'build'], ROOT);
   for (const dialect of dialects) {
-    const withEvent: number[] = [];
-    const withoutEvent: number[] = [];
+    const withEvent: CreateRun[] = [];
+    const withoutEvent: CreateRun[] = [];
     for (let i = 0; i < rounds; i++) {
-      withEvent.push(createRps(ROOT, dialect));
-      withoutEvent.push(createRps(without, dialect));
-      log(`${dialect} round ${i + 1}: with ${withEvent.at(-1)}, without ${withoutEvent.at(-1)} req/s`);
+      withEvent.push(createRun(ROOT, dialect));
+      withoutEvent.push(createRun(without, dialect));
+      const [w, wo] = [withEvent.at(-1) as CreateRun, withoutEvent.at(-1) as CreateRun];
+      log(
+        `${dialect} round ${i + 1}: with ${w.rps} req/s, ${w.cpuUs} µs CPU; without ${wo.rps}, ${wo.cpuUs} µs`,
+      );
     }
-    const cost = 1 - median(withEvent) / median(withoutEvent);
+    const rps = (runs: CreateRun[]) => runs.map((r) => r.rps);
+    const cpu = (runs: CreateRun[]) => runs.map((r) => r.cpuUs);
+    const cost = 1 - median(rps(withEvent)) / median(rps(withoutEvent));
+    const cpuCost = median(cpu(withEvent)) / median(cpu(withoutEvent)) - 1;
     process.stdout.write(
-      `${dialect}: create with the event row ${withEvent.join(', ')} req/s (median ${median(withEvent)}); ` +
-        `without ${withoutEvent.join(', ')} (median ${median(withoutEvent)}); ` +
-        `the event row costs ${(cost * 100).toFixed(1)}% of create's throughput (goal ≤ 15%)\n`,
+      `${dialect}: create with the event row ${rps(withEvent).join(', ')} req/s (median ${median(rps(withEvent))}); ` +
+        `without ${rps(withoutEvent).join(', ')} (median ${median(rps(withoutEvent))}); ` +
+        `the event row costs ${(cost * 100).toFixed(1)}% of create's throughput (goal ≤ 15%)\n` +
+        `${dialect}: CPU per create (server and database) with ${cpu(withEvent).join(', ')} µs (median ${median(cpu(withEvent))}); ` +
+        `without ${cpu(withoutEvent).join(', ')} (median ${median(cpu(withoutEvent))}); ` +
+        `the event row adds ${(cpuCost * 100).toFixed(1)}%\n`,
     );
   }
 } finally {
