@@ -18,9 +18,10 @@ import { ROOT } from './processes.js';
  * working tree.
  *
  * Beside req/s it gives the CPU each create takes (server and database process, as `npm run
- * bench` measures them, over req/s). Runs of one build swing by a fifth in req/s as group
- * commit's batches settle into different sizes; the CPU per create moves far less, so it tells
- * a few per cent apart where req/s cannot.
+ * bench` measures them, over req/s): what the event row adds to the work, whether or not the
+ * throughput is bound by it. On PostgreSQL it is not (the server waits on the database part of
+ * the time), so the two differ there. Runs of one build swing by up to a third in req/s, so
+ * take five rounds or more.
  */
 
 const { values } = parseArgs({
