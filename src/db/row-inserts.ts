@@ -33,22 +33,27 @@ export class RowInserter<T extends keyof Database, Row extends Insertable<Databa
   }
 
   async insert(trx: Transaction<Database>, rows: readonly Row[], maxRows = this.maxRows): Promise<void> {
-    for (let i = 0; i < rows.length; ) {
-      const size = chunk(maxRows, rows.length - i);
-      const parameters: unknown[] = [];
-      this.lay(rows, i, size, parameters);
-      await trx.executeQuery(CompiledQuery.raw(this.text(trx, size), parameters));
-      i += size;
+    for (const { sql, parameters } of this.statements(trx, rows, maxRows)) {
+      await trx.executeQuery(CompiledQuery.raw(sql, parameters));
     }
   }
 
   /** The statements `insert` would run, handed to `held` to ride on a later one (PostgreSQL). */
   hold(trx: Transaction<Database>, rows: readonly Row[], held: HeldWrites, maxRows = this.maxRows): void {
+    for (const { sql, parameters } of this.statements(trx, rows, maxRows)) held.hold(sql, parameters);
+  }
+
+  /** The chunks of `rows`, each as its statement's text and parameters. */
+  private *statements(
+    trx: Transaction<Database>,
+    rows: readonly Row[],
+    maxRows: number,
+  ): Generator<{ sql: string; parameters: unknown[] }> {
     for (let i = 0; i < rows.length; ) {
       const size = chunk(maxRows, rows.length - i);
       const parameters: unknown[] = [];
       this.lay(rows, i, size, parameters);
-      held.hold(this.text(trx, size), parameters);
+      yield { sql: this.text(trx, size), parameters };
       i += size;
     }
   }
