@@ -47,16 +47,22 @@ export function previousAttributes(before: CustomerRow, after: CustomerRow): Par
   return previous as Partial<Customer>;
 }
 
+/**
+ * The event's `data` as JSON. The object is the customer as the write's response shows it, when
+ * the writer gives that text (`shown`), spliced in rather than serialised again: the same JSON
+ * as JSON.stringify of the whole, since an object's JSON is its members' JSON in order.
+ */
+function eventData(event: CustomerEvent): string {
+  if (event.type === 'deleted') return JSON.stringify({ object: deletedStub(event.customer.id) });
+  const object = event.shown ?? JSON.stringify(toCustomer(event.customer));
+  if (event.type === 'created') return `{"object":${object}}`;
+  return `{"object":${object},"previous_attributes":${JSON.stringify(previousAttributes(event.before, event.customer))}}`;
+}
+
 /** The row for one customer event; its sequence is given when it is inserted. */
 export function eventRow(event: CustomerEvent, now = Date.now()): NewEvent {
   const { customer } = event;
   const origin = event.origin ?? NO_ORIGIN;
-  const data =
-    event.type === 'deleted'
-      ? { object: deletedStub(customer.id) }
-      : event.type === 'updated'
-        ? { object: toCustomer(customer), previous_attributes: previousAttributes(event.before, customer) }
-        : { object: toCustomer(customer) };
   return {
     id: newId('evt'),
     account_id: customer.account_id,
@@ -65,7 +71,7 @@ export function eventRow(event: CustomerEvent, now = Date.now()): NewEvent {
     object_id: customer.id,
     created: Math.floor(now / 1000),
     api_version: API_VERSION,
-    data: JSON.stringify(data),
+    data: eventData(event),
     request_id: origin.requestId,
     idempotency_key: origin.idempotencyKey,
     source: origin.source,
@@ -91,9 +97,12 @@ async function writeEvents(
     await rewriteEventsOf(trx, { accountId: row.account_id, mode: row.mode }, row.object_id, row.data);
     erased.set(row.object_id, row.data);
   }
-  const final = rows.map((row) =>
-    erased.has(row.object_id) ? { ...row, data: erased.get(row.object_id) as string } : row,
-  );
+  const final =
+    erased.size === 0
+      ? rows
+      : rows.map((row) =>
+          erased.has(row.object_id) ? { ...row, data: erased.get(row.object_id) as string } : row,
+        );
   const { counted } = await insertEvents(trx, final, followers?.counted, held);
   if (followers) await followers.written(trx, final, counted);
 }
