@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyReply } from 'fastify';
 import { callerOf } from '../http/auth.js';
 import { pathIdHook } from '../http/route-hooks.js';
 import { BODY_ERRORS, errorResponses, IDEMPOTENT } from '../http/schemas.js';
@@ -30,10 +29,6 @@ import * as service from './customers.service.js';
 const tags = ['Customers'];
 // Naming a field the customer owns (`id`, `stripe_customer_id`, …) says why it cannot be set.
 const config = { readOnlyFields: READ_ONLY_MESSAGES };
-
-/** A written customer as its JSON, the text its event was given (service.customerJson). */
-const sendCustomer = (reply: FastifyReply, customer: Customer) =>
-  reply.type('application/json; charset=utf-8').send(service.customerJson(customer) as unknown as Customer);
 
 /** Thin: parse (Fastify does, from the schemas), call the service, reply. */
 export const customerRoutes: FastifyPluginAsyncTypebox<{
@@ -67,16 +62,14 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
         },
       },
     },
-    async (request, reply) => {
-      const customer = await service.createCustomer(
+    async (request) =>
+      service.createCustomer(
         deps,
         callerOf(request),
         request.body,
         originOf(request),
         beforeCommitOf(request),
-      );
-      return sendCustomer(reply, customer);
-    },
+      ),
   );
 
   app.get(
@@ -125,17 +118,15 @@ export const customerRoutes: FastifyPluginAsyncTypebox<{
       url: '/v1/customers/:id',
       ...update,
       schema: { ...update.schema, ...names },
-      handler: async (request, reply) => {
-        const customer = await service.updateCustomer(
+      handler: async (request) =>
+        service.updateCustomer(
           deps,
           callerOf(request),
           request.params.id,
           request.body,
           originOf(request),
           beforeCommitOf(request),
-        );
-        return sendCustomer(reply, customer);
-      },
+        ),
     });
   }
 

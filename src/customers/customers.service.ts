@@ -55,22 +55,6 @@ export function toCustomer(row: CustomerRow): Customer {
   };
 }
 
-const rendered = new WeakMap<Customer, string>();
-
-/**
- * The customer as the JSON the API sends, made once for everyone who sends or stores it: a
- * write's response and its event (which carries the same object) share one serialisation.
- * JSON.stringify keeps toCustomer's order, which is the schema's.
- */
-export function customerJson(customer: Customer): string {
-  let json = rendered.get(customer);
-  if (json === undefined) {
-    json = JSON.stringify(customer);
-    rendered.set(customer, json);
-  }
-  return json;
-}
-
 /** An empty string means "nothing": null for the nullable fields. */
 const orNull = (value: string | null | undefined): string | null =>
   value === undefined || value === '' ? null : value;
@@ -116,12 +100,11 @@ export async function createCustomer(
     version: 1,
   };
   const customer = toCustomer(row);
-  const shown = customerJson(customer);
   const { version: _, ...values } = row;
   // Creates committed together share one multi-row insert, made before their hooks run.
   await deps.db.write(
     async (trx, batch) => {
-      await runHooks(deps, trx, { type: 'created', customer: row, shown, origin }, batch);
+      await runHooks(deps, trx, { type: 'created', customer: row, origin }, batch);
       await beforeCommit?.(trx, { status: 200, body: customer });
     },
     { coalesce: [{ coalescer: store.customerInserts, value: values }] },
@@ -170,24 +153,14 @@ export async function updateCustomer(
     const row = await store.findCustomer(trx, owner(auth), id, deps.db.locksRows);
     if (!row) return undefined;
     const changes = changesFor(row, body);
-    const changed = Object.keys(changes).length > 0;
     let updated = row;
-    if (changed) {
+    if (Object.keys(changes).length > 0) {
       changes.updated = nowSeconds();
       updated = { ...row, ...changes, version: row.version + 1 };
       await store.updateCustomer(trx, owner(auth), id, changes, updated);
+      await runHooks(deps, trx, { type: 'updated', before: row, customer: updated, origin }, batch);
     }
     const customer = toCustomer(updated);
-    if (changed) {
-      const event = {
-        type: 'updated',
-        before: row,
-        customer: updated,
-        shown: customerJson(customer),
-        origin,
-      } as const;
-      await runHooks(deps, trx, event, batch);
-    }
     await beforeCommit?.(trx, { status: 200, body: customer });
     return customer;
   });

@@ -20,14 +20,10 @@ export interface Origin {
 /** A customer row as the table holds it (the schema's own description, `version` included). */
 type CustomerRow = Selectable<CustomersTable>;
 
-/**
- * What a committed write did, for the subsystems that follow customers (outbox, idempotency,
- * events). `shown` is the customer after the write as the API's JSON, when the writer has made
- * it for its response: a follower that renders the customer takes it rather than render it again.
- */
+/** What a committed write did, for the subsystems that follow customers (outbox, idempotency, events). */
 export type CustomerEvent = (
-  | { type: 'created'; customer: CustomerRow; shown?: string }
-  | { type: 'updated'; before: CustomerRow; customer: CustomerRow; shown?: string }
+  | { type: 'created'; customer: CustomerRow }
+  | { type: 'updated'; before: CustomerRow; customer: CustomerRow }
   | { type: 'deleted'; customer: CustomerRow }
 ) & { origin: Origin };
 

@@ -47,16 +47,15 @@ export function previousAttributes(before: CustomerRow, after: CustomerRow): Par
   return previous as Partial<Customer>;
 }
 
-/**
- * The event's `data` as JSON. The object is the customer as the write's response shows it, when
- * the writer gives that text (`shown`), spliced in rather than serialised again: the same JSON
- * as JSON.stringify of the whole, since an object's JSON is its members' JSON in order.
- */
+/** The event's `data` as JSON: the customer after the change, with what it was before an update. */
 function eventData(event: CustomerEvent): string {
-  if (event.type === 'deleted') return JSON.stringify({ object: deletedStub(event.customer.id) });
-  const object = event.shown ?? JSON.stringify(toCustomer(event.customer));
-  if (event.type === 'created') return `{"object":${object}}`;
-  return `{"object":${object},"previous_attributes":${JSON.stringify(previousAttributes(event.before, event.customer))}}`;
+  const { customer } = event;
+  if (event.type === 'deleted') return JSON.stringify({ object: deletedStub(customer.id) });
+  if (event.type === 'created') return JSON.stringify({ object: toCustomer(customer) });
+  return JSON.stringify({
+    object: toCustomer(customer),
+    previous_attributes: previousAttributes(event.before, customer),
+  });
 }
 
 /** The row for one customer event; its sequence is given when it is inserted. */
