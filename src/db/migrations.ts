@@ -1,6 +1,6 @@
 import { type Kysely, type Migration, sql } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
-import { keyEventsByOwner } from './migrations.events.js';
+import { eventsWithRowid, keyEventsByOwner } from './migrations.events.js';
 import { createPortalTables } from './migrations.portal.js';
 import { createSearchTables, splitSearchIndex } from './migrations.search.js';
 
@@ -351,6 +351,11 @@ const migrations = (dialect: DatabaseConfig['dialect']): Record<string, Migratio
     '0013_events_keyed_by_owner': {
       async up(db: Kysely<unknown>) {
         await keyEventsByOwner(db, dialect, idColumn);
+      },
+    },
+    '0014_events_with_rowid': {
+      async up(db: Kysely<unknown>) {
+        await eventsWithRowid(db, dialect, idColumn);
       },
     },
   };

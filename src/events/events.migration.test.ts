@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import {
   createTestAccount,
   type FreshDatabase,
@@ -8,6 +8,7 @@ import {
   freshDatabase,
 } from '../../test/helpers/harness.js';
 import { type Db, openMigrated } from '../db/index.js';
+import { keyEventsByOwner } from '../db/migrations.events.js';
 import { newId } from '../ids.js';
 import { API_VERSION } from './events.schema.js';
 import { findEvent, insertEvents, listEventsAfter, type NewEvent } from './events.store.js';
@@ -43,19 +44,7 @@ forEachDatabase('Migration 0013, events keyed by owner', (dialect) => {
   test('rows are kept whole, the key is the owner and id, and numbering goes on', async () => {
     const { db, config } = fresh as FreshDatabase;
     const acct = await createTestAccount(db);
-    const made: NewEvent[] = Array.from({ length: 40 }, (_, i) => ({
-      id: newId('evt'),
-      account_id: acct.id,
-      mode: i % 2 ? 'live' : 'test',
-      type: 'customer.created',
-      object_id: newId('cus'),
-      created: 1_700_000_000 + i,
-      api_version: API_VERSION,
-      data: JSON.stringify({ object: { id: `n${i}`, note: 'quote " and \u00e9' } }),
-      request_id: i % 3 ? `req_${i}` : null,
-      idempotency_key: i % 5 ? null : `key-${i}`,
-      source: 'api',
-    }));
+    const made = madeEvents(acct.id);
     await db.kysely.transaction().execute((trx) => insertEvents(trx, made));
     const stored = await db.kysely.selectFrom('events').selectAll().orderBy('id').execute();
     for (const statement of OLD_LAYOUT[dialect]) await sql.raw(statement).execute(db.kysely);
@@ -70,13 +59,13 @@ forEachDatabase('Migration 0013, events keyed by owner', (dialect) => {
         stored,
       );
       assert.deepEqual(
-        await indexesOfEvents(migrated),
+        await indexesOfEvents(migrated, dialect),
         dialect === 'sqlite'
           ? ['events_account_mode_object', 'events_account_mode_sequence']
           : ['events_account_mode_object', 'events_account_mode_sequence', 'events_pkey'],
       );
       assert.equal(
-        await keyOfEvents(migrated),
+        await keyOfEvents(migrated, dialect),
         dialect === 'sqlite' ? 'without rowid' : 'PRIMARY KEY (account_id, mode, id)',
       );
 
@@ -96,38 +85,117 @@ forEachDatabase('Migration 0013, events keyed by owner', (dialect) => {
       await migrated.close();
     }
   });
-
-  async function indexesOfEvents(db: Db): Promise<string[]> {
-    const { rows } =
-      dialect === 'sqlite'
-        ? await sql<{
-            name: string;
-          }>`select name from sqlite_master where type = 'index' and tbl_name = 'events' and name not like 'sqlite_autoindex%'`.execute(
-            db.kysely,
-          )
-        : await sql<{
-            name: string;
-          }>`select indexname as name from pg_indexes where tablename = 'events' and schemaname = current_schema()`.execute(
-            db.kysely,
-          );
-    return rows.map((r) => r.name).sort();
-  }
-
-  async function keyOfEvents(db: Db): Promise<string | undefined> {
-    if (dialect === 'sqlite') {
-      const { rows } = await sql<{
-        wr: number;
-      }>`select wr from pragma_table_list where name = 'events'`.execute(db.kysely);
-      return rows[0]?.wr === 1 ? 'without rowid' : 'with a rowid';
-    }
-    const { rows } = await sql<{
-      key: string;
-    }>`select pg_get_constraintdef(oid) as key from pg_constraint where conname = 'events_pkey' and connamespace = current_schema()::regnamespace`.execute(
-      db.kysely,
-    );
-    return rows[0]?.key;
-  }
 });
+
+// Migration 0014 on a database as 0013 left it: on SQLite the events move to a table with a
+// rowid and (account_id, mode, id) becomes a unique index; on PostgreSQL nothing changes.
+forEachDatabase('Migration 0014, events with a rowid', (dialect) => {
+  let fresh: FreshDatabase | undefined;
+  before(async () => {
+    fresh = await freshDatabase(dialect);
+  });
+  after(() => fresh?.drop());
+
+  test('rows are kept whole, the owner and id stay unique, and numbering goes on', async () => {
+    const { db, config } = fresh as FreshDatabase;
+    const acct = await createTestAccount(db);
+    const made = madeEvents(acct.id);
+    await db.kysely.transaction().execute((trx) => insertEvents(trx, made));
+    const stored = await db.kysely.selectFrom('events').selectAll().orderBy('id').execute();
+    if (dialect === 'sqlite') {
+      await keyEventsByOwner(db.kysely as unknown as Kysely<unknown>, dialect, sql`text`);
+      assert.equal(await keyOfEvents(db, dialect), 'without rowid');
+    }
+    await sql`delete from lunipay_migrations where name = '0014_events_with_rowid'`.execute(db.kysely);
+
+    const pgSchema = dialect === 'postgres' ? await currentSchema(db) : undefined;
+    const migrated = await openMigrated({ database: config }, pgSchema ? { pgSchema, poolSize: 2 } : {});
+    try {
+      assert.deepEqual(
+        await migrated.kysely.selectFrom('events').selectAll().orderBy('id').execute(),
+        stored,
+      );
+      assert.deepEqual(
+        await indexesOfEvents(migrated, dialect),
+        dialect === 'sqlite'
+          ? ['events_account_mode_id', 'events_account_mode_object', 'events_account_mode_sequence']
+          : ['events_account_mode_object', 'events_account_mode_sequence', 'events_pkey'],
+      );
+      assert.equal(
+        await keyOfEvents(migrated, dialect),
+        dialect === 'sqlite' ? 'with a rowid' : 'PRIMARY KEY (account_id, mode, id)',
+      );
+
+      const owner = { accountId: acct.id, mode: 'test' as const };
+      const first = made[0] as NewEvent;
+      assert.equal((await findEvent(migrated.kysely, owner, first.id))?.data, first.data);
+      assert.equal(await findEvent(migrated.kysely, { ...owner, mode: 'live' }, first.id), undefined);
+      // The same id twice for one owner is refused, and the refusal takes no number.
+      await assert.rejects(
+        migrated.kysely.transaction().execute((trx) => insertEvents(trx, [first])),
+        /unique|duplicate/i,
+      );
+      await migrated.kysely
+        .transaction()
+        .execute((trx) => insertEvents(trx, [{ ...first, id: newId('evt') }]));
+      const feed = await listEventsAfter(migrated.kysely, owner, 19, 10, {});
+      assert.deepEqual(
+        feed.map((e) => Number(e.sequence)),
+        [20, 21],
+      );
+    } finally {
+      await migrated.close();
+    }
+  });
+});
+
+async function indexesOfEvents(db: Db, dialect: Db['dialect']): Promise<string[]> {
+  const { rows } =
+    dialect === 'sqlite'
+      ? await sql<{
+          name: string;
+        }>`select name from sqlite_master where type = 'index' and tbl_name = 'events' and name not like 'sqlite_autoindex%'`.execute(
+          db.kysely,
+        )
+      : await sql<{
+          name: string;
+        }>`select indexname as name from pg_indexes where tablename = 'events' and schemaname = current_schema()`.execute(
+          db.kysely,
+        );
+  return rows.map((r) => r.name).sort();
+}
+
+async function keyOfEvents(db: Db, dialect: Db['dialect']): Promise<string | undefined> {
+  if (dialect === 'sqlite') {
+    const { rows } = await sql<{
+      wr: number;
+    }>`select wr from pragma_table_list where name = 'events'`.execute(db.kysely);
+    return rows[0]?.wr === 1 ? 'without rowid' : 'with a rowid';
+  }
+  const { rows } = await sql<{
+    key: string;
+  }>`select pg_get_constraintdef(oid) as key from pg_constraint where conname = 'events_pkey' and connamespace = current_schema()::regnamespace`.execute(
+    db.kysely,
+  );
+  return rows[0]?.key;
+}
+
+/** Forty events of one account, half of each mode, with the optional columns set and not. */
+function madeEvents(accountId: string): NewEvent[] {
+  return Array.from({ length: 40 }, (_, i) => ({
+    id: newId('evt'),
+    account_id: accountId,
+    mode: i % 2 ? 'live' : 'test',
+    type: 'customer.created',
+    object_id: newId('cus'),
+    created: 1_700_000_000 + i,
+    api_version: API_VERSION,
+    data: JSON.stringify({ object: { id: `n${i}`, note: 'quote " and \u00e9' } }),
+    request_id: i % 3 ? `req_${i}` : null,
+    idempotency_key: i % 5 ? null : `key-${i}`,
+    source: 'api',
+  }));
+}
 
 async function currentSchema(db: Db): Promise<string> {
   const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db.kysely);

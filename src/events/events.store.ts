@@ -295,8 +295,8 @@ export async function eventOwners(db: Q): Promise<Owner[]> {
 
 /**
  * Deletes up to `limit` of one owner's events with an id below `beforeId`. Ids begin with the
- * time they were made, so the primary key (account_id, mode, id) holds each owner's oldest
- * events first, and the prune walks only what it deletes.
+ * time they were made, so the key (account_id, mode, id), PostgreSQL's primary key and SQLite's
+ * unique index, holds each owner's oldest events first, and the prune walks only what it deletes.
  */
 export async function pruneEvents(db: Q, owner: Owner, beforeId: string, limit: number): Promise<number> {
   const result = await db
