@@ -27,3 +27,17 @@ test('held inserts go in front of the statement that takes them, their placehold
     'two-digit placeholders are renumbered whole',
   );
 });
+
+test('a text renumbered before is renumbered for each offset it is taken at, not only the first', () => {
+  const insert = 'insert into "a" ("x") values ($1), ($2)';
+  const taken = (ownParameters: number) => {
+    const held = new HeldWrites();
+    held.hold(insert, ['p', 'q']);
+    const own = Array.from({ length: ownParameters }, (_, i) => `$${i + 1}`).join(', ');
+    return held.take({ sql: `select ${own}`, parameters: Array(ownParameters).fill(0) }).sql;
+  };
+  for (let round = 0; round < 2; round++) {
+    assert.equal(taken(1), 'with held_0 as (insert into "a" ("x") values ($2), ($3)) select $1');
+    assert.equal(taken(3), 'with held_0 as (insert into "a" ("x") values ($4), ($5)) select $1, $2, $3');
+  }
+});

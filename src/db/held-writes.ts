@@ -65,10 +65,36 @@ export class HeldWrites {
 }
 
 /**
+ * How many renumbered texts are kept. The texts held are RowInserter's, a handful per table, and
+ * the offsets they are taken at follow from the batch's make-up (how many rows of each kind came
+ * before), so under a steady load the same few pairs recur; the bound only caps a surprise, at a
+ * few megabytes of the longest texts.
+ */
+const RENUMBERED_LIMIT = 256;
+const renumberedTexts = new Map<string, Map<number, string>>();
+let renumberedCount = 0;
+
+/**
  * `sql` with each `$n` made `$(n + offset)`: sound for texts of placeholders alone (see above).
- * Not cached: the offsets vary with the batch's make-up, and a pass over the longest text (64
- * rows of 14 columns) takes tens of microseconds, once a batch.
+ * Kept once made: a pass over the longest text (64 rows of 14 columns) takes tens of
+ * microseconds, and a batch of creates renumbers several such texts.
  */
 function renumbered(sql: string, offset: number): string {
-  return offset === 0 ? sql : sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+  if (offset === 0) return sql;
+  let byOffset = renumberedTexts.get(sql);
+  const kept = byOffset?.get(offset);
+  if (kept !== undefined) return kept;
+  const text = sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+  if (renumberedCount >= RENUMBERED_LIMIT) {
+    renumberedTexts.clear();
+    renumberedCount = 0;
+    byOffset = undefined;
+  }
+  if (byOffset === undefined) {
+    byOffset = new Map();
+    renumberedTexts.set(sql, byOffset);
+  }
+  byOffset.set(offset, text);
+  renumberedCount++;
+  return text;
 }

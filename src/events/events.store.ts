@@ -167,9 +167,12 @@ async function takeNumbersSqlite(
 
 /**
  * PostgreSQL: the counter's upsert, the events' insert and the count asked for in one
- * statement. The events go as one array per column (`unnest … with ordinality` keeps their
- * order), so the statement's text is the same for any number of events and is prepared once per
- * connection.
+ * statement. The events go as one array per column (`with ordinality` keeps their order), so the
+ * statement's text is the same for any number of events and is prepared once per connection.
+ * Their `data`, already JSON, goes as one JSON array of them, joined rather than quoted: as an
+ * array literal, pg escapes every quote of every payload in JavaScript, which cost more than the
+ * rest of the statement's parameters. `json` (not `jsonb`) hands each element back as the very
+ * text it was given.
  */
 const numberAndInsertText = (alongside: CountedAlongside | undefined) => `with counter as (
   insert into event_sequences as s (account_id, mode, last) values ($1, $2, $3::bigint)
@@ -177,8 +180,9 @@ const numberAndInsertText = (alongside: CountedAlongside | undefined) => `with c
   returning last, ${countText(alongside, true).sql} as counted
 ), inserted as (
   insert into events (id, account_id, mode, sequence, type, object_id, created, api_version, data, request_id, idempotency_key, source)
-  select e.id, $1, $2, counter.last - $3::bigint + e.n, e.type, e.object_id, e.created, e.api_version, e.data, e.request_id, e.idempotency_key, e.source
-  from counter, unnest($4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+  select e.id, $1, $2, counter.last - $3::bigint + e.n, e.type, e.object_id, e.created, e.api_version, e.data::text, e.request_id, e.idempotency_key, e.source
+  from counter, rows from (unnest($4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[]), json_array_elements($9::json),
+      unnest($10::text[], $11::text[], $12::text[]))
     with ordinality as e(id, type, object_id, created, api_version, data, request_id, idempotency_key, source, n)
   returning 1
 )
@@ -208,7 +212,7 @@ async function numberAndInsertPg(
     column('object_id'),
     column('created'),
     column('api_version'),
-    column('data'),
+    `[${group.map((event) => event.data).join(',')}]`,
     column('request_id'),
     column('idempotency_key'),
     column('source'),
