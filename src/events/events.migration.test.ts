@@ -42,48 +42,23 @@ forEachDatabase('Migration 0013, events keyed by owner', (dialect) => {
   after(() => fresh?.drop());
 
   test('rows are kept whole, the key is the owner and id, and numbering goes on', async () => {
-    const { db, config } = fresh as FreshDatabase;
-    const acct = await createTestAccount(db);
-    const made = madeEvents(acct.id);
-    await db.kysely.transaction().execute((trx) => insertEvents(trx, made));
-    const stored = await db.kysely.selectFrom('events').selectAll().orderBy('id').execute();
-    for (const statement of OLD_LAYOUT[dialect]) await sql.raw(statement).execute(db.kysely);
-    await sql`delete from lunipay_migrations where name = '0013_events_keyed_by_owner'`.execute(db.kysely);
-
-    // A second opening of the same database applies the migration, as a new release's start would.
-    const pgSchema = dialect === 'postgres' ? await currentSchema(db) : undefined;
-    const migrated = await openMigrated({ database: config }, pgSchema ? { pgSchema, poolSize: 2 } : {});
-    try {
-      assert.deepEqual(
-        await migrated.kysely.selectFrom('events').selectAll().orderBy('id').execute(),
-        stored,
-      );
-      assert.deepEqual(
-        await indexesOfEvents(migrated, dialect),
-        dialect === 'sqlite'
-          ? ['events_account_mode_object', 'events_account_mode_sequence']
-          : ['events_account_mode_object', 'events_account_mode_sequence', 'events_pkey'],
-      );
-      assert.equal(
-        await keyOfEvents(migrated, dialect),
-        dialect === 'sqlite' ? 'without rowid' : 'PRIMARY KEY (account_id, mode, id)',
-      );
-
-      const owner = { accountId: acct.id, mode: 'test' as const };
-      const first = made[0] as NewEvent;
-      assert.equal((await findEvent(migrated.kysely, owner, first.id))?.data, first.data);
-      assert.equal(await findEvent(migrated.kysely, { ...owner, mode: 'live' }, first.id), undefined);
-      await migrated.kysely
-        .transaction()
-        .execute((trx) => insertEvents(trx, [{ ...first, id: newId('evt') }]));
-      const feed = await listEventsAfter(migrated.kysely, owner, 19, 10, {});
-      assert.deepEqual(
-        feed.map((e) => Number(e.sequence)),
-        [20, 21],
-      );
-    } finally {
-      await migrated.close();
-    }
+    await migratedAgain(fresh as FreshDatabase, '0013_events_keyed_by_owner', {
+      async rewind(db) {
+        for (const statement of OLD_LAYOUT[dialect]) await sql.raw(statement).execute(db.kysely);
+      },
+      async check(migrated) {
+        assert.deepEqual(
+          await indexesOfEvents(migrated, dialect),
+          dialect === 'sqlite'
+            ? ['events_account_mode_object', 'events_account_mode_sequence']
+            : ['events_account_mode_object', 'events_account_mode_sequence', 'events_pkey'],
+        );
+        assert.equal(
+          await keyOfEvents(migrated, dialect),
+          dialect === 'sqlite' ? 'without rowid' : 'PRIMARY KEY (account_id, mode, id)',
+        );
+      },
+    });
   });
 });
 
@@ -97,57 +72,70 @@ forEachDatabase('Migration 0014, events with a rowid', (dialect) => {
   after(() => fresh?.drop());
 
   test('rows are kept whole, the owner and id stay unique, and numbering goes on', async () => {
-    const { db, config } = fresh as FreshDatabase;
-    const acct = await createTestAccount(db);
-    const made = madeEvents(acct.id);
-    await db.kysely.transaction().execute((trx) => insertEvents(trx, made));
-    const stored = await db.kysely.selectFrom('events').selectAll().orderBy('id').execute();
-    if (dialect === 'sqlite') {
-      await keyEventsByOwner(db.kysely as unknown as Kysely<unknown>, dialect, sql`text`);
-      assert.equal(await keyOfEvents(db, dialect), 'without rowid');
-    }
-    await sql`delete from lunipay_migrations where name = '0014_events_with_rowid'`.execute(db.kysely);
-
-    const pgSchema = dialect === 'postgres' ? await currentSchema(db) : undefined;
-    const migrated = await openMigrated({ database: config }, pgSchema ? { pgSchema, poolSize: 2 } : {});
-    try {
-      assert.deepEqual(
-        await migrated.kysely.selectFrom('events').selectAll().orderBy('id').execute(),
-        stored,
-      );
-      assert.deepEqual(
-        await indexesOfEvents(migrated, dialect),
-        dialect === 'sqlite'
-          ? ['events_account_mode_id', 'events_account_mode_object', 'events_account_mode_sequence']
-          : ['events_account_mode_object', 'events_account_mode_sequence', 'events_pkey'],
-      );
-      assert.equal(
-        await keyOfEvents(migrated, dialect),
-        dialect === 'sqlite' ? 'with a rowid' : 'PRIMARY KEY (account_id, mode, id)',
-      );
-
-      const owner = { accountId: acct.id, mode: 'test' as const };
-      const first = made[0] as NewEvent;
-      assert.equal((await findEvent(migrated.kysely, owner, first.id))?.data, first.data);
-      assert.equal(await findEvent(migrated.kysely, { ...owner, mode: 'live' }, first.id), undefined);
-      // The same id twice for one owner is refused, and the refusal takes no number.
-      await assert.rejects(
-        migrated.kysely.transaction().execute((trx) => insertEvents(trx, [first])),
-        /unique|duplicate/i,
-      );
-      await migrated.kysely
-        .transaction()
-        .execute((trx) => insertEvents(trx, [{ ...first, id: newId('evt') }]));
-      const feed = await listEventsAfter(migrated.kysely, owner, 19, 10, {});
-      assert.deepEqual(
-        feed.map((e) => Number(e.sequence)),
-        [20, 21],
-      );
-    } finally {
-      await migrated.close();
-    }
+    await migratedAgain(fresh as FreshDatabase, '0014_events_with_rowid', {
+      async rewind(db) {
+        if (dialect !== 'sqlite') return;
+        await keyEventsByOwner(db.kysely as unknown as Kysely<unknown>, dialect, sql`text`);
+        assert.equal(await keyOfEvents(db, dialect), 'without rowid');
+      },
+      async check(migrated, first) {
+        assert.deepEqual(
+          await indexesOfEvents(migrated, dialect),
+          dialect === 'sqlite'
+            ? ['events_account_mode_id', 'events_account_mode_object', 'events_account_mode_sequence']
+            : ['events_account_mode_object', 'events_account_mode_sequence', 'events_pkey'],
+        );
+        assert.equal(
+          await keyOfEvents(migrated, dialect),
+          dialect === 'sqlite' ? 'with a rowid' : 'PRIMARY KEY (account_id, mode, id)',
+        );
+        // The same id twice for one owner is refused, and the refusal takes no number.
+        await assert.rejects(
+          migrated.kysely.transaction().execute((trx) => insertEvents(trx, [first])),
+          /unique|duplicate/i,
+        );
+      },
+    });
   });
 });
+
+/**
+ * Writes forty events, takes the database back to before `migration` (`rewind`), and opens it
+ * again, as a new release's start would, which applies it. Then: the rows are as they were,
+ * `check` sees the layout, an event is found in its own mode only, and numbering goes on.
+ */
+async function migratedAgain(
+  fresh: FreshDatabase,
+  migration: string,
+  steps: { rewind: (db: Db) => Promise<void>; check: (migrated: Db, first: NewEvent) => Promise<void> },
+): Promise<void> {
+  const { db, config } = fresh;
+  const acct = await createTestAccount(db);
+  const made = madeEvents(acct.id);
+  await db.kysely.transaction().execute((trx) => insertEvents(trx, made));
+  const stored = await db.kysely.selectFrom('events').selectAll().orderBy('id').execute();
+  await steps.rewind(db);
+  await sql`delete from lunipay_migrations where name = ${migration}`.execute(db.kysely);
+
+  const pgSchema = db.dialect === 'postgres' ? await currentSchema(db) : undefined;
+  const migrated = await openMigrated({ database: config }, pgSchema ? { pgSchema, poolSize: 2 } : {});
+  try {
+    assert.deepEqual(await migrated.kysely.selectFrom('events').selectAll().orderBy('id').execute(), stored);
+    const first = made[0] as NewEvent;
+    await steps.check(migrated, first);
+    const owner = { accountId: acct.id, mode: 'test' as const };
+    assert.equal((await findEvent(migrated.kysely, owner, first.id))?.data, first.data);
+    assert.equal(await findEvent(migrated.kysely, { ...owner, mode: 'live' }, first.id), undefined);
+    await migrated.kysely.transaction().execute((trx) => insertEvents(trx, [{ ...first, id: newId('evt') }]));
+    const feed = await listEventsAfter(migrated.kysely, owner, 19, 10, {});
+    assert.deepEqual(
+      feed.map((e) => Number(e.sequence)),
+      [20, 21],
+    );
+  } finally {
+    await migrated.close();
+  }
+}
 
 async function indexesOfEvents(db: Db, dialect: Db['dialect']): Promise<string[]> {
   const { rows } =
