@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { HeldWrites } from './held-writes.js';
+import { HELD_DONE, HeldWrites } from './held-writes.js';
 
 test('held inserts go in front of the statement that takes them, their placeholders after its own', () => {
   const held = new HeldWrites();
@@ -40,4 +40,24 @@ test('a text renumbered before is renumbered for each offset it is taken at, not
     assert.equal(taken(1), 'with held_0 as (insert into "a" ("x") values ($2), ($3)) select $1');
     assert.equal(taken(3), 'with held_0 as (insert into "a" ("x") values ($4), ($5)) select $1, $2, $3');
   }
+});
+
+test('a statement that asks for HELD_DONE is guarded by a count of every held insert, or by true when none is held', () => {
+  const statement = {
+    sql: `with c as (insert into "n" ("v") select $1 where ${HELD_DONE} returning v) select v from c`,
+    parameters: [7],
+  };
+  const held = new HeldWrites();
+  held.hold('insert into "a" ("x") values ($1)', ['p']);
+  held.hold('insert into "b" ("y") values ($1)', ['q']);
+  const query = held.take(statement);
+  assert.equal(
+    query.sql,
+    'with held_0 as (insert into "a" ("x") values ($2) returning 1), held_1 as (insert into "b" ("y") values ($3) returning 1), c as (insert into "n" ("v") select $1 where (select count(*) from held_0) + (select count(*) from held_1) >= 0 returning v) select v from c',
+  );
+  assert.deepEqual(query.parameters, [7, 'p', 'q']);
+  assert.equal(
+    new HeldWrites().take(statement).sql,
+    'with c as (insert into "n" ("v") select $1 where true returning v) select v from c',
+  );
 });

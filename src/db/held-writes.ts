@@ -19,6 +19,15 @@ interface Statement {
  * nothing after it in the phase reads those rows may hold: group commit gives one of these to
  * each phase's flushes and releases what is left before the phase ends.
  */
+/** Where a statement given to `take` wants the condition that its held inserts have run. */
+export const HELD_DONE = '{held_done}';
+
+/** `sql` with `items` as WITH items in front of its own, if it has any. */
+function held(sql: string, items: readonly string[]): string {
+  const own = /^with\s/i.exec(sql);
+  return own ? `with ${items.join(', ')}, ${sql.slice(own[0].length)}` : `with ${items.join(', ')} ${sql}`;
+}
+
 export class HeldWrites {
   private held: Statement[] = [];
 
@@ -35,20 +44,29 @@ export class HeldWrites {
    * own; nothing is held afterwards. The held inserts run to completion with the statement (a
    * data-modifying WITH always does, read or not), in its snapshot: the statement must not read
    * what they write.
+   *
+   * When they run is PostgreSQL's choice: a WITH item no one reads runs after the rest of the
+   * statement. A statement whose text has HELD_DONE gets there a condition that is true and can
+   * only be evaluated once every held insert has run; what it guards comes after them. (The
+   * events' numbering uses it so that the counter's lock is taken after the batch's customer and
+   * search inserts, not held while they run.) With nothing held, the condition is `true`.
    */
   take(statement: Statement): CompiledQuery {
-    if (this.held.length === 0) return CompiledQuery.raw(statement.sql, [...statement.parameters]);
+    const done = statement.sql.includes(HELD_DONE);
+    if (this.held.length === 0) {
+      const sql = done ? statement.sql.replace(HELD_DONE, 'true') : statement.sql;
+      return CompiledQuery.raw(sql, [...statement.parameters]);
+    }
     const parameters = [...statement.parameters];
     const items: string[] = [];
     for (const [i, held] of this.held.entries()) {
-      items.push(`held_${i} as (${renumbered(held.sql, parameters.length)})`);
+      const text = renumbered(held.sql, parameters.length);
+      items.push(`held_${i} as (${done ? `${text} returning 1` : text})`);
       parameters.push(...held.parameters);
     }
+    const counts = this.held.map((_, i) => `(select count(*) from held_${i})`).join(' + ');
     this.held = [];
-    const own = /^with\s/i.exec(statement.sql);
-    const sql = own
-      ? `with ${items.join(', ')}, ${statement.sql.slice(own[0].length)}`
-      : `with ${items.join(', ')} ${statement.sql}`;
+    const sql = held(done ? statement.sql.replace(HELD_DONE, `${counts} >= 0`) : statement.sql, items);
     return CompiledQuery.raw(sql, parameters);
   }
 

@@ -1,6 +1,6 @@
 import { CompiledQuery, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { onPostgres } from '../db/dialect.js';
-import type { HeldWrites } from '../db/held-writes.js';
+import { HELD_DONE, HeldWrites } from '../db/held-writes.js';
 import { type CreatedRange, createdWithin, type KeysetPage, keysetPage } from '../db/keyset.js';
 import { RowInserter } from '../db/row-inserts.js';
 import type { Database, EventsTable, Mode } from '../db/schema.js';
@@ -175,7 +175,7 @@ async function takeNumbersSqlite(
  * text it was given.
  */
 const numberAndInsertText = (alongside: CountedAlongside | undefined) => `with counter as (
-  insert into event_sequences as s (account_id, mode, last) values ($1, $2, $3::bigint)
+  insert into event_sequences as s (account_id, mode, last) select $1, $2, $3::bigint where ${HELD_DONE}
   on conflict (account_id, mode) do update set last = s.last + excluded.last
   returning last, ${countText(alongside, true).sql} as counted
 ), inserted as (
@@ -218,8 +218,9 @@ async function numberAndInsertPg(
     column('source'),
   ];
   // The batch's customer and search rows, when it holds them, go in the same round trip: the
-  // statement reads none of their tables.
-  const query = held ? held.take({ sql: text, parameters }) : CompiledQuery.raw(text, parameters);
+  // statement reads none of their tables. They run before the counter's upsert (HELD_DONE), so
+  // the counter is not locked while they do.
+  const query = (held ?? new HeldWrites()).take({ sql: text, parameters });
   const { rows } = await trx.executeQuery<{ last: string; counted: string | null; inserted: string }>(query);
   const row = rows[0];
   // The select reads the inserted rows, so the statement cannot end before they are in.
