@@ -6,6 +6,15 @@ interface Statement {
   readonly parameters: readonly unknown[];
 }
 
+/** Where a statement given to `take` wants the condition that its held inserts have run. */
+export const HELD_DONE = '{held_done}';
+
+/** `sql` with `items` as WITH items in front of its own, if it has any. */
+function withItems(sql: string, items: readonly string[]): string {
+  const own = /^with\s/i.exec(sql);
+  return own ? `with ${items.join(', ')}, ${sql.slice(own[0].length)}` : `with ${items.join(', ')} ${sql}`;
+}
+
 /**
  * Inserts held back on PostgreSQL so that they ride on a later statement of their transaction as
  * data-modifying WITHs: there every statement is a round trip, and on a machine where the
@@ -19,15 +28,6 @@ interface Statement {
  * nothing after it in the phase reads those rows may hold: group commit gives one of these to
  * each phase's flushes and releases what is left before the phase ends.
  */
-/** Where a statement given to `take` wants the condition that its held inserts have run. */
-export const HELD_DONE = '{held_done}';
-
-/** `sql` with `items` as WITH items in front of its own, if it has any. */
-function held(sql: string, items: readonly string[]): string {
-  const own = /^with\s/i.exec(sql);
-  return own ? `with ${items.join(', ')}, ${sql.slice(own[0].length)}` : `with ${items.join(', ')} ${sql}`;
-}
-
 export class HeldWrites {
   private held: Statement[] = [];
 
@@ -66,7 +66,7 @@ export class HeldWrites {
     }
     const counts = this.held.map((_, i) => `(select count(*) from held_${i})`).join(' + ');
     this.held = [];
-    const sql = held(done ? statement.sql.replace(HELD_DONE, `${counts} >= 0`) : statement.sql, items);
+    const sql = withItems(done ? statement.sql.replace(HELD_DONE, `${counts} >= 0`) : statement.sql, items);
     return CompiledQuery.raw(sql, parameters);
   }
 

@@ -94,17 +94,14 @@ export async function insertEvents(
 ): Promise<NumberedEvents> {
   const counted = new Map<string, number>();
   if (events.length === 0) return { rows: [], counted };
-  // Most batches are of one account and mode, which need no sorting.
-  const sorted = events.every((event) => byOwner(event, events[0] as NewEvent) === 0)
-    ? events
-    : [...events].sort(byOwner);
+  const sorted = [...events].sort(byOwner);
   const rows: Insertable<EventsTable>[] = [];
   const postgres = onPostgres(trx);
   for (let i = 0; i < sorted.length; ) {
     const first = sorted[i] as NewEvent;
     let end = i + 1;
     while (end < sorted.length && byOwner(first, sorted[end] as NewEvent) === 0) end++;
-    const group = i === 0 && end === sorted.length ? sorted : sorted.slice(i, end);
+    const group = sorted.slice(i, end);
     const taken = postgres
       ? await numberAndInsertPg(trx, group, alongside, held)
       : await takeNumbersSqlite(trx, first, group.length, alongside);
