@@ -3,7 +3,10 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { loadConfig } from '../src/config.js';
+import { openDatabase } from '../src/db/index.js';
 import { ftsTable, TRIGRAM_COLUMNS } from '../src/db/migrations.search.js';
+import { upkeepSearchIndex } from '../src/search/search.upkeep.js';
 import { prepare } from './databases.js';
 import { memory } from './machine.js';
 import { measurer, ratio, serverRoles } from './measure.js';
@@ -24,7 +27,9 @@ import type { Template, WrkResult } from './wrk.js';
  * The search part of a database's run, after its other scenarios, on the same seeded table:
  * - each search at ONE connection (its latency: p50, p99) and at the run's connections (its
  *   throughput, paired with a baseline as every scenario is), at the full size; then at one
- *   connection again on a second database of a tenth of the size, for the growth of the p50;
+ *   connection again on a second database of a tenth of the size, for the growth of the p50.
+ *   Both databases are measured with their index tidied by its upkeep; the full one also
+ *   before, as the seeding and the other scenarios left it;
  * - the export of the whole table over HTTP, from a freshly started server: customers a
  *   second and the server's peak RSS;
  * - what the search index costs writes: create and update measured with it, then with the
@@ -50,6 +55,9 @@ export interface Latency {
 export interface SearchResult {
   name: SearchName;
   description: string;
+  /** At the full size and one connection, as the seeding and the scenarios before left the index. */
+  atFullUntidy?: Latency;
+  /** The same once the index's upkeep has done all there was to do, as a quiet spell leaves it. */
   atFull: Latency;
   atSmall?: Latency;
   /** p50 at the full size over p50 at a tenth of it, at one connection. */
@@ -83,6 +91,8 @@ export interface WriteCost {
 export interface SearchFigures {
   fullCount: number;
   smallCount: number;
+  /** Seconds the upkeep took to tidy the full database's index, and the small one's. */
+  tidySeconds?: { full: number; small?: number };
   searches: SearchResult[];
   export?: ExportFigures;
   writeCost?: WriteCost[];
@@ -159,6 +169,19 @@ export async function runSearchPart(deps: SearchPartDeps): Promise<SearchFigures
   };
   let server = deps.server;
   const wantedSearches = SEARCHES.filter((name) => deps.wanted.has(name));
+  // First as the index was left (by the seeding, and the write scenarios when they ran), then
+  // tidied: the growth compares the full database and the small one both tidied, the same state.
+  const untidy = new Map<SearchName, Latency>();
+  for (const name of wantedSearches) {
+    const templates = searchTemplates(name, ctx.secret, out.fullCount);
+    await preflight(server.url, { name, description: '', templates }, [], tag(name));
+    untidy.set(name, await latency(server, templates, `${name}-c1-untidy`));
+    log(`${dialect} ${name} at ${out.fullCount} as left: p50 ${untidy.get(name)?.p50} ms at one connection`);
+  }
+  if (wantedSearches.length > 0) {
+    out.tidySeconds = { full: await tidy(deps.databaseUrl) };
+    log(`${dialect}: the search index's upkeep took ${out.tidySeconds.full} s to tidy`);
+  }
   for (const name of wantedSearches) {
     const templates = searchTemplates(name, ctx.secret, out.fullCount);
     const shapes = await preflight(server.url, { name, description: '', templates }, [], tag(name));
@@ -170,6 +193,7 @@ export async function runSearchPart(deps: SearchPartDeps): Promise<SearchFigures
     out.searches.push({
       name,
       description: SEARCH_DESCRIPTIONS[name],
+      atFullUntidy: untidy.get(name),
       atFull,
       throughput: t,
       responseBytes: Math.max(...shapes.map((s) => s.bytes)),
@@ -253,6 +277,7 @@ async function atSmallSize(
     pgUrl: deps.options.pgUrl,
     runId: `${deps.runId}s`,
   });
+  if (out.tidySeconds) out.tidySeconds.small = await tidy(small.url);
   const server = await deps.startServer(small.url, `server-${deps.dialect}-small`);
   try {
     for (const s of out.searches) {
@@ -268,6 +293,21 @@ async function atSmallSize(
     await server.stop();
     if (!deps.options.keep) await small.drop();
   }
+}
+
+/**
+ * Runs the search index's upkeep (search/search.upkeep.ts) until it has nothing left to do, as
+ * the server's own would over a quiet spell, from this process: the seconds it took.
+ */
+async function tidy(databaseUrl: string): Promise<number> {
+  const db = await openDatabase(loadConfig({ LUNIPAY_DATABASE_URL: databaseUrl }).database);
+  const start = performance.now();
+  try {
+    while ((await upkeepSearchIndex(db, 10_000)) > 0) {}
+  } finally {
+    await db.close();
+  }
+  return round((performance.now() - start) / 1000);
 }
 
 /** GET /v1/customers/export (NDJSON) read as fast as it comes, the server's RSS sampled meanwhile. */

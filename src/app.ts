@@ -34,6 +34,7 @@ import { portalSessionRoutes } from './portal/portal-sessions.routes.js';
 import { PORTAL_SESSION_SCHEMAS } from './portal/portal-sessions.schema.js';
 import { searchRoutes } from './search/search.routes.js';
 import { SEARCH_SCHEMAS } from './search/search.schema.js';
+import { startSearchUpkeep } from './search/search.upkeep.js';
 import { ephemeralSecretBox, type SecretBox } from './secret-key.js';
 import { createStripeGateway, type StripeGateway } from './stripe/gateway.js';
 import { writeEventAndDeliveries } from './webhooks/deliveries.enqueue.js';
@@ -214,6 +215,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', () => sweeper.stop());
   const eventSweeper = startEventSweeper(deps.db, deps.config.events, app.log);
   app.addHook('onClose', () => eventSweeper.stop());
+  const searchUpkeep = startSearchUpkeep(deps.db, deps.config.search, app.log);
+  app.addHook('onClose', () => searchUpkeep.stop());
 
   return app;
 }

@@ -38,6 +38,7 @@ export interface Config {
   readonly secrets: SecretsConfig;
   readonly webhooks: WebhooksConfig;
   readonly events: EventsConfig;
+  readonly search: SearchConfig;
   /**
    * `LUNIPAY_PUBLIC_URL`: the origin customers reach the server at (default `http://HOST:PORT`).
    * Every portal link and redirect is built from it, never from a request's `Host`.
@@ -114,6 +115,16 @@ export interface IdempotencyConfig {
 export interface EventsConfig {
   readonly retentionDays: number;
   readonly sweepSeconds: number;
+}
+
+/**
+ * Customer search:
+ * - `LUNIPAY_SEARCH_UPKEEP_SECONDS` (default 5, 0–3600): how often each process tidies the
+ *   search indexes that writes leave untidy (search/search.upkeep.ts); `0` turns it off, and
+ *   writes then do that work themselves, now and then, in one larger step.
+ */
+export interface SearchConfig {
+  readonly upkeepSeconds: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -294,6 +305,9 @@ export function loadConfig(env: Env): Config {
     events: Object.freeze({
       retentionDays: integer(env, 'LUNIPAY_EVENT_RETENTION_DAYS', 30, 30, 3650),
       sweepSeconds: integer(env, 'LUNIPAY_EVENT_SWEEP_SECONDS', 3600, 0, 86_400),
+    }),
+    search: Object.freeze({
+      upkeepSeconds: integer(env, 'LUNIPAY_SEARCH_UPKEEP_SECONDS', 5, 0, 3600),
     }),
     publicUrl: publicUrl(env, host, port),
     mail: mailConfig(env),

@@ -14,16 +14,16 @@ export interface SweeperOptions {
   prune: () => Promise<number>;
   /** Seconds between sweeps; 0: never sweep. */
   sweepSeconds: number;
-  /** Logged, with the count, after a sweep that deleted something. */
-  prunedMessage: string;
+  /** Logged, with the count, after a sweep that deleted something; unset: nothing is logged. */
+  prunedMessage?: string;
   /** Logged, with the error, after a sweep that failed; the next one tries again. */
   failedMessage: string;
 }
 
 /**
- * Runs `prune` every `sweepSeconds`, one sweep at a time. Every process sweeps: the deletes are
- * idempotent, so several sweeping at once only repeat work. Timers are unref'd so they never keep
- * a process alive.
+ * Runs `prune` every `sweepSeconds`, one sweep at a time: retention sweeps, and the search
+ * index's upkeep. Every process sweeps: both are idempotent, so several sweeping at once only
+ * repeat work. Timers are unref'd so they never keep a process alive.
  */
 export function startRetentionSweeper(options: SweeperOptions, log: SweepLog): Sweeper {
   if (options.sweepSeconds === 0) return { stop: async () => {} };
@@ -35,7 +35,7 @@ export function startRetentionSweeper(options: SweeperOptions, log: SweepLog): S
     running = running
       .then(options.prune)
       .then((pruned) => {
-        if (pruned > 0) log.info({ pruned }, options.prunedMessage);
+        if (pruned > 0 && options.prunedMessage !== undefined) log.info({ pruned }, options.prunedMessage);
       })
       .catch((error: unknown) => log.warn({ err: error }, options.failedMessage));
   };

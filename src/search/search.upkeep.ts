@@ -1,0 +1,52 @@
+import type { Db } from '../db/index.js';
+import { TRIGRAM_COLUMNS } from '../db/migrations.search.js';
+import { type Sweeper, type SweepLog, startRetentionSweeper } from '../db/sweeper.js';
+import { flushPendingTrigrams, mergeFtsStep } from './search.store.js';
+
+/** Pages one SQLite merge step writes: at a million customers a step took 3–5 ms, tens at most. */
+const MERGE_PAGES = 32;
+/**
+ * How long one SQLite upkeep may go on merging. Each step is a write, and SQLite's writes take
+ * turns: a batch of API writes waits for the step in progress. Every 5 s (the default), that is
+ * at most 2% of the writer's time; an index a bulk load left in many segments takes minutes to
+ * merge, a day's ordinary writes a few steps.
+ */
+export const UPKEEP_BUDGET_MS = 100;
+
+/**
+ * Puts back the search indexes in the shape searches are fastest in, after writes have left
+ * them otherwise, and says how much it did (pages on PostgreSQL, merge steps on SQLite):
+ * - PostgreSQL: each GIN index's pending list, moved into the index in bulk (inserts go on
+ *   meanwhile; a search reads a pending list whole, so a full one costs every search);
+ * - SQLite: FTS5 merge steps, a column at a time in turn, until no column has anything to merge
+ *   or `budgetMs` has passed.
+ * Writes would do this work themselves in time (PostgreSQL when the pending list fills, SQLite
+ * when 16 segments of a level gather); doing it between them keeps both the searches and the
+ * writes' latency even.
+ */
+export async function upkeepSearchIndex(db: Db, budgetMs = UPKEEP_BUDGET_MS): Promise<number> {
+  if (db.dialect === 'postgres') return flushPendingTrigrams(db.kysely);
+  const end = performance.now() + budgetMs;
+  const busy = [...TRIGRAM_COLUMNS];
+  let steps = 0;
+  while (busy.length > 0 && performance.now() < end) {
+    const column = busy.shift() as (typeof TRIGRAM_COLUMNS)[number];
+    if (await mergeFtsStep(db.kysely, column, MERGE_PAGES)) {
+      steps++;
+      busy.push(column);
+    }
+  }
+  return steps;
+}
+
+/** Runs the upkeep every `upkeepSeconds` (0: never), one at a time, as db/sweeper.ts runs sweeps. */
+export function startSearchUpkeep(db: Db, options: { upkeepSeconds: number }, log: SweepLog): Sweeper {
+  return startRetentionSweeper(
+    {
+      prune: () => upkeepSearchIndex(db),
+      sweepSeconds: options.upkeepSeconds,
+      failedMessage: 'search index upkeep failed',
+    },
+    log,
+  );
+}
