@@ -68,6 +68,23 @@ forEachDatabase('Search index upkeep', (dialect) => {
     assert.equal(await untidy(), 0);
   });
 
+  test('SQLite lets other work run between merge steps', async (t) => {
+    if (dialect !== 'sqlite') return t.skip('PostgreSQL does the work in its own process');
+    await createSome('yield', 12);
+    let ticks = 0;
+    let stop = false;
+    const tick = () => {
+      if (stop) return;
+      ticks++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const steps = await upkeepSearchIndex(h.db);
+    stop = true;
+    assert.ok(steps > 1, `${steps} steps`);
+    assert.ok(ticks >= steps - 1, `${ticks} turns of the event loop during ${steps} steps`);
+  });
+
   test('the server runs it on its own every few seconds, and not at all when set to 0', async () => {
     const logged: string[] = [];
     const log = {
