@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/index.js';
-import { ftsTable, TRIGRAM_COLUMNS } from '../src/db/migrations.search.js';
+import { ftsTable, TRIGRAM_COLUMNS, trigramIndex } from '../src/db/migrations.search.js';
 import { upkeepSearchIndex } from '../src/search/search.upkeep.js';
 import { prepare } from './databases.js';
 import { memory } from './machine.js';
@@ -391,7 +391,7 @@ function dropTrigramIndex(dialect: Dialect, databaseUrl: string, pgUrl: string):
           'drop trigger customer_search_ad',
           ...TRIGRAM_COLUMNS.flatMap((c) => [`drop trigger ${ftsTable(c)}_au`, `drop table ${ftsTable(c)}`]),
         ]
-      : TRIGRAM_COLUMNS.map((c) => `drop index customer_search_${c}_trgm`),
+      : TRIGRAM_COLUMNS.map((c) => `drop index ${trigramIndex(c)}`),
   );
 }
 

@@ -40,13 +40,15 @@ test('SIGTERM lets an in-flight request finish, then exits 0', async () => {
       (await runCli(['accounts', 'create', '--name', 'Shop', '--json'], env)).stdout,
     );
     // Nothing else in the process writes: better-sqlite3 waits for a lock synchronously, so a
-    // worker's or a sweep's write stuck behind the lock below would hold the event loop, and
-    // whether the request or the signal is read first after it would be left to chance.
+    // worker's, a sweep's or the search upkeep's write stuck behind the lock below would hold
+    // the event loop, and whether the request or the signal is read first after it would be
+    // left to chance.
     const server = await startServer({
       ...env,
       LUNIPAY_WORKER: 'false',
       LUNIPAY_IDEMPOTENCY_SWEEP_SECONDS: '0',
       LUNIPAY_EVENT_SWEEP_SECONDS: '0',
+      LUNIPAY_SEARCH_UPKEEP_SECONDS: '0',
     });
     // Another connection holds the write lock, so the create below waits inside the server.
     const other = new SQLite(path);

@@ -125,7 +125,7 @@ export async function createSearchTables(
   } else {
     const schema = await trigramSchema(db);
     for (const column of TRIGRAM_COLUMNS) {
-      await sql`create index ${sql.id(`customer_search_${column}_trgm`)} on customer_search using gin (${sql.ref(column)} ${sql.id(schema)}.gin_trgm_ops)`.execute(
+      await sql`create index ${sql.id(trigramIndex(column))} on customer_search using gin (${sql.ref(column)} ${sql.id(schema)}.gin_trgm_ops)`.execute(
         db,
       );
     }
@@ -147,6 +147,10 @@ export async function createSearchTables(
     .execute();
   await backfill(db);
 }
+
+/** PostgreSQL: the GIN index of one searched column (migration 0009). */
+export const trigramIndex = (column: (typeof TRIGRAM_COLUMNS)[number]): string =>
+  `customer_search_${column}_trgm`;
 
 /** SQLite: the FTS5 table that indexes one searched column (migration 0012). */
 export const ftsTable = (column: (typeof TRIGRAM_COLUMNS)[number]): string => `customer_search_${column}_fts`;

@@ -7,7 +7,7 @@ import {
   type Transaction,
 } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
-import { ftsTable, TRIGRAM_COLUMNS } from '../db/migrations.search.js';
+import { ftsTable, TRIGRAM_COLUMNS, trigramIndex } from '../db/migrations.search.js';
 import type { CustomersTable, Database, Mode } from '../db/schema.js';
 import { ftsMatch, type IndexedTerm, type Narrowing, trigramCondition } from './search.sql.js';
 
@@ -216,7 +216,7 @@ export async function hasOlder(db: Q, owner: Owner, id: string): Promise<boolean
  * (dropped by hand) is passed over. Needs the indexes' owner, as the migrations made them.
  */
 export async function flushPendingTrigrams(db: Kysely<Database>): Promise<number> {
-  const names = TRIGRAM_COLUMNS.map((column) => `customer_search_${column}_trgm`);
+  const names = TRIGRAM_COLUMNS.map(trigramIndex);
   const { rows } = await sql<{
     pages: string | number | null;
   }>`select sum(gin_clean_pending_list(to_regclass(name))) as pages from unnest(${names}::text[]) as name`.execute(
@@ -243,8 +243,23 @@ export async function mergeFtsStep(
   return db.connection().execute(async (conn) => {
     const changes = async () =>
       Number((await sql<{ n: number }>`select total_changes() as n`.execute(conn)).rows[0]?.n ?? 0);
-    const before = await changes();
-    await sql`insert into ${sql.id(table)}(${sql.id(table)}, rank) values ('merge', ${pages})`.execute(conn);
-    return (await changes()) - before >= 2;
+    // Never waits for another process's write lock: better-sqlite3 would wait on the event
+    // loop's thread, holding every request. A busy database is tidied another time.
+    const waits = Number(
+      (await sql<{ timeout: number }>`pragma busy_timeout`.execute(conn)).rows[0]?.timeout ?? 0,
+    );
+    await sql`pragma busy_timeout = 0`.execute(conn);
+    try {
+      const before = await changes();
+      await sql`insert into ${sql.id(table)}(${sql.id(table)}, rank) values ('merge', ${pages})`.execute(
+        conn,
+      );
+      return (await changes()) - before >= 2;
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_BUSY') return false;
+      throw error;
+    } finally {
+      await sql.raw(`pragma busy_timeout = ${Math.trunc(waits)}`).execute(conn);
+    }
   });
 }

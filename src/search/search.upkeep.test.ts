@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import { forEachDatabase, useHarness } from '../../test/helpers/harness.js';
 import { ConfigError, loadConfig } from '../config.js';
@@ -66,6 +67,25 @@ forEachDatabase('Search index upkeep', (dialect) => {
     assert.equal(await upkeepSearchIndex(h.db, 0), 0);
     assert.ok((await upkeepSearchIndex(h.db)) > 0);
     assert.equal(await untidy(), 0);
+  });
+
+  test("SQLite never waits for another process's write lock; it tidies once the lock is gone", async (t) => {
+    if (dialect !== 'sqlite') return t.skip('PostgreSQL does the work in its own process');
+    await createSome('locked', 12);
+    const other = new SQLite(h.databaseUrl.replace(/^sqlite:/, ''));
+    other.exec('BEGIN IMMEDIATE');
+    const started = performance.now();
+    try {
+      assert.equal(await upkeepSearchIndex(h.db), 0);
+    } finally {
+      other.exec('COMMIT');
+      other.close();
+    }
+    // The connection waits 5 s for a lock; the upkeep gave up at once instead.
+    assert.ok(performance.now() - started < 4000, `${Math.round(performance.now() - started)} ms`);
+    const { rows } = await sql<{ timeout: number }>`pragma busy_timeout`.execute(h.db.kysely);
+    assert.equal(rows[0]?.timeout, 5000, 'the wait is back as it was');
+    assert.ok((await upkeepSearchIndex(h.db)) > 0);
   });
 
   test('SQLite lets other work run between merge steps', async (t) => {
