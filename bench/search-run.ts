@@ -1,12 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import pg from 'pg';
-import { loadConfig } from '../src/config.js';
-import { openDatabase } from '../src/db/index.js';
-import { ftsTable, TRIGRAM_COLUMNS, trigramIndex } from '../src/db/migrations.search.js';
-import { upkeepSearchIndex } from '../src/search/search.upkeep.js';
 import { prepare } from './databases.js';
 import { memory } from './machine.js';
 import { measurer, ratio, serverRoles } from './measure.js';
@@ -20,6 +14,7 @@ import {
   type SearchPartName,
   searchTemplates,
 } from './search-scenarios.js';
+import { dropTrigramIndex, swallowSearchRows, tidy } from './search-tables.js';
 import type { Seeded } from './seed.js';
 import type { Template, WrkResult } from './wrk.js';
 
@@ -171,20 +166,19 @@ export async function runSearchPart(deps: SearchPartDeps): Promise<SearchFigures
   const wantedSearches = SEARCHES.filter((name) => deps.wanted.has(name));
   // First as the index was left (by the seeding, and the write scenarios when they ran), then
   // tidied: the growth compares the full database and the small one both tidied, the same state.
-  const untidy = new Map<SearchName, Latency>();
-  for (const name of wantedSearches) {
-    const templates = searchTemplates(name, ctx.secret, out.fullCount);
-    await preflight(server.url, { name, description: '', templates }, [], tag(name));
-    untidy.set(name, await latency(server, templates, `${name}-c1-untidy`));
-    log(`${dialect} ${name} at ${out.fullCount} as left: p50 ${untidy.get(name)?.p50} ms at one connection`);
-  }
-  if (wantedSearches.length > 0) {
-    out.tidySeconds = { full: await tidy(deps.databaseUrl) };
-    log(`${dialect}: the search index's upkeep took ${out.tidySeconds.full} s to tidy`);
-  }
+  const prepared = new Map<SearchName, { templates: Template[]; bytes: number; untidy: Latency }>();
   for (const name of wantedSearches) {
     const templates = searchTemplates(name, ctx.secret, out.fullCount);
     const shapes = await preflight(server.url, { name, description: '', templates }, [], tag(name));
+    const untidy = await latency(server, templates, `${name}-c1-untidy`);
+    prepared.set(name, { templates, bytes: Math.max(...shapes.map((s) => s.bytes)), untidy });
+    log(`${dialect} ${name} at ${out.fullCount} as left: p50 ${untidy.p50} ms at one connection`);
+  }
+  if (wantedSearches.length > 0) {
+    out.tidySeconds = { full: round(await tidy(deps.databaseUrl)) };
+    log(`${dialect}: the search index's upkeep took ${out.tidySeconds.full} s to tidy`);
+  }
+  for (const [name, { templates, bytes, untidy }] of prepared) {
     const atFull = await latency(server, templates, `${name}-c1`);
     const t = await throughput(server, templates, name);
     log(
@@ -193,10 +187,10 @@ export async function runSearchPart(deps: SearchPartDeps): Promise<SearchFigures
     out.searches.push({
       name,
       description: SEARCH_DESCRIPTIONS[name],
-      atFullUntidy: untidy.get(name),
+      atFullUntidy: untidy,
       atFull,
       throughput: t,
-      responseBytes: Math.max(...shapes.map((s) => s.bytes)),
+      responseBytes: bytes,
     });
   }
   if (wantedSearches.length > 0) await atSmallSize(deps, out, latency);
@@ -277,7 +271,7 @@ async function atSmallSize(
     pgUrl: deps.options.pgUrl,
     runId: `${deps.runId}s`,
   });
-  if (out.tidySeconds) out.tidySeconds.small = await tidy(small.url);
+  if (out.tidySeconds) out.tidySeconds.small = round(await tidy(small.url));
   const server = await deps.startServer(small.url, `server-${deps.dialect}-small`);
   try {
     for (const s of out.searches) {
@@ -293,21 +287,6 @@ async function atSmallSize(
     await server.stop();
     if (!deps.options.keep) await small.drop();
   }
-}
-
-/**
- * Runs the search index's upkeep (search/search.upkeep.ts) until it has nothing left to do, as
- * the server's own would over a quiet spell, from this process: the seconds it took.
- */
-async function tidy(databaseUrl: string): Promise<number> {
-  const db = await openDatabase(loadConfig({ LUNIPAY_DATABASE_URL: databaseUrl }).database);
-  const start = performance.now();
-  try {
-    while ((await upkeepSearchIndex(db, 10_000)) > 0) {}
-  } finally {
-    await db.close();
-  }
-  return round((performance.now() - start) / 1000);
 }
 
 /** GET /v1/customers/export (NDJSON) read as fast as it comes, the server's RSS sampled meanwhile. */
@@ -346,73 +325,4 @@ async function measureExport(server: Running, secret: string): Promise<ExportFig
     rssBeforeMb: Math.round(before),
     peakRssMb: Math.round(peak),
   };
-}
-
-async function onDatabase(
-  dialect: Dialect,
-  databaseUrl: string,
-  pgUrl: string,
-  statements: string[],
-): Promise<void> {
-  if (dialect === 'sqlite') {
-    const db = new Database(databaseUrl.replace(/^sqlite:/, ''));
-    try {
-      db.transaction(() => {
-        for (const s of statements) db.exec(s);
-      })();
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  const schema = decodeURIComponent(databaseUrl).match(/search_path=([A-Za-z0-9_]+)/)?.[1];
-  if (!schema) throw new Error(`no search_path in ${databaseUrl}`);
-  const client = new pg.Client({ connectionString: pgUrl });
-  await client.connect();
-  try {
-    await client.query('begin');
-    await client.query(`set local search_path = ${schema}`);
-    for (const s of statements) await client.query(s);
-    await client.query('commit');
-  } finally {
-    await client.end();
-  }
-}
-
-/** The trigram index gone; `customer_search` still written. */
-function dropTrigramIndex(dialect: Dialect, databaseUrl: string, pgUrl: string): Promise<void> {
-  return onDatabase(
-    dialect,
-    databaseUrl,
-    pgUrl,
-    dialect === 'sqlite'
-      ? [
-          'drop trigger customer_search_ai',
-          'drop trigger customer_search_ad',
-          ...TRIGRAM_COLUMNS.flatMap((c) => [`drop trigger ${ftsTable(c)}_au`, `drop table ${ftsTable(c)}`]),
-        ]
-      : TRIGRAM_COLUMNS.map((c) => `drop index ${trigramIndex(c)}`),
-  );
-}
-
-/**
- * No search rows written either: `customer_search` becomes an empty view whose writes do
- * nothing (SQLite: INSTEAD OF triggers; PostgreSQL: DO INSTEAD NOTHING rules), so the store's
- * statements still run, and cost only their parse and a no-op.
- */
-function swallowSearchRows(dialect: Dialect, databaseUrl: string, pgUrl: string): Promise<void> {
-  const view = [
-    'alter table customer_search rename to customer_search_kept',
-    'create view customer_search as select * from customer_search_kept where 1 = 0',
-  ];
-  const swallow =
-    dialect === 'sqlite'
-      ? (['insert', 'update', 'delete'] as const).map(
-          (op) =>
-            `create trigger customer_search_no_${op} instead of ${op} on customer_search begin select 1; end`,
-        )
-      : (['insert', 'update', 'delete'] as const).map(
-          (op) => `create rule customer_search_no_${op} as on ${op} to customer_search do instead nothing`,
-        );
-  return onDatabase(dialect, databaseUrl, pgUrl, [...view, ...swallow]);
 }

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
-import { forEachDatabase, useHarness } from '../../test/helpers/harness.js';
+import { forEachDatabase, startHarness, useHarness } from '../../test/helpers/harness.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { ftsTable, TRIGRAM_COLUMNS } from '../db/migrations.search.js';
 import { flushPendingTrigrams, mergeFtsStep } from './search.store.js';
@@ -35,10 +35,10 @@ forEachDatabase('Search index upkeep', (dialect) => {
     return (res.body.data as { email: string }[]).map((c) => c.email).sort();
   };
   /** What is left to tidy: PostgreSQL's pending pages, or SQLite columns with segments to merge. */
-  const untidy = async () => {
-    if (dialect === 'postgres') return flushPendingTrigrams(h.db.kysely);
+  const untidy = async (db = h.db) => {
+    if (dialect === 'postgres') return flushPendingTrigrams(db.kysely);
     let columns = 0;
-    for (const column of TRIGRAM_COLUMNS) if (await mergeFtsStep(h.db.kysely, column, 1)) columns++;
+    for (const column of TRIGRAM_COLUMNS) if (await mergeFtsStep(db.kysely, column, 1)) columns++;
     return columns;
   };
 
@@ -105,7 +105,26 @@ forEachDatabase('Search index upkeep', (dialect) => {
     assert.ok(ticks >= steps - 1, `${ticks} turns of the event loop during ${steps} steps`);
   });
 
-  test('the server runs it on its own every few seconds, and not at all when set to 0', async () => {
+  test('the server runs it on its own, every LUNIPAY_SEARCH_UPKEEP_SECONDS', async () => {
+    const server = await startHarness(dialect, { LUNIPAY_SEARCH_UPKEEP_SECONDS: '1' });
+    try {
+      const account = await server.account();
+      for (let i = 0; i < 12; i++) {
+        const res = await server.request('POST', '/v1/customers', {
+          key: account.test,
+          json: { email: `served${i}@example.com`, first_name: 'Ada' },
+        });
+        assert.equal(res.status, 200, res.raw);
+      }
+      // The first run comes within a second; one more second for it to finish.
+      await sleep(2500);
+      assert.equal(await untidy(server.db), 0, 'the server had tidied');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('startSearchUpkeep runs it every interval, and never at 0', async () => {
     const logged: string[] = [];
     const log = {
       info: (_: object, m: string) => logged.push(m),
