@@ -6,6 +6,7 @@ import type { SecretBox } from '../secret-key.js';
 import { openPage, sealPage } from './search.page.js';
 import { parseSearchQuery } from './search.query.js';
 import type { CustomerSearchResult, SearchCustomersQuery } from './search.schema.js';
+import { shareOf } from './search.shares.js';
 import { exactEmail, indexedTerms, queryPredicate } from './search.sql.js';
 import * as store from './search.store.js';
 
@@ -60,7 +61,7 @@ export async function searchCustomers(
       const index = indexedTerms(query, dialect);
       if (useIndex && index.terms.length > 0) {
         // A few trigrams of each term first; the whole terms when those leave too many.
-        let keys = await store.indexCandidates(q, dialect, index, INDEX_CAP, 'few');
+        let keys = await store.indexCandidates(q, dialect, index, INDEX_CAP, 'few', shareOf(deps.db));
         if (keys.length > INDEX_CAP) keys = await store.indexCandidates(q, dialect, index, INDEX_CAP, 'all');
         if (keys.length <= INDEX_CAP) {
           return {

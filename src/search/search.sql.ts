@@ -117,34 +117,58 @@ export type Narrowing = 'few' | 'all';
 const trigramsOf = (chars: readonly string[], at: number): string => chars.slice(at, at + 3).join('');
 
 /**
- * The trigrams of `term` the index is asked about under `few`: its first, its middle and its
- * last, in the term's order. SQLite ANDs them in any order, so they may overlap (a term of five
- * characters or more gives three); PostgreSQL's `%a%b%` needs them `apart`, so there a term of
- * six to eight characters gives its first and last, one of nine or more the middle one too.
+ * How common a trigram is in an indexed column: the share of its values that hold it, estimated
+ * from a sample (search.shares.ts); 0 for one the sample did not see often.
+ */
+export type ShareOf = (column: IndexedTerm['column'], trigram: string) => number;
+
+/**
+ * A trigram held by at least this share of a column's values is common: its list in the index is
+ * long (a fifth of a million for a first name shared by one customer in eight), and reading it
+ * narrows little that a rarer trigram of the same term does not narrow already.
+ */
+export const COMMON_SHARE = 0.02;
+
+/**
+ * The trigrams of `term` the index is asked about under `few`: three of them, the rarest by
+ * `share`, in the term's order. Where the shares do not tell them apart (no sample yet, or all
+ * rare), its first, its middle and its last, as spread as they go. A common trigram is asked
+ * about only when the term has nothing rarer. SQLite ANDs them in any order, so they may overlap
+ * (a term of five characters or more gives three); PostgreSQL's `%a%b%` needs them `apart`, so
+ * there a term of six to eight characters gives two, one of nine or more up to three.
  * A shorter term is asked about whole. Every value that contains the term contains them (apart
  * and in this order, when asked), so the index still finds every answer. `usable` keeps a
- * trigram only if the dialect's index has it (pg_trgm indexes letters and digits only); none
- * usable gives the whole term.
+ * trigram only if the dialect's index has it (pg_trgm indexes letters and digits only), and
+ * another of the term takes an unusable one's place; none usable gives the whole term.
  *
  * Three, not fewer: each candidate the index gives costs a lookup of its rows, and with two
  * trigrams of digits a million customers left a hundred candidates to a term that matches one.
  */
 export function sampledTrigrams(
   term: string,
-  options: { apart: boolean; usable?: (trigram: string) => boolean },
+  options: { apart: boolean; usable?: (trigram: string) => boolean; share?: (trigram: string) => number },
 ): string[] {
   const chars = Array.from(term);
+  if (chars.length < (options.apart ? 6 : 5)) return [term];
   const last = chars.length - 3;
-  let at: number[];
-  if (options.apart) {
-    if (chars.length < 6) return [term];
-    at = chars.length >= 9 ? [0, Math.floor(last / 2), last] : [0, last];
-  } else {
-    if (chars.length < 5) return [term];
-    at = [0, Math.floor(last / 2), last];
+  const spread = options.apart && chars.length < 9 ? [0, last] : [0, Math.floor(last / 2), last];
+  const others = Array.from({ length: last + 1 }, (_, i) => i).filter((i) => !spread.includes(i));
+  const usable = options.usable ?? (() => true);
+  const share = options.share ?? (() => 0);
+  // Rarest first; among equals, the spread positions first, then the rest in order (a stable sort).
+  const ranked = [...spread, ...others]
+    .map((at) => ({ at, trigram: trigramsOf(chars, at) }))
+    .filter(({ trigram }) => usable(trigram))
+    .map((pick) => ({ ...pick, share: share(pick.trigram) }))
+    .sort((a, b) => a.share - b.share);
+  const picked: typeof ranked = [];
+  for (const pick of ranked) {
+    if (picked.length === 3 || (picked.length > 0 && pick.share >= COMMON_SHARE)) break;
+    if (options.apart && picked.some((p) => Math.abs(p.at - pick.at) < 3)) continue;
+    picked.push(pick);
   }
-  const picked = at.map((i) => trigramsOf(chars, i)).filter(options.usable ?? (() => true));
-  return picked.length === 0 ? [term] : picked;
+  if (picked.length === 0) return [term];
+  return picked.sort((a, b) => a.at - b.at).map((p) => p.trigram);
 }
 
 const ftsString = (text: string) => `"${text.replaceAll('"', '""')}"`;
@@ -154,10 +178,14 @@ const ftsString = (text: string) => `"${text.replaceAll('"', '""')}"`;
  * (`all`), or its sampled trigrams each on its own, ANDed (`few`: a phrase would make FTS5
  * check their positions too, which the exact recheck does anyway).
  */
-export function ftsMatch(term: string, narrowing: Narrowing = 'all'): string {
+export function ftsMatch(
+  term: string,
+  narrowing: Narrowing = 'all',
+  share?: (trigram: string) => number,
+): string {
   return narrowing === 'all'
     ? ftsString(term)
-    : sampledTrigrams(term, { apart: false }).map(ftsString).join(' AND ');
+    : sampledTrigrams(term, { apart: false, share }).map(ftsString).join(' AND ');
 }
 
 const likeEscape = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -173,12 +201,14 @@ export function trigramCondition(
   join: 'and' | 'or',
   terms: readonly IndexedTerm[],
   narrowing: Narrowing = 'all',
+  shareOf?: ShareOf,
 ): Predicate {
   const parts = terms.map(({ column, term }) => {
+    const share = shareOf && ((trigram: string) => shareOf(column, trigram));
     const fragments =
       narrowing === 'all'
         ? [term]
-        : sampledTrigrams(term, { apart: true, usable: (t) => PG_INDEXED.test(t) });
+        : sampledTrigrams(term, { apart: true, usable: (t) => PG_INDEXED.test(t), share });
     return sql`${sql.ref(`s.${column}`)} like ${`%${fragments.map(likeEscape).join('%')}%`}`;
   });
   return sql`(${sql.join(parts, sql.raw(join === 'and' ? ' and ' : ' or '))})`;

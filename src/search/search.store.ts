@@ -9,7 +9,7 @@ import {
 import type { DatabaseConfig } from '../config.js';
 import { ftsTable, TRIGRAM_COLUMNS, trigramIndex } from '../db/migrations.search.js';
 import type { CustomersTable, Database, Mode } from '../db/schema.js';
-import { ftsMatch, type IndexedTerm, type Narrowing, trigramCondition } from './search.sql.js';
+import { ftsMatch, type IndexedTerm, type Narrowing, type ShareOf, trigramCondition } from './search.sql.js';
 
 type Q = Kysely<Database> | Transaction<Database>;
 type Dialect = DatabaseConfig['dialect'];
@@ -65,8 +65,8 @@ export function emailQuery(db: Q, page: SearchPage, emailLower: string) {
 /**
  * The trigram index's candidates, of every account, no more than `cap + 1` of them: the index
  * stops reading there (PostgreSQL's GIN index is read whole first, which the session's
- * statement timeout bounds). `narrowing`: what of each term the index is asked about
- * (search.sql.ts). PostgreSQL: one statement, customer ids. SQLite: one statement per term, in
+ * statement timeout bounds). `narrowing`: what of each term the index is asked about, and
+ * `shareOf` how common its trigrams are (search.sql.ts). PostgreSQL: one statement, customer ids. SQLite: one statement per term, in
  * its column's FTS5 table, FTS5 rowids; indexCandidates combines them.
  */
 export function candidatesQueries(
@@ -74,18 +74,20 @@ export function candidatesQueries(
   index: { join: 'and' | 'or'; terms: IndexedTerm[] },
   cap: number,
   narrowing: Narrowing = 'all',
+  shareOf?: ShareOf,
 ) {
   if (dialect === 'postgres')
     return [
       sql<{
         key: number | string;
-      }>`select s.customer_id as key from customer_search s where ${trigramCondition(index.join, index.terms, narrowing)} limit ${cap + 1}`,
+      }>`select s.customer_id as key from customer_search s where ${trigramCondition(index.join, index.terms, narrowing, shareOf)} limit ${cap + 1}`,
     ];
   return index.terms.map(({ column, term }) => {
     const table = sql.id(ftsTable(column));
+    const share = shareOf && ((trigram: string) => shareOf(column, trigram));
     return sql<{
       key: number | string;
-    }>`select rowid as key from ${table} where ${table} match ${ftsMatch(term, narrowing)} limit ${cap + 1}`;
+    }>`select rowid as key from ${table} where ${table} match ${ftsMatch(term, narrowing, share)} limit ${cap + 1}`;
   });
 }
 
@@ -100,8 +102,9 @@ export async function indexCandidates(
   index: { join: 'and' | 'or'; terms: IndexedTerm[] },
   cap: number,
   narrowing: Narrowing = 'all',
+  shareOf?: ShareOf,
 ): Promise<(number | string)[]> {
-  const queries = candidatesQueries(dialect, index, cap, narrowing);
+  const queries = candidatesQueries(dialect, index, cap, narrowing, shareOf);
   let keys: Set<number | string> | undefined;
   let overCap: (number | string)[] | undefined;
   for (const query of queries) {
@@ -262,4 +265,59 @@ export async function mergeFtsStep(
       await sql.raw(`pragma busy_timeout = ${Math.trunc(waits)}`).execute(conn);
     }
   });
+}
+
+/** Stretches of consecutive rows a SQLite sample reads, at random places in the table. */
+const SAMPLE_STRETCHES = 20;
+
+/**
+ * About `size` values of one indexed column, of every account (the index is one for all), for
+ * telling common trigrams from rare ones. SQLite: a few stretches of rows at random places in
+ * `seq` order, or the whole table when it is that small. PostgreSQL: random pages (`tablesample
+ * system`), as many as `size` rows take by the planner's count of the table; the rows of a page
+ * were written at about the same time, as a stretch is. Reads only: neither locks anything.
+ */
+export async function sampleColumn(
+  db: Q,
+  dialect: Dialect,
+  column: (typeof TRIGRAM_COLUMNS)[number],
+  size: number,
+): Promise<string[]> {
+  const value = sql.ref(`s.${column}`);
+  if (dialect === 'postgres') {
+    const counted = await sql<{
+      rows: number | null;
+    }>`select reltuples::float8 as rows from pg_class where oid = to_regclass('customer_search')`.execute(db);
+    const rows = Number(counted.rows[0]?.rows ?? 0);
+    // Half again the share wanted, since pages hold unequal counts of rows; all of a small table.
+    const percent = rows > 0 ? Math.min(100, ((size * 1.5) / rows) * 100) : 100;
+    const sampled = await sql<{
+      value: string;
+    }>`select ${value} as value from customer_search s tablesample system (${percent}) where ${value} is not null limit ${size}`.execute(
+      db,
+    );
+    return sampled.rows.map((r) => r.value);
+  }
+  const bounds = await sql<{
+    lo: number | null;
+    hi: number | null;
+  }>`select min(seq) as lo, max(seq) as hi from customer_search`.execute(db);
+  const { lo, hi } = bounds.rows[0] ?? { lo: null, hi: null };
+  if (lo === null || hi === null) return [];
+  const span = hi - lo + 1;
+  const each = Math.ceil(size / SAMPLE_STRETCHES);
+  const starts =
+    span <= size
+      ? [lo]
+      : Array.from({ length: SAMPLE_STRETCHES }, () => lo + Math.floor(Math.random() * span));
+  const values: string[] = [];
+  for (const start of starts) {
+    const stretch = await sql<{
+      value: string;
+    }>`select ${value} as value from customer_search s where s.seq >= ${start} and ${value} is not null order by s.seq limit ${span <= size ? size : each}`.execute(
+      db,
+    );
+    for (const r of stretch.rows) values.push(r.value);
+  }
+  return values;
 }

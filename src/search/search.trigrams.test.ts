@@ -44,7 +44,7 @@ test('every value that contains the term contains its sampled trigrams (apart an
   );
 });
 
-test('the first, middle and last trigram; apart, the middle one only from nine characters', () => {
+test('without an estimate, the first, middle and last trigram; apart, the middle one only from nine characters', () => {
   const apart = { apart: true };
   assert.deepEqual(sampledTrigrams('abc', apart), ['abc']);
   assert.deepEqual(sampledTrigrams('aaaaa', apart), ['aaaaa']);
@@ -53,8 +53,9 @@ test('the first, middle and last trigram; apart, the middle one only from nine c
   assert.deepEqual(sampledTrigrams('5550123', { apart: false }), ['555', '501', '123']);
   assert.deepEqual(sampledTrigrams('5550123', apart), ['555', '123']);
   assert.deepEqual(sampledTrigrams('grace hopper', apart), ['gra', 'e h', 'per']);
-  // pg_trgm indexes letters and digits only: "e h" would give it nothing to look up.
-  assert.deepEqual(sampledTrigrams('grace hopper', { apart: true, usable: alnum }), ['gra', 'per']);
+  // pg_trgm indexes letters and digits only: "e h" would give it nothing to look up, and the
+  // nearest usable trigram apart from the others takes its place.
+  assert.deepEqual(sampledTrigrams('grace hopper', { apart: true, usable: alnum }), ['gra', 'hop', 'per']);
   assert.deepEqual(sampledTrigrams('+1 ', { apart: true, usable: alnum }), ['+1 ']);
   assert.deepEqual(sampledTrigrams('a b c d', { apart: true, usable: alnum }), ['a b c d']);
 });

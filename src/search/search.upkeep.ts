@@ -2,6 +2,7 @@ import { setImmediate } from 'node:timers/promises';
 import type { Db } from '../db/index.js';
 import { TRIGRAM_COLUMNS } from '../db/migrations.search.js';
 import { type Sweeper, type SweepLog, startRetentionSweeper } from '../db/sweeper.js';
+import { refreshShares } from './search.shares.js';
 import { flushPendingTrigrams, mergeFtsStep } from './search.store.js';
 
 /**
@@ -49,14 +50,30 @@ export async function upkeepSearchIndex(db: Db, budgetMs = UPKEEP_BUDGET_MS): Pr
   return steps;
 }
 
-/** Runs the upkeep every `upkeepSeconds` (0: never), one at a time, as db/sweeper.ts runs sweeps. */
+/**
+ * Runs the upkeep every `upkeepSeconds` (0: never), one at a time, as db/sweeper.ts runs sweeps,
+ * and with it keeps this process's estimate of how common each trigram is (search.shares.ts)
+ * no older than its limit. The first estimate is taken at once: until there is one, a search
+ * asks the index about the first, middle and last trigrams of a term, however common.
+ */
 export function startSearchUpkeep(db: Db, options: { upkeepSeconds: number }, log: SweepLog): Sweeper {
-  return startRetentionSweeper(
+  const failed = (error: unknown) => log.warn({ err: error }, 'search trigram estimate failed');
+  const first = options.upkeepSeconds === 0 ? Promise.resolve() : refreshShares(db).then(() => {}, failed);
+  const sweeper = startRetentionSweeper(
     {
-      prune: () => upkeepSearchIndex(db),
+      prune: async () => {
+        await refreshShares(db);
+        return upkeepSearchIndex(db);
+      },
       sweepSeconds: options.upkeepSeconds,
       failedMessage: 'search index upkeep failed',
     },
     log,
   );
+  return {
+    async stop() {
+      await first;
+      await sweeper.stop();
+    },
+  };
 }

@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { forEachDatabase, useHarness } from '../../test/helpers/harness.js';
+import { parseSearchQuery } from './search.query.js';
+import { refreshShares, SHARES_MAX_AGE_MS, shareOf, trigramShares } from './search.shares.js';
+import { COMMON_SHARE, indexedTerms, sampledTrigrams } from './search.sql.js';
+import * as store from './search.store.js';
+import { startSearchUpkeep } from './search.upkeep.js';
+
+// A search asks the index about a term's rarest trigrams, by an estimate of how common each is;
+// whatever the estimate says, every value holding the term still holds what is asked about.
+
+const shares = (common: Record<string, number>) => (trigram: string) => common[trigram] ?? 0;
+
+test("a sample's trigram shares: each value counted once per trigram, those seen once left out", () => {
+  const counted = trigramShares(['grace hopper', 'grace piper', 'ada lovelace', 'aaaa']);
+  assert.equal(counted.get('gra'), 0.5);
+  assert.equal(counted.get('ace'), 0.75);
+  assert.equal(counted.get('per'), 0.5);
+  // "aaaa" holds "aaa" twice, and is the only value holding it.
+  assert.equal(counted.has('aaa'), false);
+  assert.equal(counted.has('hop'), false);
+  assert.deepEqual(trigramShares([]), new Map());
+});
+
+test('the rarest trigrams are asked about; a common one only when nothing rarer is left', () => {
+  const firstNames = shares({ gra: 0.125, rac: 0.125, ace: 0.125, 'ce ': 0.125 });
+  assert.deepEqual(sampledTrigrams('grace quillonby', { apart: false, share: firstNames }), [
+    'e q',
+    'qui',
+    'nby',
+  ]);
+  const alnum = (t: string) => /^[\p{L}\p{N}]{3}$/u.test(t);
+  assert.deepEqual(sampledTrigrams('grace quillonby', { apart: true, usable: alnum, share: firstNames }), [
+    'qui',
+    'llo',
+    'nby',
+  ]);
+  // A phone's digits after the prefix most phones share.
+  const phones = shares({ '+1 ': 1, '1 5': 0.3, ' 55': 0.3, '555': 0.3, '550': 0.05 });
+  assert.deepEqual(sampledTrigrams('+1 5550123', { apart: false, share: phones }), ['501', '012', '123']);
+  // Two rare ones and the rest common: the two, not a third that reads a long list.
+  const inside = shares({ gra: 0.2, rac: 0.2, ace: 0.2 });
+  assert.deepEqual(sampledTrigrams('zgracez', { apart: false, share: inside }), ['zgr', 'cez']);
+  // All common: the least common alone.
+  assert.deepEqual(sampledTrigrams('+1 555', { apart: false, share: phones }), ['1 5']);
+  assert.deepEqual(
+    sampledTrigrams('abcde', { apart: false, share: shares({ abc: 0.5, bcd: 0.4, cde: 0.3 }) }),
+    ['cde'],
+  );
+});
+
+test('with any estimate, every value holding the term holds what is asked about', () => {
+  const chars = ['a', 'b', '1', ' ', '+', 'é', '😀'];
+  const text = (min: number, max: number) =>
+    fc.array(fc.constantFrom(...chars), { minLength: min, maxLength: max }).map((a) => a.join(''));
+  const inOrder = (value: string, fragments: string[]) => {
+    let from = 0;
+    for (const f of fragments) {
+      const at = value.indexOf(f, from);
+      if (at < 0) return false;
+      from = at + f.length;
+    }
+    return true;
+  };
+  fc.assert(
+    fc.property(
+      text(3, 14),
+      text(0, 5),
+      text(0, 5),
+      fc.dictionary(text(3, 3), fc.double({ min: 0, max: 1, noNaN: true })),
+      (term, before, after, estimate) => {
+        const value = before + term + after;
+        const share = (t: string) => estimate[t] ?? 0;
+        const apart = sampledTrigrams(term, { apart: true, share });
+        assert.ok(apart.length >= 1 && apart.length <= 3);
+        assert.ok(inOrder(value, apart), `${JSON.stringify(apart)} in ${JSON.stringify(value)}`);
+        for (const t of sampledTrigrams(term, { apart: false, share })) assert.ok(value.includes(t));
+      },
+    ),
+    { numRuns: 1000 },
+  );
+});
+
+forEachDatabase('Trigram shares', (dialect) => {
+  // The server's own upkeep off: only the test takes estimates.
+  const { h, acct } = useHarness(dialect, { LUNIPAY_SEARCH_UPKEEP_SECONDS: '0' });
+  const log = { info: () => {}, warn: (details: object) => assert.fail(JSON.stringify(details)) };
+
+  test('no estimate while the upkeep is off; the first is taken at start, not at the first upkeep', async () => {
+    await startSearchUpkeep(h.db, { upkeepSeconds: 0 }, log).stop();
+    assert.equal(shareOf(h.db), undefined);
+    await startSearchUpkeep(h.db, { upkeepSeconds: 3600 }, log).stop();
+    assert.notEqual(shareOf(h.db), undefined);
+    // Fresh: the next upkeep keeps it; one older than the limit is taken again.
+    assert.equal(await refreshShares(h.db), false);
+    assert.equal(await refreshShares(h.db, SHARES_MAX_AGE_MS, Date.now() + SHARES_MAX_AGE_MS), true);
+  });
+
+  test("a first name most customers share is left out of the index's lookups; the answer is exact", async () => {
+    for (let i = 0; i < 40; i++) {
+      const last = `Zz${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))}wy${i}`;
+      const res = await h.request('POST', '/v1/customers', {
+        key: acct.test,
+        json: { email: `g${i}@example.com`, first_name: 'Grace', last_name: last },
+      });
+      assert.equal(res.status, 200, res.raw);
+    }
+    const res = await h.request('POST', '/v1/customers', {
+      key: acct.test,
+      json: { email: 'quillonby@example.com', first_name: 'Grace', last_name: 'Quillonby' },
+    });
+    assert.equal(res.status, 200, res.raw);
+    await refreshShares(h.db, 0);
+    const estimate = shareOf(h.db);
+    assert.ok(estimate !== undefined);
+    assert.ok(estimate('name', 'gra') >= COMMON_SHARE, String(estimate('name', 'gra')));
+    assert.equal(estimate('name', 'qui'), 0);
+
+    const index = indexedTerms(parseSearchQuery('name~"Grace Quillonby"'), dialect);
+    const asked = (share?: typeof estimate) =>
+      store
+        .candidatesQueries(dialect, index, 100, 'few', share)
+        .map((q) => q.compile(h.db.reader).parameters.join(' '))
+        .join(' ');
+    assert.match(asked(), /gra/);
+    assert.doesNotMatch(asked(estimate), /gra/);
+    assert.match(asked(estimate), /qui/);
+
+    const found = await h.request('GET', '/v1/customers/search', {
+      key: acct.test,
+      query: { query: 'name~"grace quillonby"' },
+    });
+    assert.equal(found.status, 200, found.raw);
+    assert.deepEqual(
+      (found.body.data as { email: string }[]).map((c) => c.email),
+      ['quillonby@example.com'],
+    );
+  });
+});
