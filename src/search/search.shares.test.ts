@@ -43,12 +43,13 @@ test('the rarest trigrams are asked about; a common one only when nothing rarer 
   // Two rare ones and the rest common: the two, not a third that reads a long list.
   const inside = shares({ gra: 0.2, rac: 0.2, ace: 0.2 });
   assert.deepEqual(sampledTrigrams('zgracez', { apart: false, share: inside }), ['zgr', 'cez']);
-  // All common: the least common alone.
-  assert.deepEqual(sampledTrigrams('+1 555', { apart: false, share: phones }), ['1 5']);
-  assert.deepEqual(
-    sampledTrigrams('abcde', { apart: false, share: shares({ abc: 0.5, bcd: 0.4, cde: 0.3 }) }),
-    ['cde'],
-  );
+  // All common: the three least common, which together may still narrow.
+  assert.deepEqual(sampledTrigrams('+1 555', { apart: false, share: phones }), ['1 5', ' 55', '555']);
+  const falling = shares({ abc: 0.5, bcd: 0.4, cde: 0.3 });
+  assert.deepEqual(sampledTrigrams('abcde', { apart: false, share: falling }), ['abc', 'bcd', 'cde']);
+  // A rarer trigram takes a common one's place, never that of one the index cannot use: with
+  // none of the three usable, the whole term (pg_trgm takes every trigram of "12345" from it).
+  assert.deepEqual(sampledTrigrams('.12345@', { apart: true, usable: alnum, share: phones }), ['.12345@']);
 });
 
 test('with any estimate, every value holding the term holds what is asked about', () => {

@@ -130,16 +130,18 @@ export type ShareOf = (column: IndexedTerm['column'], trigram: string) => number
 export const COMMON_SHARE = 0.02;
 
 /**
- * The trigrams of `term` the index is asked about under `few`: three of them, the rarest by
- * `share`, in the term's order. Where the shares do not tell them apart (no sample yet, or all
- * rare), its first, its middle and its last, as spread as they go. A common trigram is asked
- * about only when the term has nothing rarer. SQLite ANDs them in any order, so they may overlap
- * (a term of five characters or more gives three); PostgreSQL's `%a%b%` needs them `apart`, so
- * there a term of six to eight characters gives two, one of nine or more up to three.
- * A shorter term is asked about whole. Every value that contains the term contains them (apart
- * and in this order, when asked), so the index still finds every answer. `usable` keeps a
- * trigram only if the dialect's index has it (pg_trgm indexes letters and digits only), and
- * another of the term takes an unusable one's place; none usable gives the whole term.
+ * The trigrams of `term` the index is asked about under `few`: as many as the term has usable
+ * among its first, middle and last (up to three), the rarest by `share`, in the term's order.
+ * Where the shares do not tell them apart (no sample yet, or all rare), those three themselves.
+ * Another trigram of the term takes the place of a common one, and a common one is asked about
+ * only while nothing rarer has been picked: its list is long and narrows little that a rare
+ * one's does not. SQLite ANDs them in any order, so they may overlap (a term of five characters
+ * or more gives three); PostgreSQL's `%a%b%` needs them `apart`, so there a term of six to eight
+ * characters gives two, one of nine or more up to three. A shorter term is asked about whole.
+ * Every value that contains the term contains them (apart and in this order, when asked), so the
+ * index still finds every answer. `usable` keeps a trigram only if the dialect's index has it
+ * (pg_trgm indexes letters and digits only); when none of the three is, the whole term is asked
+ * about: pg_trgm then takes every trigram of its words, which narrows more than any one would.
  *
  * Three, not fewer: each candidate the index gives costs a lookup of its rows, and with two
  * trigrams of digits a million customers left a hundred candidates to a term that matches one.
@@ -151,23 +153,26 @@ export function sampledTrigrams(
   const chars = Array.from(term);
   if (chars.length < (options.apart ? 6 : 5)) return [term];
   const last = chars.length - 3;
-  const spread = options.apart && chars.length < 9 ? [0, last] : [0, Math.floor(last / 2), last];
-  const others = Array.from({ length: last + 1 }, (_, i) => i).filter((i) => !spread.includes(i));
   const usable = options.usable ?? (() => true);
+  const spread = (options.apart && chars.length < 9 ? [0, last] : [0, Math.floor(last / 2), last]).filter(
+    (at) => usable(trigramsOf(chars, at)),
+  );
+  if (spread.length === 0) return [term];
   const share = options.share ?? (() => 0);
+  const others = Array.from({ length: last + 1 }, (_, at) => at).filter(
+    (at) => !spread.includes(at) && usable(trigramsOf(chars, at)),
+  );
   // Rarest first; among equals, the spread positions first, then the rest in order (a stable sort).
   const ranked = [...spread, ...others]
-    .map((at) => ({ at, trigram: trigramsOf(chars, at) }))
-    .filter(({ trigram }) => usable(trigram))
-    .map((pick) => ({ ...pick, share: share(pick.trigram) }))
+    .map((at) => ({ at, trigram: trigramsOf(chars, at), share: share(trigramsOf(chars, at)) }))
     .sort((a, b) => a.share - b.share);
   const picked: typeof ranked = [];
   for (const pick of ranked) {
-    if (picked.length === 3 || (picked.length > 0 && pick.share >= COMMON_SHARE)) break;
+    if (picked.length === spread.length) break;
+    if (pick.share >= COMMON_SHARE && picked.some((p) => p.share < COMMON_SHARE)) break;
     if (options.apart && picked.some((p) => Math.abs(p.at - pick.at) < 3)) continue;
     picked.push(pick);
   }
-  if (picked.length === 0) return [term];
   return picked.sort((a, b) => a.at - b.at).map((p) => p.trigram);
 }
 

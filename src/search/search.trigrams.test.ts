@@ -53,9 +53,10 @@ test('without an estimate, the first, middle and last trigram; apart, the middle
   assert.deepEqual(sampledTrigrams('5550123', { apart: false }), ['555', '501', '123']);
   assert.deepEqual(sampledTrigrams('5550123', apart), ['555', '123']);
   assert.deepEqual(sampledTrigrams('grace hopper', apart), ['gra', 'e h', 'per']);
-  // pg_trgm indexes letters and digits only: "e h" would give it nothing to look up, and the
-  // nearest usable trigram apart from the others takes its place.
-  assert.deepEqual(sampledTrigrams('grace hopper', { apart: true, usable: alnum }), ['gra', 'hop', 'per']);
+  // pg_trgm indexes letters and digits only: "e h" would give it nothing to look up.
+  assert.deepEqual(sampledTrigrams('grace hopper', { apart: true, usable: alnum }), ['gra', 'per']);
+  // None of the three usable: the whole term, of which pg_trgm takes every trigram of "12345".
+  assert.deepEqual(sampledTrigrams('.12345@', { apart: true, usable: alnum }), ['.12345@']);
   assert.deepEqual(sampledTrigrams('+1 ', { apart: true, usable: alnum }), ['+1 ']);
   assert.deepEqual(sampledTrigrams('a b c d', { apart: true, usable: alnum }), ['a b c d']);
 });
