@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import fc from 'fast-check';
 import type { KyselyPlugin } from 'kysely';
 import { forEachDatabase, useHarness } from '../../test/helpers/harness.js';
 import { parseSearchQuery } from './search.query.js';
@@ -52,38 +51,6 @@ test('the rarest trigrams are asked about; a common one only when nothing rarer 
   // A rarer trigram takes a common one's place, never that of one the index cannot use: with
   // none of the three usable, the whole term (pg_trgm takes every trigram of "12345" from it).
   assert.deepEqual(sampledTrigrams('.12345@', { apart: true, usable: alnum, share: phones }), ['.12345@']);
-});
-
-test('with any estimate, every value holding the term holds what is asked about', () => {
-  const chars = ['a', 'b', '1', ' ', '+', 'é', '😀'];
-  const text = (min: number, max: number) =>
-    fc.array(fc.constantFrom(...chars), { minLength: min, maxLength: max }).map((a) => a.join(''));
-  const inOrder = (value: string, fragments: string[]) => {
-    let from = 0;
-    for (const f of fragments) {
-      const at = value.indexOf(f, from);
-      if (at < 0) return false;
-      from = at + f.length;
-    }
-    return true;
-  };
-  fc.assert(
-    fc.property(
-      text(3, 14),
-      text(0, 5),
-      text(0, 5),
-      fc.dictionary(text(3, 3), fc.double({ min: 0, max: 1, noNaN: true })),
-      (term, before, after, estimate) => {
-        const value = before + term + after;
-        const share = (t: string) => estimate[t] ?? 0;
-        const apart = sampledTrigrams(term, { apart: true, share });
-        assert.ok(apart.length >= 1 && apart.length <= 3);
-        assert.ok(inOrder(value, apart), `${JSON.stringify(apart)} in ${JSON.stringify(value)}`);
-        for (const t of sampledTrigrams(term, { apart: false, share })) assert.ok(value.includes(t));
-      },
-    ),
-    { numRuns: 1000 },
-  );
 });
 
 forEachDatabase('Trigram shares', (dialect) => {

@@ -26,17 +26,21 @@ const likeFragmentsInOrder = (value: string, fragments: string[]) => {
   return true;
 };
 
-test('every value that contains the term contains its sampled trigrams (apart and in order, when asked)', () => {
+test('every value that contains the term contains its sampled trigrams (apart and in order, when asked), whatever the estimate of how common they are', () => {
+  const estimate = fc.option(fc.dictionary(textOf(3, 3), fc.double({ min: 0, max: 1, noNaN: true })), {
+    nil: undefined,
+  });
   fc.assert(
-    fc.property(textOf(3, 14), textOf(0, 6), textOf(0, 6), (term, before, after) => {
+    fc.property(textOf(3, 14), textOf(0, 6), textOf(0, 6), estimate, (term, before, after, shares) => {
       const value = before + term + after;
+      const share = shares && ((t: string) => shares[t] ?? 0);
       for (const usable of [undefined, alnum]) {
-        const apart = sampledTrigrams(term, { apart: true, usable });
+        const apart = sampledTrigrams(term, { apart: true, usable, share });
         assert.ok(apart.length >= 1 && apart.length <= 3, term);
         for (const t of apart) assert.ok(apart.length === 1 || Array.from(t).length === 3, t);
         assert.ok(likeFragmentsInOrder(value, apart), `${JSON.stringify(term)} in ${JSON.stringify(value)}`);
       }
-      const any = sampledTrigrams(term, { apart: false });
+      const any = sampledTrigrams(term, { apart: false, share });
       assert.ok(any.length >= 1 && any.length <= 3, term);
       for (const t of any) assert.ok(value.includes(t), `${JSON.stringify(t)} in ${JSON.stringify(value)}`);
     }),
