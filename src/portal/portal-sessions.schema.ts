@@ -25,7 +25,7 @@ const Nullable = (description: string) => Type.Union([Type.Integer(), Type.Null(
 const sessionFields = {
   id: Type.String({ description: 'Unique identifier, prefixed with `ps_`.', examples: [seed.id] }),
   object: Type.Literal('portal_session', { description: 'Always `"portal_session"`.' }),
-  customer: Type.String({ description: 'The customer this session signs in.' }),
+  customer: Type.String({ description: 'The customer this portal sign-in is for.' }),
   livemode: Type.Boolean({ description: 'True for a live-mode customer.' }),
   source: Type.Union([Type.Literal('api'), Type.Literal('login')], {
     description: '`api`: made with this API; `login`: the customer signed in with their email.',

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Db } from '../db/index.js';
 import { TRIGRAM_COLUMNS } from '../db/migrations.search.js';
 import type { Database } from '../db/schema.js';
-import type { ShareOf } from './search.sql.js';
+import { type ShareOf, trigramsOf } from './search.sql.js';
 import { sampleColumn } from './search.store.js';
 
 /**
@@ -41,7 +41,7 @@ export function trigramShares(values: readonly string[]): Map<string, number> {
   for (const value of values) {
     const chars = Array.from(value);
     const seen = new Set<string>();
-    for (let i = 0; i + 3 <= chars.length; i++) seen.add(chars.slice(i, i + 3).join(''));
+    for (let at = 0; at + 3 <= chars.length; at++) seen.add(trigramsOf(chars, at));
     for (const trigram of seen) counts.set(trigram, (counts.get(trigram) ?? 0) + 1);
   }
   const shares = new Map<string, number>();

@@ -114,13 +114,18 @@ export function indexedTerms(
  */
 export type Narrowing = 'few' | 'all';
 
-const trigramsOf = (chars: readonly string[], at: number): string => chars.slice(at, at + 3).join('');
+/** The trigram of `chars` that starts at `at`: three characters (code points) in a row. */
+export const trigramsOf = (chars: readonly string[], at: number): string => chars.slice(at, at + 3).join('');
 
 /**
  * How common a trigram is in an indexed column: the share of its values that hold it, estimated
  * from a sample (search.shares.ts); 0 for one the sample did not see often.
  */
 export type ShareOf = (column: IndexedTerm['column'], trigram: string) => number;
+
+/** `shareOf` for the trigrams of one column, as sampledTrigrams takes it. */
+export const sharesIn = (shareOf: ShareOf | undefined, column: IndexedTerm['column']) =>
+  shareOf && ((trigram: string) => shareOf(column, trigram));
 
 /**
  * A trigram held by at least this share of a column's values is common: its list in the index is
@@ -164,7 +169,10 @@ export function sampledTrigrams(
   );
   // Rarest first; among equals, the spread positions first, then the rest in order (a stable sort).
   const ranked = [...spread, ...others]
-    .map((at) => ({ at, trigram: trigramsOf(chars, at), share: share(trigramsOf(chars, at)) }))
+    .map((at) => {
+      const trigram = trigramsOf(chars, at);
+      return { at, trigram, share: share(trigram) };
+    })
     .sort((a, b) => a.share - b.share);
   const picked: typeof ranked = [];
   for (const pick of ranked) {
@@ -209,7 +217,7 @@ export function trigramCondition(
   shareOf?: ShareOf,
 ): Predicate {
   const parts = terms.map(({ column, term }) => {
-    const share = shareOf && ((trigram: string) => shareOf(column, trigram));
+    const share = sharesIn(shareOf, column);
     const fragments =
       narrowing === 'all'
         ? [term]

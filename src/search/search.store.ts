@@ -9,7 +9,14 @@ import {
 import type { DatabaseConfig } from '../config.js';
 import { ftsTable, TRIGRAM_COLUMNS, trigramIndex } from '../db/migrations.search.js';
 import type { CustomersTable, Database, Mode } from '../db/schema.js';
-import { ftsMatch, type IndexedTerm, type Narrowing, type ShareOf, trigramCondition } from './search.sql.js';
+import {
+  ftsMatch,
+  type IndexedTerm,
+  type Narrowing,
+  type ShareOf,
+  sharesIn,
+  trigramCondition,
+} from './search.sql.js';
 
 type Q = Kysely<Database> | Transaction<Database>;
 type Dialect = DatabaseConfig['dialect'];
@@ -66,8 +73,9 @@ export function emailQuery(db: Q, page: SearchPage, emailLower: string) {
  * The trigram index's candidates, of every account, no more than `cap + 1` of them: the index
  * stops reading there (PostgreSQL's GIN index is read whole first, which the session's
  * statement timeout bounds). `narrowing`: what of each term the index is asked about, and
- * `shareOf` how common its trigrams are (search.sql.ts). PostgreSQL: one statement, customer ids. SQLite: one statement per term, in
- * its column's FTS5 table, FTS5 rowids; indexCandidates combines them.
+ * `shareOf` how common its trigrams are (search.sql.ts). PostgreSQL: one statement, customer
+ * ids. SQLite: one statement per term, in its column's FTS5 table, FTS5 rowids;
+ * indexCandidates combines them.
  */
 export function candidatesQueries(
   dialect: Dialect,
@@ -84,7 +92,7 @@ export function candidatesQueries(
     ];
   return index.terms.map(({ column, term }) => {
     const table = sql.id(ftsTable(column));
-    const share = shareOf && ((trigram: string) => shareOf(column, trigram));
+    const share = sharesIn(shareOf, column);
     return sql<{
       key: number | string;
     }>`select rowid as key from ${table} where ${table} match ${ftsMatch(term, narrowing, share)} limit ${cap + 1}`;

@@ -239,7 +239,7 @@ forEachDatabase('portal pages', (dialect) => {
     assert.equal(refused.status, 404);
   });
 
-  test('sign out ends this session; sign out everywhere revokes every session of the customer', async () => {
+  test('sign out ends the sign-in it is pressed in; sign out everywhere revokes every sign-in of the customer', async () => {
     const c = await customer(h, acct.test);
     const one = await signedIn(h, acct.test, c.id);
     const two = await signedIn(h, acct.test, c.id);
