@@ -1043,7 +1043,7 @@ export interface components {
              * @enum {string}
              */
             object: "portal_session";
-            /** @description The customer this session signs in. */
+            /** @description The customer this portal sign-in is for. */
             customer: string;
             /** @description True for a live-mode customer. */
             livemode: boolean;
@@ -1090,7 +1090,7 @@ export interface components {
              * @enum {string}
              */
             object: "portal_session";
-            /** @description The customer this session signs in. */
+            /** @description The customer this portal sign-in is for. */
             customer: string;
             /** @description True for a live-mode customer. */
             livemode: boolean;
