@@ -60,7 +60,11 @@ async function backfill(db: Kysely<unknown>): Promise<void> {
       )
     ).rows;
     if (rows.length === 0) return;
-    const values = rows.map(searchRow);
+    // The columns of the table as this migration makes it: the phone's windows come in 0015.
+    const values = rows.map((row) => {
+      const { phone_windows: _, ...made } = searchRow(row);
+      return made;
+    });
     for (let i = 0; i < values.length; i += 100) {
       await (db as Kysely<{ customer_search: (typeof values)[number] }>)
         .insertInto('customer_search')

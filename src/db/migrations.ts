@@ -3,6 +3,7 @@ import type { DatabaseConfig } from '../config.js';
 import { eventsWithRowid, keyEventsByOwner } from './migrations.events.js';
 import { createPortalTables } from './migrations.portal.js';
 import { createSearchTables, splitSearchIndex } from './migrations.search.js';
+import { indexPhoneWindows } from './migrations.search-phone.js';
 
 /**
  * Migrations live in code, not in files found at run time, so the same list runs from `src/`
@@ -356,6 +357,11 @@ const migrations = (dialect: DatabaseConfig['dialect']): Record<string, Migratio
     '0014_events_with_rowid': {
       async up(db: Kysely<unknown>) {
         await eventsWithRowid(db, dialect, idColumn);
+      },
+    },
+    '0015_customer_search_phone_windows': {
+      async up(db: Kysely<unknown>) {
+        await indexPhoneWindows(db, dialect);
       },
     },
   };

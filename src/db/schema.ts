@@ -231,6 +231,8 @@ export interface CustomerSearchTable {
   first_name: string;
   last_name: string;
   phone: string | null;
+  /** The phone's runs of six digits, space-separated (search-row.ts digitWindows); null for none. */
+  phone_windows: string | null;
   company_name: string | null;
   /** JSON object of the metadata with its values folded (keys as given); null without metadata. */
   metadata: string | null;

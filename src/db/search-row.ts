@@ -35,6 +35,36 @@ function foldedMetadata(metadata: string | null): string | null {
   return JSON.stringify(Object.fromEntries(Object.entries(values).map(([key, value]) => [key, fold(value)])));
 }
 
+/**
+ * How many digits in a row the phone's own index keys on. A phone number's digit trigrams are
+ * each held by about one customer in a hundred, so a trigram index narrows a term of digits to
+ * a share of the table, and its lookups grow with the table. Six digits are a key that about
+ * one in a hundred thousand numbers holds, so a term's few keys leave a handful of candidates
+ * at any size.
+ */
+export const PHONE_WINDOW = 6;
+
+/**
+ * The runs of PHONE_WINDOW digits in `text`, each once, in the order they first come: of its
+ * ASCII digits alone, the rest left out, so `+1 (415) 555-0123` has `141555`, `415555` and on.
+ * The digits of any part of a text are a run of the digits of the whole, so a value that holds a
+ * term holds every window of the term: a phone term of six digits or more is looked up by its
+ * windows, whatever the punctuation between them, and the exact match decides.
+ */
+export function digitWindows(text: string): string[] {
+  const digits = text.replace(/[^0-9]/g, '');
+  const windows = new Set<string>();
+  for (let at = 0; at + PHONE_WINDOW <= digits.length; at++) windows.add(digits.slice(at, at + PHONE_WINDOW));
+  return [...windows];
+}
+
+/** The phone's windows as stored, space-separated: null for no phone or fewer than six digits. */
+function phoneWindows(phone: string | null): string | null {
+  if (phone === null) return null;
+  const windows = digitWindows(phone);
+  return windows.length === 0 ? null : windows.join(' ');
+}
+
 export function searchRow(customer: Searchable): CustomerSearchTable {
   return {
     customer_id: customer.id,
@@ -43,6 +73,7 @@ export function searchRow(customer: Searchable): CustomerSearchTable {
     first_name: fold(customer.first_name),
     last_name: fold(customer.last_name),
     phone: customer.phone === null ? null : fold(customer.phone),
+    phone_windows: phoneWindows(customer.phone),
     company_name: customer.company_name === null ? null : fold(customer.company_name),
     metadata: foldedMetadata(customer.metadata),
   };

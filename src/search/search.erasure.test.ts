@@ -16,7 +16,8 @@ forEachDatabase('search index erasure', (dialect) => {
       json: {
         email: `${marker}@example.com`,
         first_name: `${marker}f`,
-        phone: `${marker}p`,
+        // Digits of its own, for the phone's windows: 986420, 864209, …
+        phone: `${marker}p 9864209753`,
         company_name: `${marker}c`,
       },
     });
@@ -45,9 +46,19 @@ forEachDatabase('search index erasure', (dialect) => {
       const bytes = Buffer.concat(rows.map((r) => Buffer.from(r.block ?? new Uint8Array())));
       return ['qxz', 'xzj', 'zjv', 'jvw', 'vwk'].filter((t) => bytes.includes(t)).length;
     };
+    /** SQLite: the phone's windows in the pages of their own index. */
+    const windows = async () => {
+      const { rows } = await sql<{
+        block: Uint8Array | null;
+      }>`select block from customer_search_phone_windows_fts_data`.execute(h.db.kysely);
+      const bytes = Buffer.concat(rows.map((r) => Buffer.from(r.block ?? new Uint8Array())));
+      return ['986420', '864209', '642097', '420975', '209753'].filter((w) => bytes.includes(w)).length;
+    };
     assert.ok((await terms()) > 0, 'the index holds it while it exists');
+    if (dialect === 'sqlite') assert.ok((await windows()) > 0, 'the windows are in their index');
     assert.equal((await h.request('DELETE', `/v1/customers/${res.body.id}`, { key: acct.test })).status, 200);
     assert.equal(await terms(), 0);
+    if (dialect === 'sqlite') assert.equal(await windows(), 0);
     const search = await h.request('GET', '/v1/customers/search', {
       key: acct.test,
       query: { query: `email~"${marker}"` },

@@ -112,6 +112,21 @@ forEachDatabase('search plans at scale', (dialect) => {
       namePlan,
     );
 
+    // A phone term of six digits or more: the phone's windows, in their own index.
+    const byPhone = indexedTerms(pageOf('phone~"5550012345"').query, dialect);
+    const phonePlan = await plan(
+      store.candidatesQueries(dialect, byPhone, INDEX_CAP, 'few')[0] as Compilable,
+    );
+    assert.match(
+      phonePlan,
+      dialect === 'sqlite'
+        ? /customer_search_phone_windows_fts VIRTUAL TABLE INDEX/
+        : /customer_search_phone_windows_gin/,
+      phonePlan,
+    );
+    const phoneKeys = await store.indexCandidates(h.db.reader, dialect, byPhone, INDEX_CAP, 'few');
+    assert.equal(phoneKeys.length, 1, '+15550012345 alone holds its windows');
+
     const exact = pageOf('email:"PERSON42@example.com"');
     const emailPlan = await plan(
       store.emailQuery(h.db.reader, exact.page, exactEmail(exact.query) as string),

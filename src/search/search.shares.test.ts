@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { KyselyPlugin } from 'kysely';
 import { forEachDatabase, useHarness } from '../../test/helpers/harness.js';
+import { recordingReads } from '../../test/helpers/search.js';
 import { parseSearchQuery } from './search.query.js';
 import { searchCustomers } from './search.service.js';
 import { refreshShares, SHARES_MAX_AGE_MS, shareOf, trigramShares } from './search.shares.js';
@@ -110,15 +110,7 @@ forEachDatabase('Trigram shares', (dialect) => {
   });
   test('the search service looks up what its estimate says', async () => {
     // The customers of the test before: 41 "Grace"s, one of them Quillonby.
-    const asked: string[] = [];
-    const recorder: KyselyPlugin = {
-      transformQuery: ({ node }) => {
-        asked.push(JSON.stringify(node));
-        return node;
-      },
-      transformResult: async ({ result }) => result,
-    };
-    const db = { ...h.db, reader: h.db.reader.withPlugin(recorder) };
+    const { db, asked } = recordingReads(h.db);
     const auth = { accountId: acct.id, mode: 'test' as const, keyId: acct.testKeyId };
     const search = async () => {
       asked.length = 0;

@@ -1,6 +1,7 @@
 import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
-import { fold } from '../db/search-row.js';
+import { phoneWindowsArray } from '../db/migrations.search-phone.js';
+import { digitWindows, fold } from '../db/search-row.js';
 import type { Clause, SearchQuery, StringField } from './search.query.js';
 
 // A parsed query as SQL, for either dialect. Every clause is evaluated exactly against the
@@ -78,14 +79,30 @@ export interface IndexedTerm {
  * three characters; pg_trgm only letters and digits, and a pattern without three of them in a
  * row would make it read its whole index.
  */
-function lookupable(term: string, dialect: Dialect): boolean {
+function lookupable(term: string, column: IndexedTerm['column'], dialect: Dialect): boolean {
+  if (column === 'phone' && digitWindows(term).length > 0) return true;
   return dialect === 'sqlite' ? Array.from(term).length >= 3 : /[\p{L}\p{N}]{3}/u.test(term);
 }
 
 function indexedTerm(clause: Clause, dialect: Dialect): IndexedTerm | undefined {
   if (clause.negated || clause.field.kind !== 'string' || typeof clause.value !== 'string') return undefined;
   const term = fold(clause.value);
-  return lookupable(term, dialect) ? { column: TRIGRAM_COLUMN[clause.field.name], term } : undefined;
+  const column = TRIGRAM_COLUMN[clause.field.name];
+  return lookupable(term, column, dialect) ? { column, term } : undefined;
+}
+
+/**
+ * The windows of six digits a phone term is looked up by, in the phone's own index (search-row.ts
+ * digitWindows): under `few` its first, middle and last, under `all` every one. None for a term
+ * of fewer than six digits, or of another column: its trigrams answer it. Any one window leaves
+ * a handful of candidates at a million customers; three leave about one.
+ */
+export function termWindows(column: IndexedTerm['column'], term: string, narrowing: Narrowing): string[] {
+  if (column !== 'phone') return [];
+  const windows = digitWindows(term);
+  if (narrowing === 'all' || windows.length <= 3) return windows;
+  const at = [0, Math.floor((windows.length - 1) / 2), windows.length - 1];
+  return at.map((i) => windows[i] as string);
 }
 
 /**
@@ -201,11 +218,15 @@ export function ftsMatch(
     : sampledTrigrams(term, { apart: false, share }).map(ftsString).join(' AND ');
 }
 
+/** SQLite: the FTS5 query of a phone term's windows, each a token, ANDed. */
+export const windowsMatch = (windows: readonly string[]): string => windows.map(ftsString).join(' AND ');
+
 const likeEscape = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 const PG_INDEXED = /^[\p{L}\p{N}]{3}$/u;
 
 /**
- * PostgreSQL: the same as LIKE patterns on `s`, which pg_trgm's GIN indexes answer. `few`: the
+ * PostgreSQL: the same as LIKE patterns on `s`, which pg_trgm's GIN indexes answer, and a phone
+ * term's windows as an array the phone's own GIN index holds (termWindows). `few`: the
  * sampled trigrams in order, `%a%b%`, so pg_trgm looks up those and no others (it takes a
  * pattern's trigrams from each of its fixed fragments); only trigrams of letters and digits,
  * the ones it indexes whole.
@@ -217,6 +238,9 @@ export function trigramCondition(
   shareOf?: ShareOf,
 ): Predicate {
   const parts = terms.map(({ column, term }) => {
+    const windows = termWindows(column, term, narrowing);
+    if (windows.length > 0)
+      return sql`${sql.raw(phoneWindowsArray('s.phone_windows'))} @> ${windows}::text[]`;
     const share = sharesIn(shareOf, column);
     const fragments =
       narrowing === 'all'

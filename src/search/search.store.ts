@@ -7,7 +7,8 @@ import {
   type Transaction,
 } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
-import { ftsTable, TRIGRAM_COLUMNS, trigramIndex } from '../db/migrations.search.js';
+import { ftsTable, type TRIGRAM_COLUMNS } from '../db/migrations.search.js';
+import { PHONE_WINDOWS_FTS, SEARCH_GIN_INDEXES } from '../db/migrations.search-phone.js';
 import type { CustomersTable, Database, Mode } from '../db/schema.js';
 import {
   ftsMatch,
@@ -15,7 +16,9 @@ import {
   type Narrowing,
   type ShareOf,
   sharesIn,
+  termWindows,
   trigramCondition,
+  windowsMatch,
 } from './search.sql.js';
 
 type Q = Kysely<Database> | Transaction<Database>;
@@ -91,11 +94,14 @@ export function candidatesQueries(
       }>`select s.customer_id as key from customer_search s where ${trigramCondition(index.join, index.terms, narrowing, shareOf)} limit ${cap + 1}`,
     ];
   return index.terms.map(({ column, term }) => {
-    const table = sql.id(ftsTable(column));
-    const share = sharesIn(shareOf, column);
+    // A phone term of six digits or more: its windows, in the phone's own index.
+    const windows = termWindows(column, term, narrowing);
+    const table = sql.id(windows.length > 0 ? PHONE_WINDOWS_FTS : ftsTable(column));
+    const match =
+      windows.length > 0 ? windowsMatch(windows) : ftsMatch(term, narrowing, sharesIn(shareOf, column));
     return sql<{
       key: number | string;
-    }>`select rowid as key from ${table} where ${table} match ${ftsMatch(term, narrowing, share)} limit ${cap + 1}`;
+    }>`select rowid as key from ${table} where ${table} match ${match} limit ${cap + 1}`;
   });
 }
 
@@ -227,7 +233,7 @@ export async function hasOlder(db: Q, owner: Owner, id: string): Promise<boolean
  * (dropped by hand) is passed over. Needs the indexes' owner, as the migrations made them.
  */
 export async function flushPendingTrigrams(db: Kysely<Database>): Promise<number> {
-  const names = TRIGRAM_COLUMNS.map(trigramIndex);
+  const names = [...SEARCH_GIN_INDEXES];
   const { rows } = await sql<{
     pages: string | number | null;
   }>`select sum(gin_clean_pending_list(to_regclass(name))) as pages from unnest(${names}::text[]) as name`.execute(
@@ -237,19 +243,14 @@ export async function flushPendingTrigrams(db: Kysely<Database>): Promise<number
 }
 
 /**
- * SQLite: one step of merging a column's FTS5 segments, writing about `pages` pages, and
+ * SQLite: one step of merging an FTS5 table's segments, writing about `pages` pages, and
  * whether there was anything to merge. Writes leave segments behind (migration 0012 lets 16 of
  * a level gather before a write merges them), and a term is looked up in every segment: at a
  * million customers a search took twice as long as in a merged index. A step merges only a
  * level of at least four (FTS5's `usermerge`), or carries on a merge begun; FTS5 says a step
  * did something when it changed two rows or more.
  */
-export async function mergeFtsStep(
-  db: Kysely<Database>,
-  column: (typeof TRIGRAM_COLUMNS)[number],
-  pages: number,
-): Promise<boolean> {
-  const table = ftsTable(column);
+export async function mergeFtsStep(db: Kysely<Database>, table: string, pages: number): Promise<boolean> {
   // On one connection held throughout, so that no other write's changes come between the counts.
   return db.connection().execute(async (conn) => {
     const changes = async () =>

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { forEachDatabase, type TestAccount, useHarness } from '../../test/helpers/harness.js';
+import { forEachDatabase, useHarness } from '../../test/helpers/harness.js';
+import { searchRequests } from '../../test/helpers/search.js';
 import { parseSearchQuery } from './search.query.js';
 import { indexedTerms, sampledTrigrams } from './search.sql.js';
 import * as store from './search.store.js';
@@ -67,19 +68,7 @@ test('without an estimate, the first, middle and last trigram; apart, the middle
 
 forEachDatabase('search by a few trigrams', (dialect) => {
   const { h } = useHarness(dialect);
-  const create = async (acct: TestAccount, json: Record<string, unknown>) => {
-    const res = await h.request('POST', '/v1/customers', { key: acct.test, json });
-    assert.equal(res.status, 200, res.raw);
-    return res.body as { id: string; email: string };
-  };
-  const search = async (acct: TestAccount, query: string) => {
-    const res = await h.request('GET', '/v1/customers/search', {
-      key: acct.test,
-      query: { query, limit: 100 },
-    });
-    assert.equal(res.status, 200, res.raw);
-    return (res.body.data as { email: string }[]).map((c) => c.email);
-  };
+  const { create, search } = searchRequests(h);
 
   test('near misses that share the sampled trigrams are dropped; every real match is found', async () => {
     const acct = await h.account('trigrams');
@@ -118,9 +107,15 @@ forEachDatabase('search by a few trigrams', (dialect) => {
 
   test("the few trigrams give a superset of the whole term's candidates, which is the fallback", async () => {
     const acct = await h.account('fallback');
-    for (const [i, phone] of ['+1 7770456', '+1 777 704 456', '+1 777-704-456', '+1 7774 7704 456'].entries())
-      await create(acct, { email: `f${i}@example.com`, phone });
-    const index = indexedTerms(parseSearchQuery('phone~"7770456"'), dialect);
+    // Company names: a phone term of six digits or more is looked up by its windows instead.
+    for (const [i, company_name] of [
+      'Shop 7770456',
+      'Shop 777 704 456',
+      'Shop 777-704-456',
+      'Shop 7774 7704 456',
+    ].entries())
+      await create(acct, { email: `f${i}@example.com`, company_name });
+    const index = indexedTerms(parseSearchQuery('company_name~"7770456"'), dialect);
     const few = await store.indexCandidates(h.db.reader, dialect, index, 100, 'few');
     const all = await store.indexCandidates(h.db.reader, dialect, index, 100, 'all');
     assert.equal(all.length, 1);

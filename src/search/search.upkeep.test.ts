@@ -5,7 +5,7 @@ import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import { forEachDatabase, startHarness, useHarness } from '../../test/helpers/harness.js';
 import { ConfigError, loadConfig } from '../config.js';
-import { ftsTable, TRIGRAM_COLUMNS } from '../db/migrations.search.js';
+import { SEARCH_FTS_TABLES } from '../db/migrations.search-phone.js';
 import { flushPendingTrigrams, mergeFtsStep } from './search.store.js';
 import { startSearchUpkeep, upkeepSearchIndex } from './search.upkeep.js';
 
@@ -38,7 +38,7 @@ forEachDatabase('Search index upkeep', (dialect) => {
   const untidy = async (db = h.db) => {
     if (dialect === 'postgres') return flushPendingTrigrams(db.kysely);
     let columns = 0;
-    for (const column of TRIGRAM_COLUMNS) if (await mergeFtsStep(db.kysely, column, 1)) columns++;
+    for (const table of SEARCH_FTS_TABLES) if (await mergeFtsStep(db.kysely, table, 1)) columns++;
     return columns;
   };
 
@@ -52,8 +52,7 @@ forEachDatabase('Search index upkeep', (dialect) => {
     assert.deepEqual(await search('email~"tidy"'), before);
     assert.deepEqual((await search('name~"adatidy" phone~"555 011"')).length, 3);
     if (dialect === 'sqlite') {
-      for (const column of TRIGRAM_COLUMNS) {
-        const table = ftsTable(column);
+      for (const table of SEARCH_FTS_TABLES) {
         await sql
           .raw(`insert into ${table}(${table}, rank) values ('integrity-check', 1)`)
           .execute(h.db.kysely);

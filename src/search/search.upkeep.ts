@@ -1,6 +1,6 @@
 import { setImmediate } from 'node:timers/promises';
 import type { Db } from '../db/index.js';
-import { TRIGRAM_COLUMNS } from '../db/migrations.search.js';
+import { SEARCH_FTS_TABLES } from '../db/migrations.search-phone.js';
 import { type Sweeper, type SweepLog, startRetentionSweeper } from '../db/sweeper.js';
 import { refreshShares } from './search.shares.js';
 import { flushPendingTrigrams, mergeFtsStep } from './search.store.js';
@@ -26,7 +26,7 @@ export const UPKEEP_BUDGET_MS = 100;
  * them otherwise, and says how much it did (pages on PostgreSQL, merge steps on SQLite):
  * - PostgreSQL: each GIN index's pending list, moved into the index in bulk (inserts go on
  *   meanwhile; a search reads a pending list whole, so a full one costs every search);
- * - SQLite: FTS5 merge steps, a column at a time in turn, until no column has anything to merge
+ * - SQLite: FTS5 merge steps, a table at a time in turn, until no table has anything to merge
  *   or `budgetMs` has passed.
  * Writes would do this work themselves in time (PostgreSQL when the pending list fills, SQLite
  * when 16 segments of a level gather); doing it between them keeps both the searches and the
@@ -35,13 +35,13 @@ export const UPKEEP_BUDGET_MS = 100;
 export async function upkeepSearchIndex(db: Db, budgetMs = UPKEEP_BUDGET_MS): Promise<number> {
   if (db.dialect === 'postgres') return flushPendingTrigrams(db.kysely);
   const end = performance.now() + budgetMs;
-  const busy = [...TRIGRAM_COLUMNS];
+  const busy = [...SEARCH_FTS_TABLES];
   let steps = 0;
   while (busy.length > 0 && performance.now() < end) {
-    const column = busy.shift() as (typeof TRIGRAM_COLUMNS)[number];
-    if (await mergeFtsStep(db.kysely, column, MERGE_PAGES)) {
+    const table = busy.shift() as string;
+    if (await mergeFtsStep(db.kysely, table, MERGE_PAGES)) {
       steps++;
-      busy.push(column);
+      busy.push(table);
     }
     // better-sqlite3 runs each step on this thread: requests that came in meanwhile go first,
     // so none waits for more than one step.
