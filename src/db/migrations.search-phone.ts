@@ -64,9 +64,10 @@ async function backfill(db: Kysely<unknown>, dialect: DatabaseConfig['dialect'])
  * phone's trigrams, which still answer a term of fewer than six digits.
  *
  * SQLite: an FTS5 table over the column with the `ascii` tokenizer, each window a token, without
- * positions or sizes (`detail=none`, `columnsize=0`): a lookup needs only which rows hold a
- * window, and the index is the smaller and the cheaper to write for it. Its triggers are its
- * own, beside the trigram tables', and a delete erases as theirs do. PostgreSQL: a GIN index of
+ * sizes (`columnsize=0`: a row of `…_docsize` per customer, for ranking, which search does not
+ * do). It keeps positions, though a lookup needs only which rows hold a window: FTS5's
+ * secure-delete, which a delete uses, corrupts a table without them (`detail=none`, SQLite
+ * 3.53). Its triggers are its own, beside the trigram tables', and a delete erases as theirs do. PostgreSQL: a GIN index of
  * the windows as an array. Both are filled in the migration's transaction: at a million
  * customers, a minute or so, once.
  */
@@ -87,7 +88,7 @@ export async function indexPhoneWindows(
   const table = PHONE_WINDOWS_FTS;
   await sql
     .raw(
-      `create virtual table ${table} using fts5(phone_windows, content='customer_search', content_rowid='seq', tokenize='ascii', detail=none, columnsize=0)`,
+      `create virtual table ${table} using fts5(phone_windows, content='customer_search', content_rowid='seq', tokenize='ascii', columnsize=0)`,
     )
     .execute(db);
   // As for the trigram tables (migrations.search.ts): merges a quarter as often, never in crisis.

@@ -2,7 +2,7 @@ import { type Kysely, type Migration, sql } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
 import { eventsWithRowid, keyEventsByOwner } from './migrations.events.js';
 import { createPortalTables } from './migrations.portal.js';
-import { createSearchTables, splitSearchIndex } from './migrations.search.js';
+import { createSearchTables, splitSearchIndex, trigramTablesWithoutSizes } from './migrations.search.js';
 import { indexPhoneWindows } from './migrations.search-phone.js';
 
 /**
@@ -362,6 +362,11 @@ const migrations = (dialect: DatabaseConfig['dialect']): Record<string, Migratio
     '0015_customer_search_phone_windows': {
       async up(db: Kysely<unknown>) {
         await indexPhoneWindows(db, dialect);
+      },
+    },
+    '0016_customer_search_fts_without_sizes': {
+      async up(db: Kysely<unknown>) {
+        await trigramTablesWithoutSizes(db, dialect);
       },
     },
   };

@@ -20,7 +20,8 @@ forEachDatabase('the per-column trigram indexes', (dialect) => {
         json: {
           email: `c${i}@example.com`,
           first_name: `First${i}`,
-          phone: i % 3 === 0 ? null : `+1 555 ${i}`,
+          // Six digits or more, so the phone's windows are indexed too.
+          phone: i % 3 === 0 ? null : `+1 555 ${String(i).padStart(4, '0')}`,
         },
       });
       assert.equal(res.status, 200, res.raw);
@@ -29,7 +30,7 @@ forEachDatabase('the per-column trigram indexes', (dialect) => {
     const patch = (id: string, json: Record<string, unknown>) =>
       h.request('POST', `/v1/customers/${id}`, { key: acct.test, json });
     for (const [i, id] of ids.entries()) {
-      if (i % 4 === 0) assert.equal((await patch(id, { phone: `+44 ${i}` })).status, 200);
+      if (i % 4 === 0) assert.equal((await patch(id, { phone: `+44 20 7946 ${i}` })).status, 200);
       if (i % 4 === 1) assert.equal((await patch(id, { phone: null, company_name: 'Acme' })).status, 200);
       if (i % 4 === 2)
         assert.equal((await patch(id, { email: `moved${i}@example.com`, last_name: 'X' })).status, 200);
@@ -46,13 +47,15 @@ forEachDatabase('the per-column trigram indexes', (dialect) => {
       query: { query: 'phone~"+44 "', limit: 100 },
     });
     assert.equal(found.status, 200, found.raw);
-    assert.deepEqual(found.body.data.map((c: { phone: string }) => c.phone).sort(), [
-      '+44 12',
-      '+44 16',
-      '+44 24',
-      '+44 28',
-      '+44 4',
-      '+44 8',
-    ]);
+    const moved = ['+44 20 7946 12', '+44 20 7946 16', '+44 20 7946 24', '+44 20 7946 28'];
+    const expected = [...moved, '+44 20 7946 4', '+44 20 7946 8'];
+    assert.deepEqual(found.body.data.map((c: { phone: string }) => c.phone).sort(), expected);
+    // By the windows: six digits or more.
+    const byWindows = await h.request('GET', '/v1/customers/search', {
+      key: acct.test,
+      query: { query: 'phone~"20 7946 1"', limit: 100 },
+    });
+    assert.equal(byWindows.status, 200, byWindows.raw);
+    assert.deepEqual(byWindows.body.data.map((c: { phone: string }) => c.phone).sort(), moved.slice(0, 2));
   });
 });

@@ -100,9 +100,12 @@ forEachDatabase('search by phone windows', (dialect) => {
     const cleared = await h.request('POST', `/v1/customers/${id}`, { key: acct.test, json: { phone: '' } });
     assert.equal(cleared.status, 200, cleared.raw);
     assert.deepEqual(await candidates('phone~"808 555 0177"'), []);
-    await h.request('POST', `/v1/customers/${id}`, { key: acct.test, json: { phone: '+1 909 555 0111' } });
+    // Windows it shares with k1 (120255, 202555, …), taken out by an update and put back, then by
+    // the delete's secure-delete: FTS5 without positions corrupts its index on this.
+    await h.request('POST', `/v1/customers/${id}`, { key: acct.test, json: { phone: '+1 303 555 0111' } });
+    await h.request('POST', `/v1/customers/${id}`, { key: acct.test, json: { phone: '+1 303 555 0199' } });
     assert.equal((await h.request('DELETE', `/v1/customers/${id}`, { key: acct.test })).status, 200);
-    assert.deepEqual(await candidates('phone~"909 555 0111"'), []);
+    assert.deepEqual(await candidates('phone~"303 555 0199"'), []);
     assert.deepEqual(await search(acct, 'phone~"303 555 0142"'), ['k1@example.com']);
     if (dialect === 'sqlite') {
       await sql
