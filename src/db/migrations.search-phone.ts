@@ -68,8 +68,9 @@ async function backfill(db: Kysely<unknown>, dialect: DatabaseConfig['dialect'])
  * do). It keeps positions, though a lookup needs only which rows hold a window: FTS5's
  * secure-delete, which a delete uses, corrupts a table without them (`detail=none`, SQLite
  * 3.53). Its triggers are its own, beside the trigram tables', and a delete erases as theirs do. PostgreSQL: a GIN index of
- * the windows as an array. Both are filled in the migration's transaction: at a million
- * customers, a minute or so, once.
+ * the windows as an array. Both are filled in the migration's transaction, once: a pass over
+ * the search rows a thousand at a time, then the index built whole (FTS5's `rebuild`, or
+ * CREATE INDEX), a time that grows with the table.
  */
 export async function indexPhoneWindows(
   db: Kysely<unknown>,
