@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Config, DatabaseConfig } from '../config.js';
 import type { Db, OpenOptions } from './db.js';
-import { migrateToLatest } from './migrations.js';
+import { migrateToLatest } from './migrate.js';
 import { openSqlite } from './sqlite.js';
 
 export type { Db, OpenOptions } from './db.js';

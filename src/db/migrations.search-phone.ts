@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
 import { ftsTable, TRIGRAM_COLUMNS, trigramIndex } from './migrations.search.js';
-import { digitWindows } from './search-row.js';
+import { phoneWindows } from './search-row.js';
 
 // The phone's own index (migration 0015): its runs of six digits, `phone_windows`, as keys.
 
@@ -37,10 +37,7 @@ async function backfill(db: Kysely<unknown>, dialect: DatabaseConfig['dialect'])
       db,
     );
     if (rows.length === 0) return;
-    const windows = rows.map((r) => {
-      const found = digitWindows(r.phone);
-      return found.length === 0 ? null : found.join(' ');
-    });
+    const windows = rows.map((r) => phoneWindows(r.phone));
     const keys = rows.map((r) => r.key);
     if (dialect === 'sqlite') {
       const pairs = JSON.stringify(keys.map((k, i) => [k, windows[i]]));
@@ -67,8 +64,8 @@ async function backfill(db: Kysely<unknown>, dialect: DatabaseConfig['dialect'])
  * sizes (`columnsize=0`: a row of `…_docsize` per customer, for ranking, which search does not
  * do). It keeps positions, though a lookup needs only which rows hold a window: FTS5's
  * secure-delete, which a delete uses, corrupts a table without them (`detail=none`, SQLite
- * 3.53). Its triggers are its own, beside the trigram tables', and a delete erases as theirs do. PostgreSQL: a GIN index of
- * the windows as an array. Both are filled in the migration's transaction, once: a pass over
+ * 3.53). Its triggers are its own, beside the trigram tables', and a delete erases as theirs
+ * do. PostgreSQL: a GIN index of the windows as an array. Both are filled in the migration's transaction, once: a pass over
  * the search rows a thousand at a time, then the index built whole (FTS5's `rebuild`, or
  * CREATE INDEX), a time that grows with the table.
  */

@@ -59,7 +59,7 @@ export function digitWindows(text: string): string[] {
 }
 
 /** The phone's windows as stored, space-separated: null for no phone or fewer than six digits. */
-function phoneWindows(phone: string | null): string | null {
+export function phoneWindows(phone: string | null): string | null {
   if (phone === null) return null;
   const windows = digitWindows(phone);
   return windows.length === 0 ? null : windows.join(' ');

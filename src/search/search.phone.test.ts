@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { forEachDatabase, type TestAccount, useHarness } from '../../test/helpers/harness.js';
 import { recordingReads, searchRequests } from '../../test/helpers/search.js';
-import { migrateToLatest } from '../db/migrations.js';
+import { migrateToLatest } from '../db/migrate.js';
 import { PHONE_WINDOWS_FTS, PHONE_WINDOWS_INDEX } from '../db/migrations.search-phone.js';
 import { digitWindows } from '../db/search-row.js';
 import { parseSearchQuery } from './search.query.js';
