@@ -22,14 +22,14 @@ export function wantedSearchPart(wanted: readonly string[] | undefined): Set<Sea
 const TARGETS = 64;
 
 export const SEARCH_DESCRIPTIONS: Record<SearchName, string> = {
-  search_email: 'email~".N@": the digits of one seeded email between its dot and its @; 1 match',
+  search_email: 'email~".NNNNNNN@": the seven digits of one seeded email between its dot and its @; 1 match',
   search_name: 'name~"First Lastname": one seeded full name (8 first names shared by all); 1 match',
   search_phone: 'phone~"DDDDDDD": the last 7 digits of one seeded phone; 1 match, rarely 2',
 };
 
 /** What each search asks about seeded customer `i`: a part only that customer (or few others) has. */
 const TERMS: Record<SearchName, (i: number) => string> = {
-  search_email: (i) => `email~".${i}@"`,
+  search_email: (i) => `email~".${seededPerson(i).email.split(/[.@]/)[1]}@"`,
   search_name: (i) => {
     const p = seededPerson(i);
     return `name~"${p.firstName} ${p.lastName}"`;

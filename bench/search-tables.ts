@@ -3,7 +3,7 @@ import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/index.js';
 import { ftsTable, TRIGRAM_COLUMNS } from '../src/db/migrations.search.js';
-import { PHONE_WINDOWS_FTS, SEARCH_GIN_INDEXES } from '../src/db/migrations.search-phone.js';
+import { SEARCH_GIN_INDEXES, WINDOWED_COLUMNS, windowsFts } from '../src/db/migrations.search-windows.js';
 import { upkeepSearchIndex } from '../src/search/search.upkeep.js';
 import type { Dialect } from './options.js';
 
@@ -56,7 +56,7 @@ async function onDatabase(
   }
 }
 
-/** The trigram index and the phone windows' gone; `customer_search` still written. */
+/** The trigram index and the windows' gone; `customer_search` still written. */
 export function dropTrigramIndex(dialect: Dialect, databaseUrl: string, pgUrl: string): Promise<void> {
   return onDatabase(
     dialect,
@@ -67,8 +67,10 @@ export function dropTrigramIndex(dialect: Dialect, databaseUrl: string, pgUrl: s
           'drop trigger customer_search_ai',
           'drop trigger customer_search_ad',
           ...TRIGRAM_COLUMNS.flatMap((c) => [`drop trigger ${ftsTable(c)}_au`, `drop table ${ftsTable(c)}`]),
-          ...['ai', 'ad', 'au'].map((t) => `drop trigger ${PHONE_WINDOWS_FTS}_${t}`),
-          `drop table ${PHONE_WINDOWS_FTS}`,
+          ...WINDOWED_COLUMNS.flatMap((c) => [
+            ...['ai', 'ad', 'au'].map((t) => `drop trigger ${windowsFts(c)}_${t}`),
+            `drop table ${windowsFts(c)}`,
+          ]),
         ]
       : SEARCH_GIN_INDEXES.map((name) => `drop index ${name}`),
   );

@@ -77,6 +77,7 @@ const searchRows = new RowInserter<'customer_search', Omit<CustomerSearchTable, 
   {
     customer_id: true,
     email: true,
+    email_windows: true,
     name: true,
     first_name: true,
     last_name: true,

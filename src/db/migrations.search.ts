@@ -60,9 +60,9 @@ async function backfill(db: Kysely<unknown>): Promise<void> {
       )
     ).rows;
     if (rows.length === 0) return;
-    // The columns of the table as this migration makes it: the phone's windows come in 0015.
+    // The columns of the table as this migration makes it: the windows come in 0015 and 0017.
     const values = rows.map((row) => {
-      const { phone_windows: _, ...made } = searchRow(row);
+      const { phone_windows: _, email_windows: __, ...made } = searchRow(row);
       return made;
     });
     for (let i = 0; i < values.length; i += 100) {

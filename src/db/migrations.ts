@@ -3,7 +3,7 @@ import type { DatabaseConfig } from '../config.js';
 import { eventsWithRowid, keyEventsByOwner } from './migrations.events.js';
 import { createPortalTables } from './migrations.portal.js';
 import { createSearchTables, splitSearchIndex, trigramTablesWithoutSizes } from './migrations.search.js';
-import { indexPhoneWindows } from './migrations.search-phone.js';
+import { indexWindows } from './migrations.search-windows.js';
 
 /**
  * Migrations live in code, not in files found at run time, so the same list runs from `src/`
@@ -358,12 +358,17 @@ export const migrations = (dialect: DatabaseConfig['dialect']): Record<string, M
     },
     '0015_customer_search_phone_windows': {
       async up(db: Kysely<unknown>) {
-        await indexPhoneWindows(db, dialect);
+        await indexWindows(db, dialect, 'phone');
       },
     },
     '0016_customer_search_fts_without_sizes': {
       async up(db: Kysely<unknown>) {
         await trigramTablesWithoutSizes(db, dialect);
+      },
+    },
+    '0017_customer_search_email_windows': {
+      async up(db: Kysely<unknown>) {
+        await indexWindows(db, dialect, 'email');
       },
     },
   };

@@ -226,6 +226,8 @@ export interface CustomerSearchTable {
   seq?: number;
   customer_id: string;
   email: string;
+  /** The email's runs of six digits, space-separated (search-row.ts digitWindows); null for none. */
+  email_windows: string | null;
   /** First and last name, the non-empty ones joined by one space. */
   name: string;
   first_name: string;

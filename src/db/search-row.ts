@@ -36,32 +36,32 @@ function foldedMetadata(metadata: string | null): string | null {
 }
 
 /**
- * How many digits in a row the phone's own index keys on. A phone number's digit trigrams are
- * each held by about one customer in a hundred, so a trigram index narrows a term of digits to
- * a share of the table, and its lookups grow with the table. Six digits are a key that about
- * one in a hundred thousand numbers holds, so a term's few keys leave a handful of candidates
- * at any size.
+ * How many digits in a row the windows' indexes key on (the phone's and the email's). Digit
+ * trigrams are each held by about one value in a hundred (there are a thousand of them), so a
+ * trigram index narrows a term of digits to a share of the table, and its lookups grow with the
+ * table. Six digits are a key that about one value in a hundred thousand holds, so a term's few
+ * keys leave a handful of candidates at any size.
  */
-export const PHONE_WINDOW = 6;
+export const DIGIT_WINDOW = 6;
 
 /**
- * The runs of PHONE_WINDOW digits in `text`, each once, in the order they first come: of its
+ * The runs of DIGIT_WINDOW digits in `text`, each once, in the order they first come: of its
  * ASCII digits alone, the rest left out, so `+1 (415) 555-0123` has `141555`, `415555` and on.
  * The digits of any part of a text are a run of the digits of the whole, so a value that holds a
- * term holds every window of the term: a phone term of six digits or more is looked up by its
- * windows, whatever the punctuation between them, and the exact match decides.
+ * term holds every window of the term: a phone or email term of six digits or more is looked up
+ * by its windows, whatever stands between the digits, and the exact match decides.
  */
 export function digitWindows(text: string): string[] {
   const digits = text.replace(/[^0-9]/g, '');
   const windows = new Set<string>();
-  for (let at = 0; at + PHONE_WINDOW <= digits.length; at++) windows.add(digits.slice(at, at + PHONE_WINDOW));
+  for (let at = 0; at + DIGIT_WINDOW <= digits.length; at++) windows.add(digits.slice(at, at + DIGIT_WINDOW));
   return [...windows];
 }
 
-/** The phone's windows as stored, space-separated: null for no phone or fewer than six digits. */
-export function phoneWindows(phone: string | null): string | null {
-  if (phone === null) return null;
-  const windows = digitWindows(phone);
+/** A text's windows as stored, space-separated: null for no text or fewer than six digits. */
+export function windowsText(text: string | null): string | null {
+  if (text === null) return null;
+  const windows = digitWindows(text);
   return windows.length === 0 ? null : windows.join(' ');
 }
 
@@ -69,11 +69,12 @@ export function searchRow(customer: Searchable): CustomerSearchTable {
   return {
     customer_id: customer.id,
     email: fold(customer.email),
+    email_windows: windowsText(customer.email),
     name: fold(fullName(customer.first_name, customer.last_name)),
     first_name: fold(customer.first_name),
     last_name: fold(customer.last_name),
     phone: customer.phone === null ? null : fold(customer.phone),
-    phone_windows: phoneWindows(customer.phone),
+    phone_windows: windowsText(customer.phone),
     company_name: customer.company_name === null ? null : fold(customer.company_name),
     metadata: foldedMetadata(customer.metadata),
   };

@@ -14,7 +14,8 @@ forEachDatabase('search index erasure', (dialect) => {
     const res = await h.request('POST', '/v1/customers', {
       key: acct.test,
       json: {
-        email: `${marker}@example.com`,
+        // Digits of its own, for the email's windows: 135792, 357924, …
+        email: `${marker}.1357924680@example.com`,
         first_name: `${marker}f`,
         // Digits of its own, for the phone's windows: 986420, 864209, …
         phone: `${marker}p 9864209753`,
@@ -46,19 +47,29 @@ forEachDatabase('search index erasure', (dialect) => {
       const bytes = Buffer.concat(rows.map((r) => Buffer.from(r.block ?? new Uint8Array())));
       return ['qxz', 'xzj', 'zjv', 'jvw', 'vwk'].filter((t) => bytes.includes(t)).length;
     };
-    /** SQLite: the phone's windows in the pages of their own index. */
+    /** SQLite: the phone's and the email's windows in the pages of their own indexes. */
     const windows = async () => {
       const { rows } = await sql<{
         block: Uint8Array | null;
-      }>`select block from customer_search_phone_windows_fts_data`.execute(h.db.kysely);
+      }>`select block from customer_search_phone_windows_fts_data union all select block from customer_search_email_windows_fts_data`.execute(
+        h.db.kysely,
+      );
       const bytes = Buffer.concat(rows.map((r) => Buffer.from(r.block ?? new Uint8Array())));
-      return ['986420', '864209', '642097', '420975', '209753'].filter((w) => bytes.includes(w)).length;
+      const phone = ['986420', '864209', '642097', '420975', '209753'];
+      const email = ['135792', '357924', '579246', '792468', '924680'];
+      return {
+        phone: phone.filter((w) => bytes.includes(w)).length,
+        email: email.filter((w) => bytes.includes(w)).length,
+      };
     };
     assert.ok((await terms()) > 0, 'the index holds it while it exists');
-    if (dialect === 'sqlite') assert.ok((await windows()) > 0, 'the windows are in their index');
+    if (dialect === 'sqlite') {
+      const held = await windows();
+      assert.ok(held.phone > 0 && held.email > 0, 'the windows are in their indexes');
+    }
     assert.equal((await h.request('DELETE', `/v1/customers/${res.body.id}`, { key: acct.test })).status, 200);
     assert.equal(await terms(), 0);
-    if (dialect === 'sqlite') assert.equal(await windows(), 0);
+    if (dialect === 'sqlite') assert.deepEqual(await windows(), { phone: 0, email: 0 });
     const search = await h.request('GET', '/v1/customers/search', {
       key: acct.test,
       query: { query: `email~"${marker}"` },

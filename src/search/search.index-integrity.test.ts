@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'kysely';
 import { forEachDatabase, useHarness } from '../../test/helpers/harness.js';
-import { SEARCH_FTS_TABLES } from '../db/migrations.search-phone.js';
+import { SEARCH_FTS_TABLES } from '../db/migrations.search-windows.js';
 
 // SQLite keeps one FTS5 table per searched column in step with `customer_search` by triggers;
 // an update re-indexes only the columns it changed. FTS5's own integrity check compares each
@@ -18,7 +18,8 @@ forEachDatabase('the per-column trigram indexes', (dialect) => {
       const res = await h.request('POST', '/v1/customers', {
         key: acct.test,
         json: {
-          email: `c${i}@example.com`,
+          // Every other email with six digits, so the email's windows are indexed too.
+          email: i % 2 === 0 ? `c.${String(i).padStart(6, '0')}@example.com` : `c${i}@example.com`,
           first_name: `First${i}`,
           // Six digits or more, so the phone's windows are indexed too.
           phone: i % 3 === 0 ? null : `+1 555 ${String(i).padStart(4, '0')}`,
@@ -33,7 +34,10 @@ forEachDatabase('the per-column trigram indexes', (dialect) => {
       if (i % 4 === 0) assert.equal((await patch(id, { phone: `+44 20 7946 ${i}` })).status, 200);
       if (i % 4 === 1) assert.equal((await patch(id, { phone: null, company_name: 'Acme' })).status, 200);
       if (i % 4 === 2)
-        assert.equal((await patch(id, { email: `moved${i}@example.com`, last_name: 'X' })).status, 200);
+        assert.equal(
+          (await patch(id, { email: `moved.${400_000 + i}@example.com`, last_name: 'X' })).status,
+          200,
+        );
       if (i % 5 === 0)
         assert.equal((await h.request('DELETE', `/v1/customers/${id}`, { key: acct.test })).status, 200);
     }

@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { sql } from 'kysely';
-import { forEachDatabase, type TestAccount, useHarness } from '../../test/helpers/harness.js';
-import { recordingReads, searchRequests } from '../../test/helpers/search.js';
+import { forEachDatabase, useHarness } from '../../test/helpers/harness.js';
+import { searchProbes, searchRequests } from '../../test/helpers/search.js';
 import { migrateToLatest } from '../db/migrate.js';
-import { PHONE_WINDOWS_FTS, PHONE_WINDOWS_INDEX } from '../db/migrations.search-phone.js';
+import { windowsFts, windowsIndex } from '../db/migrations.search-windows.js';
 import { digitWindows } from '../db/search-row.js';
-import { parseSearchQuery } from './search.query.js';
-import { searchCustomers } from './search.service.js';
-import { indexedTerms, termWindows } from './search.sql.js';
-import * as store from './search.store.js';
+import { termWindows } from './search.sql.js';
 
 // A phone term of six digits or more is looked up by its runs of six digits in the phone's own
 // index, not by its digit trigrams (each held by one number in a hundred): the candidates are a
 // superset of the answers whatever the punctuation, and the exact match decides.
+
+const PHONE_WINDOWS_FTS = windowsFts('phone');
+const PHONE_WINDOWS_INDEX = windowsIndex('phone');
 
 describe('phone windows', () => {
   test('the runs of six digits, of the digits alone, each once', () => {
@@ -37,6 +37,8 @@ describe('phone windows', () => {
     assert.deepEqual(termWindows('phone', '5550123', 'few'), ['555012', '550123']);
     assert.deepEqual(termWindows('phone', '55501', 'few'), []);
     assert.deepEqual(termWindows('company_name', '4155550123', 'few'), []);
+    assert.deepEqual(termWindows('name', '4155550123', 'few'), []);
+    assert.deepEqual(termWindows('email', 'a.4155550123@', 'few'), ['415555', '555501', '550123']);
   });
 });
 
@@ -44,15 +46,7 @@ forEachDatabase('search by phone windows', (dialect) => {
   const { h } = useHarness(dialect);
 
   const { create, search } = searchRequests(h);
-  const candidates = (text: string) =>
-    store.indexCandidates(h.db.reader, dialect, indexedTerms(parseSearchQuery(text), dialect), 100, 'few');
-  /** What the statements of one search, run through the service, named. */
-  const asked = async (acct: TestAccount, query: string) => {
-    const { db, asked: texts } = recordingReads(h.db);
-    const auth = { accountId: acct.id, mode: 'test' as const, keyId: acct.testKeyId };
-    await searchCustomers({ db, secretBox: h.secretBox }, auth, { query });
-    return texts.join('\n');
-  };
+  const { candidates, asked } = searchProbes(h, dialect);
 
   test('six digits or more: the windows find every way of writing them, the exact match keeps the literal ones', async () => {
     const acct = await h.account('windows');

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { forEachDatabase, type TestAccount, useHarness } from '../../test/helpers/harness.js';
 import { insertCustomers, type NewCustomerRow } from '../customers/customers.store.js';
 import type { Db } from '../db/index.js';
+import { windowsFts, windowsIndex } from '../db/migrations.search-windows.js';
 import { newId } from '../ids.js';
 import { parseSearchQuery } from './search.query.js';
 import { INDEX_CAP, WALK_CAP } from './search.service.js';
@@ -112,20 +113,20 @@ forEachDatabase('search plans at scale', (dialect) => {
       namePlan,
     );
 
-    // A phone term of six digits or more: the phone's windows, in their own index.
-    const byPhone = indexedTerms(pageOf('phone~"5550012345"').query, dialect);
-    const phonePlan = await plan(
-      store.candidatesQueries(dialect, byPhone, INDEX_CAP, 'few')[0] as Compilable,
+    // A phone or email term of six digits or more: its windows, in their own index.
+    const byWindows = async (query: string, column: 'phone' | 'email') => {
+      const terms = indexedTerms(pageOf(query).query, dialect);
+      const found = await plan(store.candidatesQueries(dialect, terms, INDEX_CAP, 'few')[0] as Compilable);
+      const index = dialect === 'sqlite' ? `${windowsFts(column)} VIRTUAL TABLE INDEX` : windowsIndex(column);
+      assert.match(found, new RegExp(index), found);
+      return store.indexCandidates(h.db.reader, dialect, terms, INDEX_CAP, 'few');
+    };
+    assert.equal(
+      (await byWindows('phone~"5550012345"', 'phone')).length,
+      1,
+      '+15550012345 alone holds its windows',
     );
-    assert.match(
-      phonePlan,
-      dialect === 'sqlite'
-        ? /customer_search_phone_windows_fts VIRTUAL TABLE INDEX/
-        : /customer_search_phone_windows_gin/,
-      phonePlan,
-    );
-    const phoneKeys = await store.indexCandidates(h.db.reader, dialect, byPhone, INDEX_CAP, 'few');
-    assert.equal(phoneKeys.length, 1, '+15550012345 alone holds its windows');
+    assert.deepEqual(await byWindows('email~"son012345@"', 'email'), [], 'no email has six digits');
 
     const exact = pageOf('email:"PERSON42@example.com"');
     const emailPlan = await plan(

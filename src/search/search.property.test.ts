@@ -32,9 +32,14 @@ const text = (min: number, max: number, chars = CHARS) =>
   fc.array(fc.constantFrom(...chars), { minLength: min, maxLength: max }).map((a) => a.join(''));
 const KEYS = ['plan', 'Plan', 'a"b'];
 const PHONE_CHARS = ['1', '2', '3', ' ', '-', '+'];
+// Mostly digits, so that a part of such an email often holds six of them.
+const EMAIL_DIGIT_CHARS = ['1', '2', '3', '1', '2', '3', '.', 'a'];
 
 const personInput = fc.record({
-  email: fc.tuple(text(1, 5), text(1, 5)).map(([l, d]) => `${l}@${d}`),
+  // Short local parts for the trigram index, longer ones of digits for the email's windows.
+  email: fc
+    .tuple(fc.oneof(text(1, 5), text(8, 16, EMAIL_DIGIT_CHARS)), text(1, 5))
+    .map(([l, d]) => `${l}@${d}`),
   first_name: fc.oneof(fc.constant(''), text(1, 4)),
   last_name: fc.oneof(fc.constant(''), text(1, 4)),
   // Short phones for the trigram index, longer ones with six digits or more for the windows'.
@@ -53,12 +58,13 @@ const clauseArb: fc.Arbitrary<Clause> = fc.oneof(
   fc.record({ negated: fc.boolean(), field: fieldArb, op: fc.constant('~' as const), value: text(3, 4) }),
   fc.record({
     negated: fc.boolean(),
-    field: fc.constant('phone' as const),
+    field: fc.constantFrom('phone', 'email' as const),
     op: fc.constant('~' as const),
     value: text(6, 9, PHONE_CHARS),
-    // Most often a part of one of the customers' phones, so that long phone terms match too.
+    // Most often a part of one of the customers' phones or emails, so that long terms of
+    // digits, which the windows answer, match too.
     slice: fc.option(
-      fc.record({ pick: fc.nat(), start: fc.nat(4), length: fc.integer({ min: 6, max: 10 }) }),
+      fc.record({ pick: fc.nat(), start: fc.nat(4), length: fc.integer({ min: 6, max: 12 }) }),
       {
         nil: undefined,
       },
@@ -135,11 +141,14 @@ forEachDatabase('search against an in-memory filter', (dialect) => {
             people.push(res.body);
           }
           const newestFirst = [...people].sort((a, b) => (a.id < b.id ? 1 : -1));
-          const phones = people.map((p) => p.phone).filter((p): p is string => p !== null);
           const sliceOf = (c: Clause): Clause => {
-            if (!('slice' in c) || c.slice === undefined || phones.length === 0) return c;
-            const phone = phones[c.slice.pick % phones.length] as string;
-            const part = phone.slice(c.slice.start, c.slice.start + c.slice.length);
+            if (!('slice' in c) || c.slice === undefined || (c.field !== 'phone' && c.field !== 'email'))
+              return c;
+            const field = c.field;
+            const values = people.map((p) => p[field]).filter((v): v is string => v !== null);
+            if (values.length === 0) return c;
+            const value = values[c.slice.pick % values.length] as string;
+            const part = value.slice(c.slice.start, c.slice.start + c.slice.length);
             return part.length >= 3 ? { ...c, value: part } : c;
           };
           for (const asked of queries) {

@@ -1,6 +1,6 @@
 import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
-import { phoneWindowsArray } from '../db/migrations.search-phone.js';
+import { isWindowed, windowsArray, windowsColumn } from '../db/migrations.search-windows.js';
 import { digitWindows, fold } from '../db/search-row.js';
 import type { Clause, SearchQuery, StringField } from './search.query.js';
 
@@ -80,7 +80,7 @@ export interface IndexedTerm {
  * row would make it read its whole index.
  */
 function lookupable(term: string, column: IndexedTerm['column'], dialect: Dialect): boolean {
-  if (column === 'phone' && digitWindows(term).length > 0) return true;
+  if (isWindowed(column) && digitWindows(term).length > 0) return true;
   return dialect === 'sqlite' ? Array.from(term).length >= 3 : /[\p{L}\p{N}]{3}/u.test(term);
 }
 
@@ -92,13 +92,13 @@ function indexedTerm(clause: Clause, dialect: Dialect): IndexedTerm | undefined 
 }
 
 /**
- * The windows of six digits a phone term is looked up by, in the phone's own index (search-row.ts
- * digitWindows): under `few` its first, middle and last, under `all` every one. None for a term
- * of fewer than six digits, or of another column: its trigrams answer it. Any one window leaves
- * a handful of candidates at a million customers; three leave about one.
+ * The windows of six digits a phone or email term is looked up by, in its column's windows'
+ * index (search-row.ts digitWindows): under `few` its first, middle and last, under `all` every
+ * one. None for a term of fewer than six digits, or of another column: its trigrams answer it.
+ * Any one window leaves a handful of candidates at a million customers; three leave about one.
  */
 export function termWindows(column: IndexedTerm['column'], term: string, narrowing: Narrowing): string[] {
-  if (column !== 'phone') return [];
+  if (!isWindowed(column)) return [];
   const windows = digitWindows(term);
   if (narrowing === 'all' || windows.length <= 3) return windows;
   const at = [0, Math.floor((windows.length - 1) / 2), windows.length - 1];
@@ -226,7 +226,7 @@ const PG_INDEXED = /^[\p{L}\p{N}]{3}$/u;
 
 /**
  * PostgreSQL: the same as LIKE patterns on `s`, which pg_trgm's GIN indexes answer, and a phone
- * term's windows as an array the phone's own GIN index holds (termWindows). `few`: the
+ * or email term's windows as an array its windows' GIN index holds (termWindows). `few`: the
  * sampled trigrams in order, `%a%b%`, so pg_trgm looks up those and no others (it takes a
  * pattern's trigrams from each of its fixed fragments); only trigrams of letters and digits,
  * the ones it indexes whole.
@@ -239,8 +239,8 @@ export function trigramCondition(
 ): Predicate {
   const parts = terms.map(({ column, term }) => {
     const windows = termWindows(column, term, narrowing);
-    if (windows.length > 0)
-      return sql`${sql.raw(phoneWindowsArray('s.phone_windows'))} @> ${windows}::text[]`;
+    if (windows.length > 0 && isWindowed(column))
+      return sql`${sql.raw(windowsArray(`s.${windowsColumn(column)}`))} @> ${windows}::text[]`;
     const share = sharesIn(shareOf, column);
     const fragments =
       narrowing === 'all'

@@ -8,7 +8,7 @@ import {
 } from 'kysely';
 import type { DatabaseConfig } from '../config.js';
 import { ftsTable, type TRIGRAM_COLUMNS } from '../db/migrations.search.js';
-import { PHONE_WINDOWS_FTS, SEARCH_GIN_INDEXES } from '../db/migrations.search-phone.js';
+import { isWindowed, SEARCH_GIN_INDEXES, windowsFts } from '../db/migrations.search-windows.js';
 import type { CustomersTable, Database, Mode } from '../db/schema.js';
 import {
   ftsMatch,
@@ -94,11 +94,11 @@ export function candidatesQueries(
       }>`select s.customer_id as key from customer_search s where ${trigramCondition(index.join, index.terms, narrowing, shareOf)} limit ${cap + 1}`,
     ];
   return index.terms.map(({ column, term }) => {
-    // A phone term of six digits or more: its windows, in the phone's own index.
+    // A phone or email term of six digits or more: its windows, in their own index.
     const windows = termWindows(column, term, narrowing);
-    const table = sql.id(windows.length > 0 ? PHONE_WINDOWS_FTS : ftsTable(column));
-    const match =
-      windows.length > 0 ? windowsMatch(windows) : ftsMatch(term, narrowing, sharesIn(shareOf, column));
+    const byWindows = windows.length > 0 && isWindowed(column);
+    const table = sql.id(byWindows ? windowsFts(column) : ftsTable(column));
+    const match = byWindows ? windowsMatch(windows) : ftsMatch(term, narrowing, sharesIn(shareOf, column));
     return sql<{
       key: number | string;
     }>`select rowid as key from ${table} where ${table} match ${match} limit ${cap + 1}`;

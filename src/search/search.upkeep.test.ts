@@ -5,7 +5,7 @@ import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import { forEachDatabase, startHarness, useHarness } from '../../test/helpers/harness.js';
 import { ConfigError, loadConfig } from '../config.js';
-import { SEARCH_FTS_TABLES } from '../db/migrations.search-phone.js';
+import { SEARCH_FTS_TABLES } from '../db/migrations.search-windows.js';
 import { flushPendingTrigrams, mergeFtsStep } from './search.store.js';
 import { startSearchUpkeep, upkeepSearchIndex } from './search.upkeep.js';
 

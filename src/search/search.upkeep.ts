@@ -1,6 +1,6 @@
 import { setImmediate } from 'node:timers/promises';
 import type { Db } from '../db/index.js';
-import { SEARCH_FTS_TABLES } from '../db/migrations.search-phone.js';
+import { SEARCH_FTS_TABLES } from '../db/migrations.search-windows.js';
 import { type Sweeper, type SweepLog, startRetentionSweeper } from '../db/sweeper.js';
 import { refreshShares } from './search.shares.js';
 import { flushPendingTrigrams, mergeFtsStep } from './search.store.js';
