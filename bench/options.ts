@@ -50,6 +50,8 @@ export interface BenchOptions extends SharedOptions {
   build: boolean;
   /** Keep the seeded databases and the work directory. */
   keep: boolean;
+  /** Rounds of the measurements that take turns (the search index's write cost). */
+  rounds: number;
 }
 
 export interface ProfileOptions extends SharedOptions {
@@ -92,8 +94,9 @@ function shared(
 /**
  * `npm run bench [-- --quick] [--only sqlite|postgres] [--scenario NAME]… [--customers N]
  * [--duration S] [--warmup S] [--connections N] [--threads N] [--quiet-wait S] [--budget MIN]
- * [--pg-url URL] [--build] [--keep]`. `--quick`: 50,000 customers, 2 s per measurement, no
- * waiting for quiet; otherwise 1,000,000 customers and 20 s.
+ * [--pg-url URL] [--build] [--keep] [--rounds N]`. `--quick`: 50,000 customers, 2 s per
+ * measurement, no waiting for quiet, one round; otherwise 1,000,000 customers, 20 s and three
+ * rounds of the measurements that take turns (the search index's write cost).
  */
 export function benchOptions(args = process.argv.slice(2)): BenchOptions {
   const { values } = parseArgs({
@@ -107,6 +110,7 @@ export function benchOptions(args = process.argv.slice(2)): BenchOptions {
       budget: { type: 'string' },
       build: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
     },
   });
   const quick = values.quick ?? false;
@@ -119,6 +123,7 @@ export function benchOptions(args = process.argv.slice(2)): BenchOptions {
     budgetMs: number('budget', values.budget, 20) * 60_000,
     build: values.build ?? false,
     keep: values.keep ?? false,
+    rounds: Math.max(1, Math.round(number('rounds', values.rounds, quick ? 1 : 3))),
   };
 }
 

@@ -133,17 +133,25 @@ export function searchLines(result: BenchResult): string[] {
   if (writes.length > 0) {
     lines.push(
       '',
-      'Writes with the search index, then with it dropped (SQLite: the FTS5 tables and their triggers; PostgreSQL: the GIN indexes), ' +
-        'then with no search rows written at all (`customer_search` an empty view that swallows writes), on the same database, one after the other.',
+      'Writes with the search index, without it (SQLite: the FTS5 tables and their triggers dropped; PostgreSQL: the GIN indexes), ' +
+        'and with no search rows written at all (`customer_search` an empty view that swallows writes): three databases seeded alike, ' +
+        'measured in rounds that take turns, a fresh server each time (bench/search-write-cost.ts). Medians over the rounds, then each round.',
       '',
-      '| db | scenario | with: req/s, × paired | without the index | without search rows | with ÷ without index (req/s; × paired) | with ÷ without rows (req/s; × paired) |',
-      '|---|---|---|---|---|---:|---:|',
+      '| db | scenario | with: req/s, × paired | without the index | without search rows | with ÷ without index (req/s; × paired) | with ÷ without rows (req/s; × paired) | rounds, req/s: with / without index / without rows |',
+      '|---|---|---|---|---|---:|---:|---|',
     );
     for (const db of writes) {
       for (const w of db.search?.writeCost ?? []) {
         const cell = (t: typeof w.withIndex) => `${t.rps.toLocaleString('en')}, ${t.pairedRatio}`;
+        const rounds = w.rounds
+          .map((r) =>
+            [r.withIndex, r.withoutIndex, r.withoutSearchRows]
+              .map((t) => t.rps.toLocaleString('en'))
+              .join(' / '),
+          )
+          .join(' · ');
         lines.push(
-          `| ${db.dialect} | ${w.scenario} | ${cell(w.withIndex)} | ${cell(w.withoutIndex)} | ${cell(w.withoutSearchRows)} | ${w.indexRatio}; ${w.pairedIndexRatio} | ${w.searchRowsRatio}; ${w.pairedSearchRowsRatio} |`,
+          `| ${db.dialect} | ${w.scenario} | ${cell(w.withIndex)} | ${cell(w.withoutIndex)} | ${cell(w.withoutSearchRows)} | ${w.indexRatio}; ${w.pairedIndexRatio} | ${w.searchRowsRatio}; ${w.pairedSearchRowsRatio} | ${rounds} |`,
         );
       }
     }

@@ -6,7 +6,7 @@ import { memory } from './machine.js';
 import { measurer, ratio, serverRoles } from './measure.js';
 import type { BenchOptions, Dialect } from './options.js';
 import type { Running } from './processes.js';
-import { baselineTemplates, preflight, scenarios } from './scenarios.js';
+import { baselineTemplates, preflight } from './scenarios.js';
 import {
   SEARCH_DESCRIPTIONS,
   SEARCHES,
@@ -14,7 +14,8 @@ import {
   type SearchPartName,
   searchTemplates,
 } from './search-scenarios.js';
-import { dropTrigramIndex, swallowSearchRows, tidy } from './search-tables.js';
+import { tidy } from './search-tables.js';
+import { measureWriteCost, type Throughput, type WriteCost } from './search-write-cost.js';
 import type { Seeded } from './seed.js';
 import type { Template, WrkResult } from './wrk.js';
 
@@ -27,20 +28,11 @@ import type { Template, WrkResult } from './wrk.js';
  *   before, as the seeding and the other scenarios left it;
  * - the export of the whole table over HTTP, from a freshly started server: customers a
  *   second and the server's peak RSS;
- * - what the search index costs writes: create and update measured with it, then with the
- *   trigram index dropped (SQLite: the FTS5 tables and their triggers; PostgreSQL: the GIN
- *   indexes), then with no search rows written at all (`customer_search` replaced by a view
- *   that swallows writes: the write path as it was before search). The database is left so.
+ * - what the search index costs writes: create and update with it, without it and without
+ *   search rows at all, on three databases seeded alike, in rounds that take turns
+ *   (search-write-cost.ts).
  */
 
-export interface Throughput {
-  rps: number;
-  pairedBaselineRps: number;
-  pairedRatio: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
 export interface Latency {
   p50: number;
   p99: number;
@@ -67,21 +59,6 @@ export interface ExportFigures {
   mb: number;
   rssBeforeMb: number;
   peakRssMb: number;
-}
-export interface WriteCost {
-  scenario: 'create' | 'update';
-  withIndex: Throughput;
-  withoutIndex: Throughput;
-  withoutSearchRows: Throughput;
-  /**
-   * with ÷ without, on req/s: the two are measured seconds apart on the same database and
-   * machine, closer than either is to its paired baseline (whose own noise would count twice).
-   * The same on the paired ratios beside it.
-   */
-  indexRatio: number;
-  searchRowsRatio: number;
-  pairedIndexRatio: number;
-  pairedSearchRowsRatio: number;
 }
 export interface SearchFigures {
   fullCount: number;
@@ -141,7 +118,12 @@ export async function runSearchPart(deps: SearchPartDeps): Promise<SearchFigures
       errors: result.errors.total,
     };
   };
-  const throughput = async (server: Running, templates: Template[], name: string): Promise<Throughput> => {
+  const throughput = async (
+    server: Running,
+    templates: Template[],
+    name: string,
+    idsFile = deps.idsFile,
+  ): Promise<Throughput> => {
     const rolesOf = serverRoles(dialect, server.pid, options.pgUrl);
     await many.quietly(await rolesOf());
     const paired = await many.measure(
@@ -150,9 +132,9 @@ export async function runSearchPart(deps: SearchPartDeps): Promise<SearchFigures
       `${tag(name)}-base`,
       { server: deps.baseline.pid },
       options.durationS,
-      deps.idsFile,
+      idsFile,
     );
-    const { result: r } = await many.warmAndMeasure(server.url, templates, tag(name), rolesOf, deps.idsFile);
+    const { result: r } = await many.warmAndMeasure(server.url, templates, tag(name), rolesOf, idsFile);
     log(`${dialect} ${name}: ${r.rps} req/s (paired baseline ${paired.rps}), p50 ${r.latencyMs.p50} ms`);
     return figures(r, paired);
   };
@@ -203,40 +185,20 @@ export async function runSearchPart(deps: SearchPartDeps): Promise<SearchFigures
   }
 
   if (deps.wanted.has('search_write_cost')) {
-    const all = scenarios(ctx);
-    const writes = (['create', 'update'] as const).map((name) => ({
-      name,
-      templates: all.find((s) => s.name === name)?.templates ?? [],
-    }));
-    const measureWrites = async (label: string) => {
-      const got: Record<string, Throughput> = {};
-      for (const w of writes) got[w.name] = await throughput(server, w.templates, `${w.name}_${label}`);
-      return got;
-    };
-    const withIndex = await measureWrites('with_index');
+    // Its own servers, one at a time.
     await server.stop();
-    await dropTrigramIndex(dialect, deps.databaseUrl, options.pgUrl);
-    server = await deps.startServer(deps.databaseUrl, `server-${dialect}-noindex`);
-    const withoutIndex = await measureWrites('without_index');
-    await server.stop();
-    await swallowSearchRows(dialect, deps.databaseUrl, options.pgUrl);
-    server = await deps.startServer(deps.databaseUrl, `server-${dialect}-norows`);
-    const withoutRows = await measureWrites('without_search_rows');
-    out.writeCost = writes.map(({ name }) => {
-      const a = withIndex[name] as Throughput;
-      const b = withoutIndex[name] as Throughput;
-      const c = withoutRows[name] as Throughput;
-      return {
-        scenario: name,
-        withIndex: a,
-        withoutIndex: b,
-        withoutSearchRows: c,
-        indexRatio: ratio(a.rps, b.rps),
-        searchRowsRatio: ratio(a.rps, c.rps),
-        pairedIndexRatio: ratio(a.pairedRatio, b.pairedRatio),
-        pairedSearchRowsRatio: ratio(a.pairedRatio, c.pairedRatio),
-      };
+    server = deps.server;
+    out.writeCost = await measureWriteCost({
+      dialect,
+      options,
+      runId: deps.runId,
+      workDir: deps.workDir,
+      log,
+      main: { url: deps.databaseUrl, seeded: deps.seeded, idsFile: deps.idsFile },
+      startServer: deps.startServer,
+      throughput,
     });
+    return out;
   }
   if (server !== deps.server) await server.stop();
   return out;

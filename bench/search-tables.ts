@@ -77,23 +77,25 @@ export function dropTrigramIndex(dialect: Dialect, databaseUrl: string, pgUrl: s
 }
 
 /**
- * No search rows written either: `customer_search` becomes an empty view whose writes do
- * nothing (SQLite: INSTEAD OF triggers; PostgreSQL: DO INSTEAD NOTHING rules), so the store's
- * statements still run, and cost only their parse and a no-op.
+ * No search rows written at all, the write path as it was before search; the store's statements
+ * still run, and cost only their parse and a no-op. SQLite: `customer_search` becomes an empty
+ * view whose writes INSTEAD OF triggers swallow. PostgreSQL: the table emptied, with a BEFORE
+ * trigger that drops every row written to it (rules would do, but PostgreSQL refuses a DO
+ * INSTEAD rule on a table that a WITH of the batch's statement writes to).
  */
 export function swallowSearchRows(dialect: Dialect, databaseUrl: string, pgUrl: string): Promise<void> {
+  if (dialect === 'postgres')
+    return onDatabase(dialect, databaseUrl, pgUrl, [
+      'truncate customer_search',
+      'create function customer_search_swallow() returns trigger language plpgsql as $$ begin return null; end $$',
+      'create trigger customer_search_swallow before insert or update or delete on customer_search for each row execute function customer_search_swallow()',
+    ]);
   const view = [
     'alter table customer_search rename to customer_search_kept',
     'create view customer_search as select * from customer_search_kept where 1 = 0',
   ];
-  const swallow =
-    dialect === 'sqlite'
-      ? (['insert', 'update', 'delete'] as const).map(
-          (op) =>
-            `create trigger customer_search_no_${op} instead of ${op} on customer_search begin select 1; end`,
-        )
-      : (['insert', 'update', 'delete'] as const).map(
-          (op) => `create rule customer_search_no_${op} as on ${op} to customer_search do instead nothing`,
-        );
+  const swallow = (['insert', 'update', 'delete'] as const).map(
+    (op) => `create trigger customer_search_no_${op} instead of ${op} on customer_search begin select 1; end`,
+  );
   return onDatabase(dialect, databaseUrl, pgUrl, [...view, ...swallow]);
 }
