@@ -157,7 +157,7 @@ export async function updateCustomer(
     if (Object.keys(changes).length > 0) {
       changes.updated = nowSeconds();
       updated = { ...row, ...changes, version: row.version + 1 };
-      await store.updateCustomer(trx, owner(auth), id, changes, updated);
+      await store.updateCustomer(trx, owner(auth), id, changes, updated, batch);
       await runHooks(deps, trx, { type: 'updated', before: row, customer: updated, origin }, batch);
     }
     const customer = toCustomer(updated);

@@ -2,7 +2,7 @@ import { type Kysely, type QueryCreator, type SqlBool, sql, type Transaction } f
 import { batchedById } from '../db/batched.js';
 import { onPostgres } from '../db/dialect.js';
 import type { HeldWrites } from '../db/held-writes.js';
-import type { Coalescer } from '../db/index.js';
+import type { Coalescer, WriteBatch } from '../db/index.js';
 import { type CreatedRange, createdWithin, type KeysetPage, keysetPage } from '../db/keyset.js';
 import { RowInserter } from '../db/row-inserts.js';
 import type { CustomerSearchTable, CustomersTable, Database, Mode } from '../db/schema.js';
@@ -159,12 +159,52 @@ export type CustomerChanges = Partial<
   >
 >;
 
+type SearchValues = Omit<CustomerSearchTable, 'seq' | 'customer_id'>;
+const SEARCH_VALUES = [
+  'email',
+  'email_windows',
+  'name',
+  'first_name',
+  'last_name',
+  'phone',
+  'phone_windows',
+  'company_name',
+  'metadata',
+] as const satisfies readonly (keyof SearchValues)[];
+const UPDATES_PER_STATEMENT = 200;
+
+/**
+ * SQLite: the search rows of a batch's updates, written as one statement just before COMMIT. FTS5
+ * writes the terms it holds for a table into a new segment of its index at every savepoint, and
+ * SQLite opens one for each statement that fires triggers: updated one statement each, a batch
+ * of fifty updates left fifty segments per FTS5 table it touched, each with its structure record
+ * rewritten and all of them merged later, where one statement leaves one. Measured on bare
+ * better-sqlite3 at 300,000 rows, batches of 50 phone changes: 31 µs of FTS5 work an update one
+ * statement each, 12–16 µs in one. A customer updated twice in a batch gets its last values.
+ */
+export const searchRowUpdates: Coalescer<{ id: string; values: SearchValues }> = {
+  key: 'customer_search.update',
+  phase: 'after',
+  async flush(trx, updates) {
+    const last = new Map(updates.map((u) => [u.id, u.values]));
+    const rows = [...last].map(([id, values]) => [id, ...SEARCH_VALUES.map((c) => values[c])]);
+    const sets = sql.join(SEARCH_VALUES.map((c, i) => sql`${sql.ref(c)} = v.value ->> ${sql.lit(i + 1)}`));
+    for (let at = 0; at < rows.length; at += UPDATES_PER_STATEMENT) {
+      const chunk = JSON.stringify(rows.slice(at, at + UPDATES_PER_STATEMENT));
+      await sql`update customer_search set ${sets} from json_each(${chunk}) as v where customer_search.customer_id = v.value ->> 0`.execute(
+        trx,
+      );
+    }
+  },
+};
+
 export async function updateCustomer(
   db: Q,
   owner: Owner,
   id: string,
   changes: CustomerChanges,
   after: NewCustomerRow,
+  batch?: WriteBatch,
 ): Promise<boolean> {
   const update = (q: QueryCreator<Database>) =>
     q
@@ -189,7 +229,8 @@ export async function updateCustomer(
     return result.numUpdatedRows > 0n;
   }
   const found = (await update(db).executeTakeFirst()).numUpdatedRows > 0n;
-  if (found) await search(db).execute();
+  if (found && batch) batch.add(searchRowUpdates, { id, values });
+  else if (found) await search(db).execute();
   return found;
 }
 
