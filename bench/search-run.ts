@@ -187,7 +187,6 @@ export async function runSearchPart(deps: SearchPartDeps): Promise<SearchFigures
   if (deps.wanted.has('search_write_cost')) {
     // Its own servers, one at a time.
     await server.stop();
-    server = deps.server;
     out.writeCost = await measureWriteCost({
       dialect,
       options,

@@ -72,20 +72,24 @@ const customerRows = new RowInserter<'customers', NewCustomerRow>(
   ROWS_PER_INSERT,
 );
 
+type SearchValues = Omit<CustomerSearchTable, 'seq' | 'customer_id'>;
+/** The search row's columns besides its key: every one, or this does not compile. */
+const SEARCH_VALUE_COLUMNS: Record<keyof SearchValues, true> = {
+  email: true,
+  email_windows: true,
+  name: true,
+  first_name: true,
+  last_name: true,
+  phone: true,
+  phone_windows: true,
+  company_name: true,
+  metadata: true,
+};
+const SEARCH_VALUES = Object.keys(SEARCH_VALUE_COLUMNS) as (keyof SearchValues)[];
+
 const searchRows = new RowInserter<'customer_search', Omit<CustomerSearchTable, 'seq'>>(
   'customer_search',
-  {
-    customer_id: true,
-    email: true,
-    email_windows: true,
-    name: true,
-    first_name: true,
-    last_name: true,
-    phone: true,
-    phone_windows: true,
-    company_name: true,
-    metadata: true,
-  },
+  { customer_id: true, ...SEARCH_VALUE_COLUMNS },
   ROWS_PER_INSERT,
 );
 
@@ -159,18 +163,6 @@ export type CustomerChanges = Partial<
   >
 >;
 
-type SearchValues = Omit<CustomerSearchTable, 'seq' | 'customer_id'>;
-const SEARCH_VALUES = [
-  'email',
-  'email_windows',
-  'name',
-  'first_name',
-  'last_name',
-  'phone',
-  'phone_windows',
-  'company_name',
-  'metadata',
-] as const satisfies readonly (keyof SearchValues)[];
 const UPDATES_PER_STATEMENT = 200;
 
 /**

@@ -57,7 +57,7 @@ async function backfill(
     if (rows.length === 0) return;
     const windows = rows.map((r) => windowsText(r.text));
     const keys = rows.map((r) => r.key);
-    // Only the rows with windows are written: most emails have no six digits in a row.
+    // Only the rows with windows are written: most emails have fewer than six digits.
     const written = keys.map((k, i) => [k, windows[i]] as const).filter(([, w]) => w !== null);
     if (written.length > 0 && dialect === 'sqlite') {
       await sql`update customer_search set ${target} = v.w from (select p.value ->> 0 as k, p.value ->> 1 as w from json_each(${JSON.stringify(written)}) p) as v where customer_search.seq = v.k`.execute(
